@@ -1,0 +1,16 @@
+// Every tolerance the kernel tests use, in one place. Relative to max(1, |reference|) unless noted.
+export const TOL = {
+  // SIMD reorders f32 sums; K up to ~1000 terms of unit-variance products.
+  matmul: 2e-5,
+  // int8 kernels compute exact integer dot products, so only the final scale multiply can round differently.
+  matmul_q8: 1e-6,
+  attention: 2e-5,
+  layernorm: 2e-5,
+  softmax: 1e-6,
+  crossentropy: 1e-5,
+  elementwise: 1e-6,
+  embedding: 1e-6,
+  adam: 1e-6,
+  // finite differences (central, h = 1e-2 on f64 references or 1e-3 on f32 kernels)
+  gradcheck: 2e-2,
+} as const;
