@@ -4,6 +4,7 @@
 // V vocab, M rows, K in-features, N out-features. A 0 pointer means "absent" where a comment says optional.
 type P = number; // pointer
 type I = number; // i32 dimension
+type f32 = number;
 
 export interface KernelExports {
   // --- util ---
@@ -47,6 +48,8 @@ export interface KernelExports {
   layernorm_backward(dinp: P, dweight: P, dbias: P, dout: P, inp: P, weight: P, mean: P, rstd: P, N: I, C: I): void;
 
   // --- softmax / loss ---
+  // out (N) = exp(inp (N)): the vectorized exp softmax uses (~2 ulp; inp < -87.34 gives 0, inp clamped at 88)
+  exp_forward(out: P, inp: P, N: I): void;
   // probs (N,V) = softmax(logits (N,V)) row-wise, stable
   softmax_forward(probs: P, logits: P, N: I, V: I): void;
   // losses (N) | probs (N,V) written | logits (N,V) | targets (N) i32, target < 0 = padding (loss 0)

@@ -62,13 +62,19 @@ export function instantiate(module: WebAssembly.Module, flavor: Flavor, memory?:
 export class Arena {
   readonly kernels: Kernels;
   top: number;
-  constructor(kernels: Kernels, start = kernels.heapBase) {
+  readonly limit: number;
+  // [start, limit) is this arena's address range: threads sharing one memory each get their own.
+  constructor(kernels: Kernels, start = kernels.heapBase, limit = MAX_PAGES * WASM_PAGE) {
     this.kernels = kernels;
     this.top = align(start, 64);
+    this.limit = limit;
   }
   alloc(bytes: number, alignment = 64): number {
     const ptr = align(this.top, alignment);
     const end = ptr + bytes;
+    if (end > this.limit) {
+      throw new Error(`out of kernel memory: need ${((end - this.top) / 2 ** 20).toFixed(1)} MiB more than this arena's ${((this.limit - this.top) / 2 ** 20).toFixed(1)} MiB (use smaller batches)`);
+    }
     const have = this.kernels.memory.buffer.byteLength;
     if (end > have) {
       const pages = Math.ceil((end - have) / WASM_PAGE);

@@ -1,1 +1,284 @@
-// (kernels to be written)
+// Element-wise kernels: the FFN's activation (the paper's ReLU, or GELU as in GPT-2/llm.c), residual adds,
+// scaling, dropout and the sum of squares for gradient clipping. All but GELU are memory-bound: one clean
+// SIMD loop and the shared scalar tail. GELU computes its exp with the same polynomial in both paths, so
+// every element gets the same value whatever its position (and in every flavour).
+
+// --- exp for GELU (Cephes expf): x = n ln2 + r, |r| <= ln2/2, degree-5 polynomial, times 2^n ---
+// n is rounded with the 1.5 * 2^23 trick (no float->int conversion), x is clamped so 2^n stays normal.
+const EXP_LO: f32 = -87.0;
+const EXP_HI: f32 = 88.0;
+const LOG2E: f32 = 1.44269504088896341;
+const ROUND_MAGIC: f32 = 12582912.0; // 1.5 * 2^23: adding it rounds |v| < 2^22 to an integer, ties to even
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+const P0: f32 = 1.9875691500e-4;
+const P1: f32 = 1.3981999507e-3;
+const P2: f32 = 8.3334519073e-3;
+const P3: f32 = 4.1665795894e-2;
+const P4: f32 = 1.6666665459e-1;
+const P5: f32 = 5.0000001201e-1;
+
+@inline function exp_scalar(x: f32): f32 {
+  x = x < EXP_LO ? EXP_LO : x;
+  x = EXP_HI < x ? EXP_HI : x;
+  const t = x * LOG2E + ROUND_MAGIC;
+  const n = t - ROUND_MAGIC;
+  const r = x - n * LN2_HI - n * LN2_LO;
+  let p = P0 * r + P1;
+  p = p * r + P2;
+  p = p * r + P3;
+  p = p * r + P4;
+  p = p * r + P5;
+  const e = p * r * r + r + <f32>1;
+  // the low bits of t hold n + 2^22: rebase to n + 127 and move into the exponent field
+  return e * reinterpret<f32>((reinterpret<i32>(t) - 0x4b400000 + 127) << 23);
+}
+
+@inline function exp_simd(x: v128): v128 {
+  // pmax/pmin are the plain compare-selects of the scalar path (min/max add NaN and -0 handling)
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
+  const n = f32x4.sub(t, f32x4.splat(ROUND_MAGIC));
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
+  let p = f32x4.add(f32x4.mul(f32x4.splat(P0), r), f32x4.splat(P1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P4));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P5));
+  const e = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  const bits = i32x4.shl(i32x4.add(i32x4.sub(t, i32x4.splat(0x4b400000)), i32x4.splat(127)), 23);
+  return f32x4.mul(e, bits);
+}
+
+// --- ReLU (the paper's FFN: max(0, x W1 + b1) W2 + b2) ---
+
+// out (N) | inp (N)
+export function relu_forward(out: usize, inp: usize, N: i32): void {
+  const n = <usize>N;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const x = v128.load(inp + (i << 2));
+      v128.store(out + (i << 2), v128.and(x, f32x4.gt(x, zero)));
+    }
+  }
+  for (; i < n; i++) {
+    const x = load<f32>(inp + (i << 2));
+    store<f32>(out + (i << 2), x > 0 ? x : 0);
+  }
+}
+
+// dinp (N) += | dout, inp (N). Differentiates `out = inp > 0 ? inp : 0`.
+export function relu_backward(dinp: usize, dout: usize, inp: usize, N: i32): void {
+  const n = <usize>N;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const o = i << 2;
+      const g = v128.and(v128.load(dout + o), f32x4.gt(v128.load(inp + o), zero));
+      v128.store(dinp + o, f32x4.add(v128.load(dinp + o), g));
+    }
+  }
+  for (; i < n; i++) {
+    const o = i << 2;
+    if (load<f32>(inp + o) > 0) store<f32>(dinp + o, load<f32>(dinp + o) + load<f32>(dout + o));
+  }
+}
+
+// --- GELU, tanh approximation (GPT-2, llm.c): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) ---
+// Computed as x * s with s = 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)): one exp, no cancellation near 0.
+// -2u = x * (Z1 + Z3 x^2)
+const Z1: f32 = -1.5957691216057308; // -2 sqrt(2/pi)
+const Z3: f32 = -0.0713548162726009; // -2 sqrt(2/pi) * 0.044715
+// ds/dx = 2 s (1 - s) du/dx = s (1 - s) (D1 + D3 x^2), and s (1 - s) = e s^2 with e = exp(-2u)
+const D1: f32 = 1.5957691216057308; // 2 sqrt(2/pi)
+const D3: f32 = 0.2140644488178027; // 2 sqrt(2/pi) * 3 * 0.044715
+
+// out (N) | inp (N)
+export function gelu_forward(out: usize, inp: usize, N: i32): void {
+  const n = <usize>N;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1);
+    for (; i + 4 <= n; i += 4) {
+      const x = v128.load(inp + (i << 2));
+      const z = f32x4.mul(x, f32x4.add(f32x4.splat(Z1), f32x4.mul(f32x4.splat(Z3), f32x4.mul(x, x))));
+      const s = f32x4.div(one, f32x4.add(one, exp_simd(z)));
+      v128.store(out + (i << 2), f32x4.mul(x, s));
+    }
+  }
+  for (; i < n; i++) {
+    const x = load<f32>(inp + (i << 2));
+    const z = x * (Z1 + Z3 * (x * x));
+    const s = <f32>1 / (<f32>1 + exp_scalar(z));
+    store<f32>(out + (i << 2), x * s);
+  }
+}
+
+// dinp (N) += | dout, inp (N). Differentiates `out = x * s(x)`: dout * (s + x s (1 - s) (D1 + D3 x^2)).
+export function gelu_backward(dinp: usize, dout: usize, inp: usize, N: i32): void {
+  const n = <usize>N;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1);
+    for (; i + 4 <= n; i += 4) {
+      const o = i << 2;
+      const x = v128.load(inp + o);
+      const x2 = f32x4.mul(x, x);
+      const e = exp_simd(f32x4.mul(x, f32x4.add(f32x4.splat(Z1), f32x4.mul(f32x4.splat(Z3), x2))));
+      const s = f32x4.div(one, f32x4.add(one, e));
+      const ss = f32x4.mul(f32x4.mul(e, s), s);
+      const du = f32x4.add(f32x4.splat(D1), f32x4.mul(f32x4.splat(D3), x2));
+      const local = f32x4.add(s, f32x4.mul(f32x4.mul(x, ss), du));
+      v128.store(dinp + o, f32x4.add(v128.load(dinp + o), f32x4.mul(local, v128.load(dout + o))));
+    }
+  }
+  for (; i < n; i++) {
+    const o = i << 2;
+    const x = load<f32>(inp + o);
+    const x2 = x * x;
+    const e = exp_scalar(x * (Z1 + Z3 * x2));
+    const s = <f32>1 / (<f32>1 + e);
+    const ss = e * s * s;
+    const du = D1 + D3 * x2;
+    const local = s + x * ss * du;
+    store<f32>(dinp + o, load<f32>(dinp + o) + local * load<f32>(dout + o));
+  }
+}
+
+// --- residual, scaling, products ---
+
+// out (N) = a (N) + b (N)
+export function residual_forward(out: usize, a: usize, b: usize, N: i32): void {
+  const n = <usize>N;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const o = i << 2;
+      v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = i << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+// out (N) += inp (N)
+export function add_inplace(out: usize, inp: usize, N: i32): void {
+  residual_forward(out, out, inp, N);
+}
+
+// out (N) *= s
+export function scale_inplace(out: usize, s: f32, N: i32): void {
+  const n = <usize>N;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vs = f32x4.splat(s);
+    for (; i + 4 <= n; i += 4) {
+      const o = i << 2;
+      v128.store(out + o, f32x4.mul(v128.load(out + o), vs));
+    }
+  }
+  for (; i < n; i++) {
+    const o = i << 2;
+    store<f32>(out + o, load<f32>(out + o) * s);
+  }
+}
+
+// out (N) = a (N) * b (N); also dropout's backward: dinp = dout * mask
+export function mul_forward(out: usize, a: usize, b: usize, N: i32): void {
+  const n = <usize>N;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const o = i << 2;
+      v128.store(out + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+    }
+  }
+  for (; i < n; i++) {
+    const o = i << 2;
+    store<f32>(out + o, load<f32>(a + o) * load<f32>(b + o));
+  }
+}
+
+// sum of inp (N)^2, for clipping by global norm. f32 squares are exact in f64, and f64 accumulation
+// keeps 1e6+ terms accurate to ~1e-10 relative.
+export function sum_squares(inp: usize, N: i32): f64 {
+  const n = <usize>N;
+  let s: f64 = 0;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    let a0 = f64x2.splat(0);
+    let a1 = f64x2.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const x = v128.load(inp + (i << 2));
+      const lo = f64x2.promote_low_f32x4(x);
+      const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(x, x, 2, 3, 2, 3));
+      a0 = f64x2.add(a0, f64x2.mul(lo, lo));
+      a1 = f64x2.add(a1, f64x2.mul(hi, hi));
+    }
+    const a = f64x2.add(a0, a1);
+    s = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1);
+  }
+  for (; i < n; i++) {
+    const x = <f64>load<f32>(inp + (i << 2));
+    s += x * x;
+  }
+  return s;
+}
+
+// --- dropout (the paper: P_drop = 0.1 on each sublayer output, the embedding sums and attention) ---
+// Counter-based and stateless, like splitmix: u(seed, i) = fmix32(i * golden + fmix32(seed)) >>> 8, over 2^24.
+// kernels/ref/activations.ts holds the same hash, so masks match the reference bit for bit.
+const GOLDEN: u32 = 0x9e3779b9;
+const MIX1: u32 = 0x85ebca6b;
+const MIX2: u32 = 0xc2b2ae35;
+
+@inline function fmix32(h: u32): u32 {
+  h ^= h >>> 16;
+  h *= MIX1;
+  h ^= h >>> 13;
+  h *= MIX2;
+  h ^= h >>> 16;
+  return h;
+}
+
+// out, mask (N) | inp (N): mask[i] = u(seed, i) >= p ? 1 / (1 - p) : 0, out = inp * mask. p = 0 keeps all.
+export function dropout_forward(out: usize, mask: usize, inp: usize, N: i32, p: f32, seed: i32): void {
+  const n = <usize>N;
+  const key = fmix32(<u32>seed);
+  const keep: f32 = <f32>1 / (<f32>1 - p);
+  const ULP24: f32 = 5.9604644775390625e-8; // 2^-24
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vkey = i32x4.splat(key);
+    const vp = f32x4.splat(p);
+    const vkeep = f32x4.splat(keep);
+    let idx = i32x4(0, 1, 2, 3);
+    for (; i + 4 <= n; i += 4) {
+      let h = i32x4.add(i32x4.mul(idx, i32x4.splat(GOLDEN)), vkey);
+      h = v128.xor(h, i32x4.shr_u(h, 16));
+      h = i32x4.mul(h, i32x4.splat(MIX1));
+      h = v128.xor(h, i32x4.shr_u(h, 13));
+      h = i32x4.mul(h, i32x4.splat(MIX2));
+      h = v128.xor(h, i32x4.shr_u(h, 16));
+      const u = f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(h, 8)), f32x4.splat(ULP24));
+      const m = v128.and(f32x4.ge(u, vp), vkeep);
+      const o = i << 2;
+      v128.store(mask + o, m);
+      v128.store(out + o, f32x4.mul(v128.load(inp + o), m));
+      idx = i32x4.add(idx, i32x4.splat(4));
+    }
+  }
+  for (; i < n; i++) {
+    const h = fmix32(<u32>i * GOLDEN + key);
+    const u = <f32>(h >>> 8) * ULP24;
+    const m: f32 = u >= p ? keep : 0;
+    const o = i << 2;
+    store<f32>(mask + o, m);
+    store<f32>(out + o, load<f32>(inp + o) * m);
+  }
+}

@@ -1,1 +1,82 @@
-// (kernels to be written)
+// Softmax over the vocabulary and the label-smoothed cross-entropy loss, after llm.c's
+// softmax/crossentropy pair but computed from the logits by log-sum-exp (never log of a probability),
+// so peaked rows and huge logits stay finite. Rows are long (V ~ 8000): every pass is SIMD, sums are f64.
+import { exp_row, row_exp_sum, row_max, row_scale, row_sum_f64 } from './vmath';
+
+// out (N) = exp(inp (N)): the vectorized exp the softmax kernels use, exported so tests can check it
+// against Math.exp. Flushes results below 2^-126 (inp < -87.34) to 0; inp is clamped at 88.
+export function exp_forward(out: usize, inp: usize, N: i32): void {
+  exp_row(out, inp, N);
+}
+
+// probs (N,V) | logits (N,V): probs = exp(x - max) / sum exp(x - max), row-wise. probs may equal logits.
+export function softmax_forward(probs: usize, logits: usize, N: i32, V: i32): void {
+  const rowBytes = <usize>V << 2;
+  for (let n = 0; n < N; n++) {
+    const x = logits + <usize>n * rowBytes;
+    const p = probs + <usize>n * rowBytes;
+    const m = row_max(x, V);
+    const s = row_exp_sum(p, x, V, m);
+    row_scale(p, V, <f32>(1.0 / s));
+  }
+}
+
+// losses (N) | probs (N,V) written | logits (N,V) | targets (N) i32, target < 0 = padding (loss 0)
+// Paper 5.4, "we employed label smoothing of value eps_ls = 0.1": q = (1-eps) onehot(y) + eps/V and
+// loss = -sum_v q_v log p_v. With z = x - max and lse = log sum exp z, log p_v = z_v - lse, so
+//   loss = lse - (1-eps) z_y - (eps/V) sum_v z_v.
+// Returns the summed loss over non-pad rows (f64).
+export function crossentropy_forward(losses: usize, probs: usize, logits: usize, targets: usize, N: i32, V: i32, eps: f32): f64 {
+  const rowBytes = <usize>V << 2;
+  const e = <f64>eps;
+  let total: f64 = 0;
+  for (let n = 0; n < N; n++) {
+    const x = logits + <usize>n * rowBytes;
+    const p = probs + <usize>n * rowBytes;
+    const y = load<i32>(targets + (<usize>n << 2));
+    const m = row_max(x, V);
+    // sum_v z_v = sum_v x_v - V max: the f64 sum of f32 values is exact enough not to cancel badly
+    const sx = y >= 0 && eps != 0 ? row_sum_f64(x, V) : 0;
+    const s = row_exp_sum(p, x, V, m);
+    row_scale(p, V, <f32>(1.0 / s));
+    let loss: f64 = 0;
+    if (y >= 0) {
+      const lse = Math.log(s);
+      const zy = <f64>load<f32>(x + (<usize>y << 2)) - <f64>m;
+      const zsum = sx - <f64>V * <f64>m;
+      loss = lse - (1 - e) * zy - (e / <f64>V) * zsum;
+      total += loss;
+    }
+    store<f32>(losses + (<usize>n << 2), <f32>loss);
+  }
+  return total;
+}
+
+// Differentiates crossentropy_forward's "loss = -sum_v q_v log p_v": dloss/dx_v = p_v - q_v.
+// dlogits (N,V) = scale * (probs - q), overwritten (not accumulated); pad rows 0. dlogits may equal probs.
+export function crossentropy_backward(dlogits: usize, probs: usize, targets: usize, N: i32, V: i32, eps: f32, scale: f32): void {
+  const rowBytes = <usize>V << 2;
+  const u: f32 = eps / <f32>V;
+  const on: f32 = <f32>1 - eps;
+  const cols = <usize>V;
+  for (let n = 0; n < N; n++) {
+    const d = dlogits + <usize>n * rowBytes;
+    const p = probs + <usize>n * rowBytes;
+    const y = load<i32>(targets + (<usize>n << 2));
+    if (y < 0) {
+      memory.fill(d, 0, rowBytes);
+      continue;
+    }
+    const py = load<f32>(p + (<usize>y << 2)); // read before an in-place pass overwrites it
+    let i: usize = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vu = f32x4.splat(u);
+      const vs = f32x4.splat(scale);
+      for (; i + 4 <= cols; i += 4) {
+        v128.store(d + (i << 2), f32x4.mul(f32x4.sub(v128.load(p + (i << 2)), vu), vs));
+      }
+    }
+    for (; i < cols; i++) store<f32>(d + (i << 2), (load<f32>(p + (i << 2)) - u) * scale);
+    store<f32>(d + (<usize>y << 2), (py - on - u) * scale);
+  }
+}

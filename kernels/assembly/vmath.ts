@@ -1,0 +1,174 @@
+// Row helpers shared by the softmax, cross-entropy and attention kernels: a vectorized exp and the
+// max / exp-sum / scale / dot passes over one row. Not re-exported by index.ts (helpers, not kernels).
+// Every helper has a SIMD main loop and a shared scalar tail, so the scalar build and odd sizes agree.
+
+// a * b + c: fused where relaxed SIMD allows, plain otherwise (both are within the tolerances).
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline export function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+// exp(x) after Cephes expf: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite split of ln2), e^r by a degree-5
+// minimax polynomial, 2^n built in the exponent bits. Relative error ~2 ulp (tested against Math.exp).
+// Domain: results below 2^-126 (x < -87.33) flush to 0, so -inf gives 0; x is clamped at 88 above
+// (softmax only ever asks for x <= 0).
+const EXP_MAX: f32 = 88.0;
+const EXP_MIN: f32 = -87.33654; // ln(2^-126): the smallest normal result
+const LOG2E: f32 = 1.44269504088896341;
+const ROUND: f32 = 12582912.0; // 1.5 * 2^23: adding it rounds to an integer (ties to even)
+const LN2_HI: f32 = 0.693359375; // 9 significant bits: n * LN2_HI is exact for |n| <= 128
+const LN2_LO: f32 = -2.12194440e-4;
+const P0: f32 = 1.9875691500e-4;
+const P1: f32 = 1.3981999507e-3;
+const P2: f32 = 8.3334519073e-3;
+const P3: f32 = 4.1665795894e-2;
+const P4: f32 = 1.6666665459e-1;
+const P5: f32 = 5.0000001201e-1;
+
+@inline export function exp_f32(x: f32): f32 {
+  if (!(x >= EXP_MIN)) return 0;
+  const xc = min<f32>(x, EXP_MAX);
+  const t = xc * LOG2E + ROUND; // n = round(x log2 e) sits in t's low mantissa bits
+  const n = t - ROUND;
+  let r = xc - n * LN2_HI;
+  r = r - n * LN2_LO;
+  const z = r * r;
+  let y = P0;
+  y = y * r + P1;
+  y = y * r + P2;
+  y = y * r + P3;
+  y = y * r + P4;
+  y = y * r + P5;
+  y = y * z + r + 1;
+  // 2^n = (n + 127) << 23; t's bits are ROUND's + n, and ROUND's high bits shift out
+  return y * reinterpret<f32>((reinterpret<i32>(t) + 127) << 23);
+}
+
+// The constants again, each splatted to a vector in static memory: V8 rebuilds a v128.const with several
+// instructions every time round a loop (and Binaryen folds hoisted ones back in), while a load is one.
+const EXPV = memory.data<f32>([
+  EXP_MIN, EXP_MIN, EXP_MIN, EXP_MIN, EXP_MAX, EXP_MAX, EXP_MAX, EXP_MAX,
+  LOG2E, LOG2E, LOG2E, LOG2E, ROUND, ROUND, ROUND, ROUND,
+  LN2_HI, LN2_HI, LN2_HI, LN2_HI, LN2_LO, LN2_LO, LN2_LO, LN2_LO,
+  P0, P0, P0, P0, P1, P1, P1, P1, P2, P2, P2, P2, P3, P3, P3, P3, P4, P4, P4, P4, P5, P5, P5, P5,
+  1, 1, 1, 1,
+], 16);
+const EXPV_127 = memory.data<i32>([127, 127, 127, 127], 16);
+
+// pmin/pmax (one instruction each on x64) rather than min/max (NaN-exact sequences): x is never NaN here.
+@inline export function exp_v128(x: v128): v128 {
+  const c = EXPV;
+  const small = f32x4.lt(x, v128.load(c, 0)); // lanes that flush to 0 (incl. -inf)
+  const xc = f32x4.pmin(f32x4.pmax(x, v128.load(c, 0)), v128.load(c, 16));
+  const t = madd(xc, v128.load(c, 32), v128.load(c, 48));
+  const n = f32x4.sub(t, v128.load(c, 48));
+  let r = f32x4.sub(xc, f32x4.mul(n, v128.load(c, 64)));
+  r = f32x4.sub(r, f32x4.mul(n, v128.load(c, 80)));
+  const z = f32x4.mul(r, r);
+  let y = madd(v128.load(c, 96), r, v128.load(c, 112));
+  y = madd(y, r, v128.load(c, 128));
+  y = madd(y, r, v128.load(c, 144));
+  y = madd(y, r, v128.load(c, 160));
+  y = madd(y, r, v128.load(c, 176));
+  y = f32x4.add(madd(y, z, r), v128.load(c, 192));
+  const pow2n = i32x4.shl(i32x4.add(t, v128.load(EXPV_127)), 23);
+  return v128.andnot(f32x4.mul(y, pow2n), small);
+}
+
+// out (n) = exp(inp (n))
+export function exp_row(out: usize, inp: usize, n: i32): void {
+  const N = <usize>n;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= N; i += 4) v128.store(out + (i << 2), exp_v128(v128.load(inp + (i << 2))));
+  }
+  for (; i < N; i++) store<f32>(out + (i << 2), exp_f32(load<f32>(inp + (i << 2))));
+}
+
+// max over p (n); -inf when n == 0
+export function row_max(p: usize, n: i32): f32 {
+  const N = <usize>n;
+  let m: f32 = <f32>-Infinity;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (N >= 4) {
+      let vm = v128.load(p);
+      for (i = 4; i + 4 <= N; i += 4) vm = f32x4.pmax(vm, v128.load(p + (i << 2)));
+      m = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
+    }
+  }
+  for (; i < N; i++) m = max(m, load<f32>(p + (i << 2)));
+  return m;
+}
+
+// sum of p (n), accumulated in f64 (exact per term; used for the label-smoothing term)
+export function row_sum_f64(p: usize, n: i32): f64 {
+  const N = <usize>n;
+  let s: f64 = 0;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    let lo = f64x2.splat(0);
+    let hi = f64x2.splat(0);
+    for (; i + 4 <= N; i += 4) {
+      const x = v128.load(p + (i << 2));
+      lo = f64x2.add(lo, f64x2.promote_low_f32x4(x));
+      hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(x, x, 2, 3, 2, 3)));
+    }
+    const t = f64x2.add(lo, hi);
+    s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+  }
+  for (; i < N; i++) s += <f64>load<f32>(p + (i << 2));
+  return s;
+}
+
+// dst (n) = exp(src (n) - m); returns the sum, accumulated in f64. dst may equal src.
+export function row_exp_sum(dst: usize, src: usize, n: i32, m: f32): f64 {
+  const N = <usize>n;
+  let s: f64 = 0;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vm = f32x4.splat(m);
+    let lo = f64x2.splat(0);
+    let hi = f64x2.splat(0);
+    for (; i + 4 <= N; i += 4) {
+      const e = exp_v128(f32x4.sub(v128.load(src + (i << 2)), vm));
+      v128.store(dst + (i << 2), e);
+      lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
+      hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
+    }
+    const t = f64x2.add(lo, hi);
+    s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+  }
+  for (; i < N; i++) {
+    const e = exp_f32(load<f32>(src + (i << 2)) - m);
+    store<f32>(dst + (i << 2), e);
+    s += <f64>e;
+  }
+  return s;
+}
+
+// p (n) *= s
+export function row_scale(p: usize, n: i32, s: f32): void {
+  const N = <usize>n;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vs = f32x4.splat(s);
+    for (; i + 4 <= N; i += 4) v128.store(p + (i << 2), f32x4.mul(v128.load(p + (i << 2)), vs));
+  }
+  for (; i < N; i++) store<f32>(p + (i << 2), load<f32>(p + (i << 2)) * s);
+}
+
+// softmax in place over the first n of p's S entries; entries n..S-1 (masked keys) become 0, and a fully
+// masked row (n == 0) is all zeros rather than NaN.
+export function softmax_row_masked(p: usize, n: i32, S: i32): void {
+  if (n > 0) {
+    const m = row_max(p, n);
+    const sum = row_exp_sum(p, p, n, m);
+    row_scale(p, n, <f32>(1.0 / sum));
+  }
+  if (S > n) memory.fill(p + (<usize>n << 2), 0, <usize>(S - n) << 2);
+}

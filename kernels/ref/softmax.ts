@@ -1,0 +1,66 @@
+// Plain f64 references for kernels/assembly/softmax.ts: the oracle of kernels/softmax.test.ts.
+
+// probs (N,V) = softmax(logits (N,V)) row-wise, max-subtracted.
+export function softmaxRef(logits: ArrayLike<number>, N: number, V: number): Float64Array {
+  const probs = new Float64Array(N * V);
+  for (let n = 0; n < N; n++) {
+    let m = -Infinity;
+    for (let v = 0; v < V; v++) m = Math.max(m, logits[n * V + v]);
+    let s = 0;
+    for (let v = 0; v < V; v++) s += probs[n * V + v] = Math.exp(logits[n * V + v] - m);
+    for (let v = 0; v < V; v++) probs[n * V + v] /= s;
+  }
+  return probs;
+}
+
+// Label-smoothed cross-entropy, q = (1-eps) onehot(y) + eps/V, loss = -sum_v q_v log p_v with
+// log p_v = x_v - logsumexp(x). Pad rows (target < 0) have loss 0 and are left out of the total.
+export function crossEntropyRef(
+  logits: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  N: number,
+  V: number,
+  eps: number,
+): { losses: Float64Array; probs: Float64Array; total: number } {
+  const probs = softmaxRef(logits, N, V);
+  const losses = new Float64Array(N);
+  let total = 0;
+  for (let n = 0; n < N; n++) {
+    const y = targets[n];
+    if (y < 0) continue;
+    let m = -Infinity;
+    for (let v = 0; v < V; v++) m = Math.max(m, logits[n * V + v]);
+    let s = 0;
+    for (let v = 0; v < V; v++) s += Math.exp(logits[n * V + v] - m);
+    const lse = m + Math.log(s);
+    let loss = 0;
+    for (let v = 0; v < V; v++) {
+      const q = (v === y ? 1 - eps : 0) + eps / V;
+      loss -= q * (logits[n * V + v] - lse);
+    }
+    losses[n] = loss;
+    total += loss;
+  }
+  return { losses, probs, total };
+}
+
+// dlogits (N,V) = scale * (probs - q); pad rows 0.
+export function crossEntropyBackwardRef(
+  probs: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  N: number,
+  V: number,
+  eps: number,
+  scale: number,
+): Float64Array {
+  const d = new Float64Array(N * V);
+  for (let n = 0; n < N; n++) {
+    const y = targets[n];
+    if (y < 0) continue;
+    for (let v = 0; v < V; v++) {
+      const q = (v === y ? 1 - eps : 0) + eps / V;
+      d[n * V + v] = scale * (probs[n * V + v] - q);
+    }
+  }
+  return d;
+}

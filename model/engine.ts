@@ -1,0 +1,51 @@
+// The interface every host (edge worker, browser, CLI) uses to translate: a loaded model bound to kernels.
+// Implemented by model/translator.ts; hosts only see this.
+
+export interface TranslateOptions {
+  source: string; // ISO 639-1 code, e.g. 'en'
+  target: string;
+  beam: number; // 1 = greedy; the paper uses 4
+  alpha?: number; // length penalty, the paper's 0.6
+  alignments?: boolean; // return encoder-decoder attention per sentence
+}
+
+export interface SentenceResult {
+  text: string; // detokenized translation
+  sourceTokens?: string[]; // subword pieces, for alignment labels
+  targetTokens?: string[];
+  // alignment[t][s]: cross-attention weight of target token t on source token s, averaged over heads
+  // of the last decoder layer; `layers[l][h][t][s]` holds every layer and head when requested.
+  alignment?: number[][];
+  layers?: number[][][][];
+}
+
+export interface ModelInfo {
+  name: string;
+  version: string;
+  languages: string[]; // languages the model's tokenizer has tags for
+  directions: Array<[string, string]>; // [source, target] pairs the model was trained on
+  parameters: number;
+  bytes: number; // weight bytes resident in memory
+  created?: string;
+  bleu?: Record<string, number>; // e.g. { 'en-de': 38.1 } as recorded by `mt eval`
+}
+
+export interface Engine {
+  readonly info: ModelInfo;
+  // Translates independent sentences (already split), batched together. Empty strings give ''.
+  // Calls on one engine run one at a time (they share its wasm arena), in arrival order.
+  translate(sentences: string[], options: TranslateOptions): Promise<SentenceResult[]>;
+  // Translates one sentence, calling onToken with each new piece of detokenized text as soon as it is
+  // certain (greedy: every step; beam: the prefix all live beams agree on), yielding to the event loop
+  // between decoder steps so a server can flush; resolves to what translate() would return.
+  translateStream(sentence: string, options: TranslateOptions, onToken: (piece: string) => void): Promise<SentenceResult>;
+}
+
+// Thrown for requests the model cannot serve (unknown language, unsupported direction); hosts map it to 400.
+export class UnsupportedError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}

@@ -1,0 +1,88 @@
+// safetensors: 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
+// then the raw little-endian tensor bytes. Plain TypeScript so the worker and the browser read it too.
+
+export type DType = 'F32' | 'I8' | 'I32' | 'U8';
+const BYTES: Record<DType, number> = { F32: 4, I8: 1, I32: 4, U8: 1 };
+
+export interface Tensor {
+  dtype: DType;
+  shape: number[];
+  data: Uint8Array; // raw bytes (a view into the file buffer when read)
+}
+
+export interface SafeTensors {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+export function f32Tensor(shape: number[], values: Float32Array): Tensor {
+  return { dtype: 'F32', shape, data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+}
+
+// Reads a tensor as Float32Array (copying when the bytes are not 4-aligned in the file).
+export function asF32(t: Tensor): Float32Array {
+  if (t.dtype !== 'F32') throw new Error(`expected F32 tensor, got ${t.dtype}`);
+  const { data } = t;
+  if (data.byteOffset % 4 === 0) return new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
+  return new Float32Array(data.slice().buffer);
+}
+
+export function serialize(tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1) * BYTES[t.dtype];
+    if (n !== t.data.byteLength) throw new Error(`tensor ${name}: shape ${t.shape} needs ${n} bytes, has ${t.data.byteLength}`);
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + n] };
+    offset += n;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so tensor data starts 8-byte aligned (the format allows trailing spaces).
+  const headerBytes = new TextEncoder().encode(json);
+  const pad = (8 - ((8 + headerBytes.length) % 8)) % 8;
+  json += ' '.repeat(pad);
+  const hb = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + hb.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+  out.set(hb, 8);
+  let at = 8 + hb.length;
+  for (const t of tensors.values()) {
+    out.set(t.data, at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+// Parses and validates a safetensors file; throws a clear Error on any inconsistency (truncated, overlapping).
+export function parse(bytes: Uint8Array): SafeTensors {
+  if (bytes.byteLength < 8) throw new Error('safetensors: file shorter than its 8-byte header length');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(dv.getBigUint64(0, true));
+  if (n > bytes.byteLength - 8 || n > 100_000_000) throw new Error('safetensors: header length exceeds file size');
+  let header: Record<string, any>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  } catch {
+    throw new Error('safetensors: header is not valid JSON');
+  }
+  const base = 8 + n;
+  const dataLen = bytes.byteLength - base;
+  const tensors = new Map<string, Tensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, v] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = v as Record<string, string>;
+      continue;
+    }
+    const dtype = v?.dtype as DType;
+    if (!(dtype in BYTES)) throw new Error(`safetensors: tensor ${name} has unsupported dtype ${v?.dtype}`);
+    const [s, e] = v.data_offsets ?? [];
+    const count = (v.shape as number[]).reduce((a: number, b: number) => a * b, 1);
+    if (!(Number.isInteger(s) && Number.isInteger(e) && s >= 0 && e <= dataLen && e - s === count * BYTES[dtype])) {
+      throw new Error(`safetensors: tensor ${name} has bad offsets (file truncated?)`);
+    }
+    tensors.set(name, { dtype, shape: v.shape, data: bytes.subarray(base + s, base + e) });
+  }
+  return { tensors, metadata };
+}

@@ -1,0 +1,167 @@
+// Beam search (paper 6.1: beam size 4, length penalty alpha = 0.6), batched across sentences: row
+// s*beam + j of the decoder state is hypothesis j of sentence s. Greedy decoding is beam 1.
+import type { DecoderState, InferenceModel } from './runtime.ts';
+
+export const BOS = 2;
+export const EOS = 3;
+
+// A hypothesis is a chain of nodes, so beams share their common prefix.
+interface Node {
+  token: number;
+  parent: Node | null;
+  length: number;
+  att?: Float32Array; // (L,H,S) encoder-decoder attention of the step that produced this token
+}
+
+interface Live {
+  node: Node | null;
+  score: number; // sum of log-probabilities
+}
+
+export interface Hypothesis {
+  tokens: number[]; // without </s>
+  score: number; // length-normalised
+  attention?: Float32Array[]; // per target token (incl. </s>): (L,H,S)
+}
+
+export interface SearchOptions {
+  beam: number;
+  alpha: number;
+  maxSteps: number[]; // per sentence: source length + 50, within the model's positions
+  alignments: boolean;
+}
+
+// GNMT length penalty lp(Y) = (5 + |Y|)^alpha / (5 + 1)^alpha
+export function lengthPenalty(len: number, alpha: number): number {
+  return ((5 + len) / 6) ** alpha;
+}
+
+export class BeamSearch {
+  private live: Live[][]; // per sentence, beam entries
+  private finished: Array<Array<{ node: Node; score: number }>>;
+  private done: boolean[];
+  private probs: number;
+  private crossAtt: number;
+  private model: InferenceModel;
+  private st: DecoderState;
+  private opts: SearchOptions;
+
+  constructor(model: InferenceModel, st: DecoderState, opts: SearchOptions) {
+    this.model = model;
+    this.st = st;
+    this.opts = opts;
+    const { Bs } = st;
+    const beam = opts.beam;
+    this.live = Array.from({ length: Bs }, () => Array.from({ length: beam }, (_, j) => ({ node: null, score: j === 0 ? 0 : -Infinity })));
+    this.finished = Array.from({ length: Bs }, () => []);
+    this.done = new Array(Bs).fill(false);
+    const c = model.config;
+    this.probs = model.arena.f32(st.R * c.vocabSize);
+    this.crossAtt = opts.alignments ? model.arena.f32(c.decoderLayers * st.R * c.heads * st.S) : 0;
+  }
+
+  get finishedAll(): boolean {
+    return this.done.every(Boolean);
+  }
+
+  // The live hypotheses' tokens of sentence s, best first (for streaming the agreed prefix).
+  liveTokens(s: number): number[][] {
+    return this.live[s].filter((h) => h.score > -Infinity).map((h) => chain(h.node).map((n) => n.token));
+  }
+
+  // Runs one decoder step for every row and advances each unfinished sentence's beam.
+  step(): void {
+    const { model, st, opts } = this;
+    const { beam } = opts;
+    const V = model.config.vocabSize;
+    const tokens = new Int32Array(st.R);
+    for (let s = 0; s < st.Bs; s++) for (let j = 0; j < beam; j++) tokens[s * beam + j] = this.live[s][j].node?.token ?? BOS;
+    model.step(st, tokens, this.probs, this.crossAtt || undefined);
+    const probs = model.arena.f32view(this.probs, st.R * V);
+    const parents = new Int32Array(st.R).map((_, r) => r);
+    const att = this.crossAtt ? model.arena.f32view(this.crossAtt, model.config.decoderLayers * st.R * model.config.heads * st.S) : undefined;
+    for (let s = 0; s < st.Bs; s++) {
+      if (this.done[s]) continue;
+      const cand: Array<{ score: number; token: number; j: number }> = [];
+      for (let j = 0; j < beam; j++) {
+        const h = this.live[s][j];
+        if (h.score === -Infinity) continue;
+        const row = probs.subarray((s * beam + j) * V, (s * beam + j + 1) * V);
+        for (const tok of topK(row, 2 * beam)) cand.push({ score: h.score + Math.log(row[tok]), token: tok, j });
+      }
+      cand.sort((a, b) => b.score - a.score || a.token - b.token);
+      const next: Live[] = [];
+      for (let i = 0; i < cand.length && next.length < beam; i++) {
+        const c = cand[i];
+        const parent = this.live[s][c.j].node;
+        const node: Node = { token: c.token, parent, length: (parent?.length ?? 0) + 1 };
+        if (att) node.att = rowAttention(att, model.config.decoderLayers, st.R, model.config.heads, st.S, s * beam + c.j);
+        if (c.token === EOS) {
+          // A finished hypothesis counts only if it ranks among the top `beam` candidates.
+          if (i < beam) this.finished[s].push({ node, score: c.score / lengthPenalty(node.length, opts.alpha) });
+          continue;
+        }
+        parents[s * beam + next.length] = s * beam + c.j;
+        next.push({ node, score: c.score });
+      }
+      while (next.length < beam) next.push({ node: null, score: -Infinity });
+      this.live[s] = next;
+      const atLimit = st.t >= opts.maxSteps[s];
+      if (this.finished[s].length >= beam || atLimit || next[0].score === -Infinity) {
+        if (!this.finished[s].length || atLimit) {
+          for (const h of next) if (h.node) this.finished[s].push({ node: h.node, score: h.score / lengthPenalty(h.node.length, opts.alpha) });
+        }
+        this.done[s] = true;
+      }
+    }
+    model.reorder(st, parents);
+  }
+
+  // Best hypothesis per sentence.
+  results(): Hypothesis[] {
+    return this.finished.map((fin, s) => {
+      const all = fin.length ? fin : this.live[s].filter((h) => h.node).map((h) => ({ node: h.node!, score: h.score }));
+      if (!all.length) return { tokens: [], score: 0 };
+      const best = all.reduce((a, b) => (b.score > a.score ? b : a));
+      const nodes = chain(best.node);
+      const tokens = nodes.map((n) => n.token).filter((t) => t !== EOS);
+      const out: Hypothesis = { tokens, score: best.score };
+      if (this.opts.alignments) out.attention = nodes.map((n) => n.att!);
+      return out;
+    });
+  }
+}
+
+function chain(node: Node | null): Node[] {
+  const out: Node[] = [];
+  for (let n = node; n; n = n.parent) out.push(n);
+  return out.reverse();
+}
+
+// Indices of the k largest values (ties: lower index first).
+export function topK(row: Float32Array, k: number): number[] {
+  const idx: number[] = [];
+  const val: number[] = [];
+  for (let v = 0; v < row.length; v++) {
+    const x = row[v];
+    if (idx.length === k && x <= val[k - 1]) continue;
+    let i = idx.length < k ? idx.length : k - 1;
+    while (i > 0 && val[i - 1] < x) {
+      if (i < k) {
+        idx[i] = idx[i - 1];
+        val[i] = val[i - 1];
+      }
+      i--;
+    }
+    idx[i] = v;
+    val[i] = x;
+  }
+  return idx;
+}
+
+// (L,H,S) slice of row r from the (L,R,H,S) buffer.
+function rowAttention(att: Float32Array, L: number, R: number, H: number, S: number, r: number): Float32Array {
+  const out = new Float32Array(L * H * S);
+  for (let l = 0; l < L; l++) out.set(att.subarray((l * R + r) * H * S, (l * R + r + 1) * H * S), l * H * S);
+  return out;
+}

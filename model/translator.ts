@@ -1,0 +1,184 @@
+// The Engine: tokenizer + weights in wasm memory + beam search, behind the interface every host uses.
+// Text -> subwords (with the target-language tag) -> encoder -> incremental decoder -> subwords -> text.
+import { Arena, type Kernels } from '../kernels/host.ts';
+import { checkConfig, type ModelConfig } from './config.ts';
+import { UnsupportedError, type Engine, type ModelInfo, type SentenceResult, type TranslateOptions } from './engine.ts';
+import { InferenceModel } from './runtime.ts';
+import { parse } from './safetensors.ts';
+import { BeamSearch, EOS, type Hypothesis } from './search.ts';
+import { Tokenizer } from './tokenizer.ts';
+
+// config.json of a model folder: the model shape plus what the service reports about it.
+export interface ModelMeta extends ModelConfig {
+  name: string;
+  version?: string;
+  directions: Array<[string, string]>;
+  created?: string;
+  bleu?: Record<string, number>;
+}
+
+export interface ModelFiles {
+  config: ModelMeta | string;
+  tokenizer: object | string;
+  weights: Uint8Array;
+}
+
+// Sentences encoded together: bounds the decoder's rows (sentences x beam) and the KV caches.
+const MAX_BATCH_SENTENCES = 16;
+// The paper's maximum output length: input length + 50 (6.1).
+const EXTRA_STEPS = 50;
+
+export function parseMeta(config: ModelMeta | string): ModelMeta {
+  const meta = (typeof config === 'string' ? JSON.parse(config) : config) as ModelMeta;
+  checkConfig(meta);
+  if (!Array.isArray(meta.directions) || !meta.directions.length) throw new Error('config.directions must list [source, target] pairs');
+  return meta;
+}
+
+export function createEngine(files: ModelFiles, kernels: Kernels): Engine {
+  return new Translator(files, kernels);
+}
+
+class Translator implements Engine {
+  readonly info: ModelInfo;
+  private tok: Tokenizer;
+  private model: InferenceModel;
+  private arena: Arena;
+  private base: number;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(files: ModelFiles, kernels: Kernels) {
+    const meta = parseMeta(files.config);
+    this.tok = Tokenizer.fromJSON(files.tokenizer);
+    if (this.tok.vocabSize !== meta.vocabSize) {
+      throw new Error(`tokenizer has ${this.tok.vocabSize} tokens, config.vocabSize is ${meta.vocabSize}`);
+    }
+    this.arena = new Arena(kernels);
+    this.model = new InferenceModel(kernels, this.arena, meta, parse(files.weights));
+    this.base = this.arena.mark();
+    this.info = {
+      name: meta.name,
+      version: meta.version ?? 'local',
+      languages: this.tok.languages,
+      directions: meta.directions,
+      parameters: this.model.layout.tensors.reduce((a, t) => a + t.size, 0),
+      bytes: this.model.weightBytes,
+      created: meta.created,
+      bleu: meta.bleu,
+    };
+  }
+
+  translate(sentences: string[], options: TranslateOptions): Promise<SentenceResult[]> {
+    return this.exclusive(async () => {
+      const tag = this.check(options);
+      const out: SentenceResult[] = sentences.map(() => ({ text: '' }));
+      const todo = sentences.map((s, i) => ({ i, ids: this.sourceIds(s, tag) })).filter((x) => x.ids.length > 2);
+      // Similar lengths together: less padding.
+      todo.sort((a, b) => a.ids.length - b.ids.length);
+      for (let b = 0; b < todo.length; b += MAX_BATCH_SENTENCES) {
+        const chunk = todo.slice(b, b + MAX_BATCH_SENTENCES);
+        const search = this.start(chunk.map((x) => x.ids), options);
+        while (!search.finishedAll) search.step();
+        search.results().forEach((h, j) => (out[chunk[j].i] = this.result(h, chunk[j].ids, options)));
+        this.arena.reset(this.base);
+      }
+      return out;
+    });
+  }
+
+  translateStream(sentence: string, options: TranslateOptions, onToken: (piece: string) => void): Promise<SentenceResult> {
+    return this.exclusive(async () => {
+      const tag = this.check(options);
+      const ids = this.sourceIds(sentence, tag);
+      if (ids.length <= 2) return { text: '' };
+      try {
+        const search = this.start([ids], options);
+        let sent = '';
+        const emit = (text: string) => {
+          if (text.length > sent.length && text.startsWith(sent)) {
+            onToken(text.slice(sent.length));
+            sent = text;
+          }
+        };
+        while (!search.finishedAll) {
+          search.step();
+          // Text every live beam agrees on will not change: stream it; hold back a partial UTF-8 character.
+          const prefix = commonPrefix(search.liveTokens(0)).filter((t) => t !== EOS);
+          const text = this.tok.decode(prefix);
+          if (!search.finishedAll && !text.endsWith('\uFFFD')) emit(text.replace(/\s+$/, ''));
+          await new Promise((r) => setTimeout(r, 0));
+        }
+        const result = this.result(search.results()[0], ids, options);
+        emit(result.text);
+        return result;
+      } finally {
+        this.arena.reset(this.base);
+      }
+    });
+  }
+
+  // Runs calls one at a time: they share the arena.
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private check(o: TranslateOptions): number {
+    const langs = this.tok.languages;
+    for (const l of [o.source, o.target]) {
+      if (!langs.includes(l)) throw new UnsupportedError('unsupported_language', `unknown language "${l}"; supported: ${langs.join(', ')}`);
+    }
+    if (!this.info.directions.some(([s, t]) => s === o.source && t === o.target)) {
+      const dirs = this.info.directions.map(([s, t]) => `${s}-${t}`).join(', ');
+      throw new UnsupportedError('unsupported_direction', `direction ${o.source}-${o.target} is not supported; supported: ${dirs}`);
+    }
+    if (!Number.isInteger(o.beam) || o.beam < 1 || o.beam > 16) throw new UnsupportedError('invalid_beam', 'beam must be an integer from 1 to 16');
+    return this.tok.langId(o.target);
+  }
+
+  // <2xx> x1..xn </s>, truncated to the model's positions.
+  private sourceIds(text: string, tag: number): number[] {
+    const body = this.tok.encode(text).slice(0, this.model.config.maxLen - 2);
+    return [tag, ...body, EOS];
+  }
+
+  private start(srcs: number[][], o: TranslateOptions): BeamSearch {
+    const S = Math.max(...srcs.map((s) => s.length));
+    const src = new Int32Array(srcs.length * S);
+    srcs.forEach((s, i) => src.set(s, i * S));
+    const lens = Int32Array.from(srcs, (s) => s.length);
+    const maxSteps = srcs.map((s) => Math.min(s.length + EXTRA_STEPS, this.model.config.maxLen - 1));
+    const st = this.model.encode(src, lens, S, o.beam, Math.max(...maxSteps) + 1);
+    return new BeamSearch(this.model, st, { beam: o.beam, alpha: o.alpha ?? 0.6, maxSteps, alignments: !!o.alignments });
+  }
+
+  private result(h: Hypothesis, src: number[], o: TranslateOptions): SentenceResult {
+    const r: SentenceResult = { text: this.tok.decode(h.tokens) };
+    if (o.alignments && h.attention) {
+      const c = this.model.config;
+      const S = src.length;
+      const Sp = h.attention[0].length / (c.decoderLayers * c.heads); // padded source length of the batch
+      r.sourceTokens = this.tok.tokens(src);
+      // One attention row per decoded token, </s> included when the hypothesis finished.
+      r.targetTokens = [...this.tok.tokens(h.tokens), ...(h.attention.length > h.tokens.length ? ['</s>'] : [])];
+      r.layers = Array.from({ length: c.decoderLayers }, (_, l) =>
+        Array.from({ length: c.heads }, (_, hd) => h.attention!.map((a) => Array.from(a.subarray((l * c.heads + hd) * Sp, (l * c.heads + hd) * Sp + S)))),
+      );
+      const last = r.layers[c.decoderLayers - 1];
+      r.alignment = last[0].map((row, t) => row.map((_, s) => last.reduce((a, head) => a + head[t][s], 0) / c.heads));
+    }
+    return r;
+  }
+}
+
+function commonPrefix(seqs: number[][]): number[] {
+  if (!seqs.length) return [];
+  const out: number[] = [];
+  for (let i = 0; i < seqs[0].length; i++) {
+    const t = seqs[0][i];
+    if (seqs.some((s) => s[i] !== t)) break;
+    out.push(t);
+  }
+  return out;
+}

@@ -1,0 +1,36 @@
+// The real worker (default export): a tiny random-weight model from local R2 through the real engine and the
+// wasm kernels bundled as compiled modules. Checks the plumbing, not translation quality.
+import { describe, expect, it } from 'vitest';
+import worker from '../worker/index.ts';
+import { call, json, putVersion, tinyModelFiles } from './helpers.ts';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const T = { MODEL_NAME: 'tiny' };
+
+describe('real engine in workerd', () => {
+  it('loads a tiny model from R2 and translates, batches, aligns and streams', async () => {
+    await putVersion('tiny', 'r1', tinyModelFiles());
+    const langs = (await (await call('/v1/languages', {}, T, worker)).json()) as Json;
+    expect(langs).toMatchObject({ model: 'tiny', version: 'r1', languages: ['en', 'de'] });
+
+    const one = await call('/v1/translate', json({ text: 'a man rides a bike .', source: 'en', target: 'de', beam: 2, alignments: true }), T, worker);
+    expect(one.status).toBe(200);
+    const body = (await one.json()) as Json;
+    expect(typeof body.translation).toBe('string');
+    expect(body.alignments[0].sourceTokens.length).toBeGreaterThan(0);
+    expect(body.alignments[0].alignment.length).toBe(body.alignments[0].targetTokens.length);
+
+    const batch = (await (await call('/v1/translate', json({ text: ['two dogs play .', ''], source: 'en', target: 'de', beam: 1 }), T, worker)).json()) as Json;
+    expect(batch.translations).toHaveLength(2);
+    expect(batch.translations[1]).toBe('');
+
+    const stream = await (await call('/v1/translate', json({ text: 'two dogs play .', source: 'en', target: 'de', beam: 1, stream: true }), T, worker)).text();
+    const done = JSON.parse(stream.split('event: done\ndata: ')[1]);
+    expect(done.translation).toBe(batch.translations[0]); // greedy stream = greedy batch
+  });
+
+  it('answers 503 model_unavailable when no model was uploaded', async () => {
+    const res = await call('/v1/translate', json({ text: 'a', source: 'en', target: 'de' }), { MODEL_NAME: 'none' }, worker);
+    expect(res.status).toBe(503);
+  });
+});

@@ -1,0 +1,46 @@
+// Command-line plumbing shared by the `mt` subcommands: option parsing with --help, and errors that end
+// the process with one line and a non-zero exit.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class CliError extends Error {}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string; // full --help text after the first line
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, any>, positionals: string[]): Promise<void>;
+}
+
+export function parse(cmd: Command, argv: string[]): { values: Record<string, any>; positionals: string[] } | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new CliError(`${(e as Error).message.split('\n')[0]} (see mt ${cmd.name} --help)`);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`mt ${cmd.name}: ${cmd.summary}\n\n${cmd.usage.trim()}\n`);
+    return undefined;
+  }
+  return parsed;
+}
+
+export function num(values: Record<string, any>, key: string, def?: number, { min = -Infinity, integer = false } = {}): number {
+  const raw = values[key];
+  if (raw === undefined) {
+    if (def === undefined) throw new CliError(`--${key} is required`);
+    return def;
+  }
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+    throw new CliError(`--${key} must be ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}, got "${raw}"`);
+  }
+  return v;
+}
+
+export function str(values: Record<string, any>, key: string, def?: string): string {
+  const v = values[key] ?? def;
+  if (v === undefined) throw new CliError(`--${key} is required`);
+  return String(v);
+}

@@ -1,0 +1,58 @@
+# PyTorch peer for `npm run bench:train`: the same tiny Transformer (post-norm, tied embeddings, ReLU FFN,
+# label smoothing 0.1, Adam 0.9/0.98/1e-9) on the same batch shape; prints tokens/s (source + target).
+import json, sys, time
+import torch
+import torch.nn as nn
+
+cfg = json.loads(sys.argv[1])
+torch.manual_seed(0)
+torch.set_num_threads(cfg["threads"])
+V, C, F, H, L = cfg["vocab"], cfg["dModel"], cfg["dFF"], cfg["heads"], cfg["layers"]
+B, S, T = cfg["batch"], cfg["srcLen"], cfg["tgtLen"]
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(V, C)
+        self.tf = nn.Transformer(C, H, L, L, F, dropout=0.1, batch_first=True)
+        pe = torch.zeros(512, C)
+        pos = torch.arange(512).unsqueeze(1)
+        div = torch.exp(torch.arange(0, C, 2) * (-torch.log(torch.tensor(10000.0)) / C))
+        pe[:, 0::2] = torch.sin(pos * div)
+        pe[:, 1::2] = torch.cos(pos * div)
+        self.register_buffer("pe", pe)
+
+    def forward(self, src, tgt):
+        s = self.emb(src) * C**0.5 + self.pe[: src.size(1)]
+        t = self.emb(tgt) * C**0.5 + self.pe[: tgt.size(1)]
+        mask = self.tf.generate_square_subsequent_mask(tgt.size(1))
+        y = self.tf(s, t, tgt_mask=mask)
+        return y @ self.emb.weight.t()
+
+
+model = Model()
+opt = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-9)
+loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+src = torch.randint(4, V, (B, S))
+tgt = torch.randint(4, V, (B, T + 1))
+
+
+def step():
+    opt.zero_grad()
+    logits = model(src, tgt[:, :-1])
+    loss = loss_fn(logits.reshape(-1, V), tgt[:, 1:].reshape(-1))
+    loss.backward()
+    opt.step()
+
+
+for _ in range(cfg["warmup"]):
+    step()
+times = []
+for _ in range(cfg["steps"]):
+    t0 = time.perf_counter()
+    step()
+    times.append(time.perf_counter() - t0)
+times.sort()
+med = times[len(times) // 2]
+print(json.dumps({"tokensPerSecond": B * (S + T) / med, "torch": torch.__version__}))

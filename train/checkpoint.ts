@@ -1,0 +1,101 @@
+// Checkpoints that survive a kill: each is written to a temporary file, fsynced and renamed into place,
+// then `latest.json` is replaced the same way. Resuming restores parameters, Adam moments and the data position.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ModelConfig, TrainConfig } from '../model/config.ts';
+import type { ParamLayout } from '../model/params.ts';
+import { asF32, f32Tensor, parse, serialize, type Tensor } from '../model/safetensors.ts';
+
+export interface TrainState {
+  step: number;
+  epoch: number;
+  batchIndex: number; // next batch of the epoch's order
+  seed: number;
+  config: ModelConfig;
+  train: TrainConfig;
+  tokensSeen: number;
+  elapsedSeconds: number;
+  pairs: string; // language pairs trained, e.g. "en-de,de-en"
+  name: string; // model name written into config.json
+}
+
+export function writeAtomic(path: string, data: Uint8Array | string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+// Model tensors named as in the layout, from the flat buffer.
+export function modelTensors(layout: ParamLayout, flat: Float32Array, prefix = ''): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const t of layout.tensors) out.set(prefix + t.name, f32Tensor(t.shape, flat.slice(t.offset, t.offset + t.size)));
+  return out;
+}
+
+// Fills the flat buffer from named tensors; every layout tensor must be present with its shape.
+export function loadTensors(layout: ParamLayout, tensors: Map<string, Tensor>, flat: Float32Array, prefix = ''): void {
+  for (const t of layout.tensors) {
+    const src = tensors.get(prefix + t.name);
+    if (!src) throw new Error(`checkpoint is missing tensor ${prefix + t.name}`);
+    if (src.shape.join(',') !== t.shape.join(',')) throw new Error(`tensor ${t.name}: shape ${src.shape} in file, ${t.shape} expected`);
+    flat.set(asF32(src), t.offset);
+  }
+}
+
+export function saveCheckpoint(dir: string, layout: ParamLayout, state: TrainState, params: Float32Array, m: Float32Array, v: Float32Array, keep: number): string {
+  mkdirSync(dir, { recursive: true });
+  const tensors = modelTensors(layout, params);
+  for (const [name, t] of modelTensors(layout, m, 'adam.m.')) tensors.set(name, t);
+  for (const [name, t] of modelTensors(layout, v, 'adam.v.')) tensors.set(name, t);
+  const name = `ckpt-${String(state.step).padStart(7, '0')}.safetensors`;
+  writeAtomic(join(dir, name), serialize(tensors, { state: JSON.stringify(state) }));
+  writeAtomic(join(dir, 'latest.json'), JSON.stringify({ checkpoint: name, step: state.step }) + '\n');
+  // Keep the newest `keep` checkpoints (for averaging); older ones go.
+  const all = listCheckpoints(dir);
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(join(dir, old), { force: true });
+  return join(dir, name);
+}
+
+export function listCheckpoints(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => /^ckpt-\d+\.safetensors$/.test(f)).sort();
+}
+
+export interface LoadedCheckpoint {
+  state: TrainState;
+  tensors: Map<string, Tensor>;
+}
+
+export function readCheckpoint(path: string): LoadedCheckpoint {
+  let st;
+  try {
+    st = parse(new Uint8Array(readFileSync(path)));
+  } catch (e) {
+    throw new Error(`corrupt checkpoint ${path}: ${(e as Error).message}`);
+  }
+  if (!st.metadata.state) throw new Error(`corrupt checkpoint ${path}: no training state in its metadata`);
+  return { state: JSON.parse(st.metadata.state) as TrainState, tensors: st.tensors };
+}
+
+// The checkpoint latest.json names, or undefined when the folder has none.
+export function latestCheckpoint(dir: string): string | undefined {
+  const p = join(dir, 'latest.json');
+  if (!existsSync(p)) return undefined;
+  let name: string;
+  try {
+    name = JSON.parse(readFileSync(p, 'utf8')).checkpoint;
+  } catch {
+    throw new Error(`corrupt ${p}: not JSON`);
+  }
+  const path = join(dir, name);
+  if (!existsSync(path)) throw new Error(`${p} names ${name}, which does not exist`);
+  return path;
+}

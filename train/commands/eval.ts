@@ -1,0 +1,73 @@
+// `mt eval`: BLEU (sacreBLEU-style: 13a, cased, detokenized), lowercased BLEU and chrF per direction.
+import { writeFileSync } from 'node:fs';
+import { loadKernels } from '../../kernels/node.ts';
+import { createEngine } from '../../model/translator.ts';
+import { CliError, num, str, type Command } from '../args.ts';
+import { corpusBleu, corpusChrf } from '../bleu.ts';
+import { pairsOf, readPair, type CorpusSpec } from '../corpus.ts';
+import { readModelDir } from '../model-dir.ts';
+import { defaultModelDir } from '../paths.ts';
+import { Progress } from '../progress.ts';
+import { Tokenizer } from '../../model/tokenizer.ts';
+
+export interface EvalRow {
+  pair: string;
+  split: string;
+  sentences: number;
+  bleu: number;
+  bleuLower: number;
+  chrf: number;
+}
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'score a model: BLEU as sacreBLEU computes it (13a, cased), lowercased BLEU, chrF',
+  usage: `
+mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FILE --tgt FILE | --tsv FILE)
+  --model DIR     model folder (default: the bundled model)
+  --beam N        (default 4)
+  --limit N       first N sentences only
+  --out FILE      also write the hypotheses of the (single) pair, one a line
+  --json          print the results as one JSON line`,
+  options: {
+    model: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' },
+    src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, beam: { type: 'string' },
+    limit: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
+  },
+  async run(v) {
+    const files = readModelDir(v.model ?? defaultModelDir());
+    const engine = createEngine(files, loadKernels());
+    const spec: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
+    const split = str(v, 'split', 'test_2016_flickr');
+    const beam = num(v, 'beam', 4, { min: 1, integer: true });
+    const limit = num(v, 'limit', Infinity, { min: 1 });
+    const rows: EvalRow[] = [];
+    const languages = Tokenizer.fromJSON(files.tokenizer).languages;
+    for (const [s, t] of pairsOf(spec, languages)) {
+      const par = readPair(spec, split, s, t);
+      const src = par.src.slice(0, limit);
+      const refs = par.tgt.slice(0, limit);
+      const hyps: string[] = [];
+      const progress = new Progress(`${s}-${t}`, src.length);
+      for (let i = 0; i < src.length; i += 32) {
+        const out = await engine.translate(src.slice(i, i + 32), { source: s, target: t, beam }).catch((e) => {
+          throw new CliError((e as Error).message);
+        });
+        hyps.push(...out.map((r) => r.text));
+        progress.update(hyps.length);
+      }
+      progress.done();
+      if (v.out) writeFileSync(pairsOf(spec, languages).length > 1 ? `${v.out}.${s}-${t}` : String(v.out), hyps.join('\n') + '\n');
+      rows.push({
+        pair: `${s}-${t}`, split, sentences: src.length,
+        bleu: corpusBleu(hyps, refs).score, bleuLower: corpusBleu(hyps, refs, { lowercase: true }).score, chrf: corpusChrf(hyps, refs).score,
+      });
+    }
+    if (v.json) console.log(JSON.stringify({ model: files.meta.name, beam, results: rows }));
+    else {
+      console.log(`model ${files.meta.name}, beam ${beam}`);
+      console.log('pair    split               sents   BLEU  BLEU(lc)  chrF');
+      for (const r of rows) console.log(`${r.pair.padEnd(8)}${r.split.padEnd(20)}${String(r.sentences).padStart(5)} ${r.bleu.toFixed(2).padStart(6)} ${r.bleuLower.toFixed(2).padStart(8)} ${r.chrf.toFixed(2).padStart(6)}`);
+    }
+  },
+};

@@ -1,0 +1,152 @@
+// `mt train`: trains (or resumes) a model on one or more language pairs, checkpointing as it goes.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PRESETS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../../model/config.ts';
+import { Tokenizer } from '../../model/tokenizer.ts';
+import { CliError, num, str, type Command } from '../args.ts';
+import { latestCheckpoint, loadTensors, readCheckpoint, saveCheckpoint, writeAtomic, type TrainState } from '../checkpoint.ts';
+import { loadExamples, type CorpusSpec } from '../corpus.ts';
+import { makeBatches, type Example } from '../data.ts';
+import { appendMetrics, writeCurves } from '../metrics.ts';
+import { exportModel } from '../model-dir.ts';
+import { Progress, formatSeconds } from '../progress.ts';
+import { Trainer } from '../trainer.ts';
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train a translation model (resumes from the newest checkpoint in --out)',
+  usage: `
+mt train --tokenizer FILE --out DIR --pairs en-de[,de-en,...] (--data DIR | --src FILE --tgt FILE | --tsv FILE)
+  --preset NAME        model size: tiny (default), base, micro (config.ts)
+  --pre-norm           pre-norm residual blocks instead of the paper's post-norm
+  --steps N            stop after N optimizer steps (default: no limit)
+  --epochs N           stop after N passes over the data
+  --hours H            stop after H hours of training (counts across resumes)
+  --batch-tokens N     source + target tokens per batch (default ${TRAIN_DEFAULTS.batchTokens})
+  --accumulate N       batches per optimizer step (default 1)
+  --warmup N           warmup steps of the learning-rate schedule (default ${TRAIN_DEFAULTS.warmupSteps})
+  --lr-scale X         multiplies the paper's learning rate (default 1)
+  --dropout P          residual dropout (default ${TRAIN_DEFAULTS.dropout})
+  --label-smoothing E  (default ${TRAIN_DEFAULTS.labelSmoothing})
+  --threads N          data-parallel threads (default 2)
+  --seed N             (default 1)
+  --name NAME          model name recorded in config.json (default multi30k)
+  --save-minutes M     checkpoint every M minutes (default 10), and on Ctrl-C
+  --keep K             checkpoints kept for averaging (default 5)
+  --valid-every N      validation loss every N steps when --data has a val split (default 500)
+Corpora: --data DIR reads DIR/train.<lang>[.gz] (Multi30k layout) for every pair; --src/--tgt read two
+line-aligned files and --tsv one source<TAB>target file, for the single pair in --pairs.`,
+  options: {
+    tokenizer: { type: 'string' }, out: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' },
+    src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, preset: { type: 'string' },
+    'pre-norm': { type: 'boolean' }, steps: { type: 'string' }, epochs: { type: 'string' }, hours: { type: 'string' },
+    'batch-tokens': { type: 'string' }, accumulate: { type: 'string' }, warmup: { type: 'string' }, 'lr-scale': { type: 'string' },
+    dropout: { type: 'string' }, 'label-smoothing': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
+    'save-minutes': { type: 'string' }, keep: { type: 'string' }, 'valid-every': { type: 'string' },
+    name: { type: 'string' },
+  },
+  async run(v) {
+    const out = str(v, 'out');
+    const tokPath = str(v, 'tokenizer');
+    if (!existsSync(tokPath)) throw new CliError(`tokenizer not found: ${tokPath} (make one with mt tokenizer)`);
+    const tokenizer = Tokenizer.fromJSON(readFileSync(tokPath, 'utf8'));
+    const corpus: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
+    const train = loadExamples(tokenizer, corpus, 'train', TRAIN_DEFAULTS.maxTokens);
+    const valid = v.data ? loadExamples(tokenizer, corpus, 'val', 1000) : undefined;
+    mkdirSync(out, { recursive: true });
+
+    const latest = latestCheckpoint(out);
+    const resumed = latest ? readCheckpoint(latest) : undefined;
+    const presetName = str(v, 'preset', 'tiny');
+    if (!PRESETS[presetName]) throw new CliError(`unknown preset "${presetName}": ${Object.keys(PRESETS).join(', ')}`);
+    const config: ModelConfig = resumed?.state.config ?? { ...PRESETS[presetName], vocabSize: tokenizer.vocabSize, preNorm: !!v['pre-norm'] };
+    if (config.vocabSize !== tokenizer.vocabSize) throw new CliError(`checkpoint vocabulary (${config.vocabSize}) does not match the tokenizer (${tokenizer.vocabSize})`);
+    const tc: TrainConfig = resumed?.state.train ?? {
+      ...TRAIN_DEFAULTS,
+      batchTokens: num(v, 'batch-tokens', TRAIN_DEFAULTS.batchTokens, { min: 16, integer: true }),
+      accumulate: num(v, 'accumulate', 1, { min: 1, integer: true }),
+      warmupSteps: num(v, 'warmup', TRAIN_DEFAULTS.warmupSteps, { min: 1, integer: true }),
+      lrScale: num(v, 'lr-scale', 1, { min: 0 }),
+      dropout: num(v, 'dropout', TRAIN_DEFAULTS.dropout, { min: 0 }),
+      labelSmoothing: num(v, 'label-smoothing', TRAIN_DEFAULTS.labelSmoothing, { min: 0 }),
+    };
+    const seed = resumed?.state.seed ?? num(v, 'seed', 1, { integer: true });
+    const trainer = Trainer.create({ config, train: tc, seed, threads: num(v, 'threads', 2, { min: 1, integer: true }) });
+    const name = str(v, 'name', 'multi30k');
+    const state: TrainState = resumed?.state ?? { step: 0, epoch: 0, batchIndex: 0, seed, config, train: tc, tokensSeen: 0, elapsedSeconds: 0, pairs: corpus.pairs, name };
+    writeAtomic(join(out, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
+    if (resumed) {
+      loadTensors(trainer.layout, resumed.tensors, trainer.paramsView());
+      const { m, v: vv } = trainer.adamView();
+      loadTensors(trainer.layout, resumed.tensors, m, 'adam.m.');
+      loadTensors(trainer.layout, resumed.tensors, vv, 'adam.v.');
+      trainer.step = state.step;
+      console.error(`resumed from ${latest} at step ${state.step}`);
+    }
+    const maxSteps = num(v, 'steps', Infinity, { min: 0 });
+    const maxEpochs = num(v, 'epochs', Infinity, { min: 0 });
+    const maxSeconds = num(v, 'hours', Infinity, { min: 0 }) * 3600;
+    const saveMs = num(v, 'save-minutes', 10, { min: 0 }) * 60_000;
+    const keep = num(v, 'keep', 5, { min: 1, integer: true });
+    const validEvery = num(v, 'valid-every', 500, { min: 1, integer: true });
+    const metricsPath = join(out, 'metrics.jsonl');
+    console.error(`training ${presetName} (${trainer.layout.tensors.reduce((a, t) => a + t.size, 0)} parameters) on ${train.length} pairs, ${trainer.threads} threads`);
+
+    const save = () => {
+      const { m, v: vv } = trainer.adamView();
+      saveCheckpoint(out, trainer.layout, state, trainer.paramsView(), m, vv, keep);
+    };
+    let stop = false;
+    const onSignal = () => (stop = true);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const t0 = Date.now();
+    const elapsed0 = state.elapsedSeconds;
+    let lastSave = Date.now();
+    let windowTokens = 0;
+    let windowStart = Date.now();
+    const progress = new Progress('train', Number.isFinite(maxSteps) ? maxSteps : Number.isFinite(maxSeconds) ? maxSeconds : 1);
+    try {
+      while (!stop && state.step < maxSteps && state.epoch < maxEpochs && state.elapsedSeconds < maxSeconds) {
+        const batches = makeBatches(train, tc.batchTokens, seed * 7919 + state.epoch);
+        if (state.batchIndex >= batches.length) {
+          state.epoch++;
+          state.batchIndex = 0;
+          continue;
+        }
+        const micro: Example[][] = batches.slice(state.batchIndex, state.batchIndex + tc.accumulate);
+        const r = await trainer.trainStep(micro);
+        state.batchIndex += micro.length;
+        state.step = trainer.step;
+        state.tokensSeen += r.tokens + r.srcTokens;
+        state.elapsedSeconds = elapsed0 + (Date.now() - t0) / 1000;
+        windowTokens += r.tokens + r.srcTokens;
+        if (!Number.isFinite(r.loss)) throw new CliError(`loss is ${r.loss} at step ${state.step}: lower --lr-scale or use --pre-norm`);
+        const tps = windowTokens / ((Date.now() - windowStart) / 1000);
+        if (state.step % 20 === 0) {
+          appendMetrics(metricsPath, { kind: 'train', step: state.step, epoch: state.epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: Math.round(tps), elapsed: Math.round(state.elapsedSeconds) });
+          windowTokens = 0;
+          windowStart = Date.now();
+        }
+        progress.update(Number.isFinite(maxSteps) ? state.step : state.elapsedSeconds, `step ${state.step} ep ${state.epoch} loss ${r.loss.toFixed(3)} ${Math.round(tps)} tok/s`);
+        if (valid && state.step % validEvery === 0) {
+          const vl = await trainer.evalLoss(makeBatches(valid, tc.batchTokens, 0));
+          appendMetrics(metricsPath, { kind: 'valid', step: state.step, epoch: state.epoch, loss: vl.loss / vl.tokens });
+          console.error(`step ${state.step}: valid loss ${(vl.loss / vl.tokens).toFixed(3)} (${formatSeconds(state.elapsedSeconds)} elapsed)`);
+        }
+        if (Date.now() - lastSave > saveMs) {
+          save();
+          lastSave = Date.now();
+        }
+      }
+      save();
+      writeCurves(metricsPath, join(out, 'curves.svg'));
+      exportModel(join(out, 'model'), trainer.layout, trainer.paramsView(), tokenizer, state.pairs, state.name);
+      progress.done(`stopped at step ${state.step}, epoch ${state.epoch}; checkpoint and model in ${out}`);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await trainer.close();
+    }
+  },
+};

@@ -1,0 +1,53 @@
+// Turns the corpus options of `mt train` / `mt eval` into token examples for every language pair.
+import type { Tokenizer } from '../model/tokenizer.ts';
+import { CliError } from './args.ts';
+import { EOS, parsePairs, readAligned, readTsv, splitFile, type Example, type Parallel } from './data.ts';
+
+export interface CorpusSpec {
+  pairs: string; // "en-de,de-en"
+  data?: string; // Multi30k-style folder: <split>.<lang>[.gz]
+  src?: string; // two line-aligned files (one pair)
+  tgt?: string;
+  tsv?: string; // source<TAB>target (one pair)
+}
+
+// Sentence pairs of one language pair and split.
+export function readPair(spec: CorpusSpec, split: string, src: string, tgt: string): Parallel {
+  if (spec.data) return readAligned(splitFile(spec.data, split, src), splitFile(spec.data, split, tgt));
+  if (spec.tsv) return readTsv(spec.tsv);
+  if (spec.src && spec.tgt) return readAligned(spec.src, spec.tgt);
+  throw new CliError('give a corpus: --data DIR, or --src FILE --tgt FILE, or --tsv FILE');
+}
+
+export function pairsOf(spec: CorpusSpec, languages: string[]): Array<[string, string]> {
+  let pairs;
+  try {
+    pairs = parsePairs(spec.pairs, languages);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  if (!spec.data && pairs.length !== 1) throw new CliError('--src/--tgt and --tsv hold one language pair: give exactly one in --pairs');
+  return pairs;
+}
+
+// Examples for every pair: <2tgt> source </s> -> target; pairs longer than maxTokens or empty are skipped.
+export function loadExamples(tok: Tokenizer, spec: CorpusSpec, split: string, maxTokens: number): Example[] {
+  const out: Example[] = [];
+  for (const [s, t] of pairsOf(spec, tok.languages)) {
+    let par: Parallel;
+    try {
+      par = readPair(spec, split, s, t);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    const tag = tok.langId(t);
+    for (let i = 0; i < par.src.length; i++) {
+      const x = tok.encode(par.src[i]);
+      const y = tok.encode(par.tgt[i]);
+      if (!x.length || !y.length || x.length + 2 > maxTokens || y.length + 1 > maxTokens) continue;
+      out.push({ src: Int32Array.from([tag, ...x, EOS]), tgt: Int32Array.from(y) });
+    }
+  }
+  if (!out.length) throw new CliError(`no usable sentence pairs in the ${split} corpus`);
+  return out;
+}

@@ -1,0 +1,41 @@
+// A model folder, as the worker, the browser and `mt translate` read it: config.json (shape + metadata),
+// tokenizer.json (Hugging Face format) and weights.safetensors (f32, or int8 after `mt quantize`).
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ModelMeta, ModelFiles } from '../model/translator.ts';
+import { parseMeta } from '../model/translator.ts';
+import type { ParamLayout } from '../model/params.ts';
+import { serialize } from '../model/safetensors.ts';
+import type { Tokenizer } from '../model/tokenizer.ts';
+import { CliError } from './args.ts';
+import { modelTensors, writeAtomic } from './checkpoint.ts';
+import { parsePairs } from './data.ts';
+
+export const MODEL_FILES = ['config.json', 'tokenizer.json', 'weights.safetensors'] as const;
+
+export function exportModel(dir: string, layout: ParamLayout, params: Float32Array, tokenizer: Tokenizer, pairs: string, name: string, extra: Partial<ModelMeta> = {}): ModelMeta {
+  mkdirSync(dir, { recursive: true });
+  const meta: ModelMeta = { name, ...layout.config, directions: parsePairs(pairs), created: new Date().toISOString(), ...extra };
+  writeAtomic(join(dir, 'weights.safetensors'), serialize(modelTensors(layout, params)));
+  writeAtomic(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
+  writeAtomic(join(dir, 'config.json'), JSON.stringify(meta, null, 2) + '\n');
+  return meta;
+}
+
+export function readModelDir(dir: string): ModelFiles & { meta: ModelMeta } {
+  for (const f of MODEL_FILES) {
+    if (!existsSync(join(dir, f))) throw new CliError(`not a model folder: ${join(dir, f)} is missing`);
+  }
+  let meta: ModelMeta;
+  try {
+    meta = parseMeta(readFileSync(join(dir, 'config.json'), 'utf8'));
+  } catch (e) {
+    throw new CliError(`bad ${join(dir, 'config.json')}: ${(e as Error).message}`);
+  }
+  return {
+    meta,
+    config: meta,
+    tokenizer: readFileSync(join(dir, 'tokenizer.json'), 'utf8'),
+    weights: new Uint8Array(readFileSync(join(dir, 'weights.safetensors'))),
+  };
+}

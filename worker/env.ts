@@ -1,0 +1,44 @@
+// Bindings (wrangler.toml) and per-request variables, typed once for every Hono app and middleware.
+import type { ModelProvider } from './model-provider.ts';
+
+export interface Env {
+  MODELS?: R2Bucket; // models/<name>/manifest.json + versioned files (model/manifest.ts)
+  API_KEYS?: KVNamespace; // optional: keys by sha256 hex
+  RATE_LIMITER?: RateLimit; // optional: Workers Rate Limiting binding
+  API_KEY_HASHES?: string; // secret: comma-separated sha256 hex of accepted API keys
+  MODEL_NAME?: string;
+  MANIFEST_TTL_SECONDS?: string;
+  MAX_CHARS?: string;
+  MAX_TEXTS?: string;
+  MAX_BODY_BYTES?: string;
+  CORS_ORIGINS?: string;
+  RATE_LIMIT_PERIOD_SECONDS?: string;
+}
+
+export interface Variables {
+  models: ModelProvider;
+  clientKey: string; // who is calling: api key hash prefix, or client address when the API is open
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: Variables;
+}
+
+// Vars arrive as strings; defaults match wrangler.toml so a bare environment (route tests) behaves the same.
+export function settings(env: Env | undefined) {
+  return {
+    modelName: env?.MODEL_NAME || 'multi30k',
+    manifestTtlMs: num(env?.MANIFEST_TTL_SECONDS, 30) * 1000,
+    maxChars: num(env?.MAX_CHARS, 5000),
+    maxTexts: num(env?.MAX_TEXTS, 64),
+    maxBodyBytes: num(env?.MAX_BODY_BYTES, 1 << 20),
+    corsOrigins: (env?.CORS_ORIGINS ?? '*').split(',').map((s) => s.trim()).filter(Boolean),
+    rateLimitPeriodSeconds: num(env?.RATE_LIMIT_PERIOD_SECONDS, 60),
+  };
+}
+
+function num(s: string | undefined, fallback: number): number {
+  const n = Number(s);
+  return s !== undefined && s !== '' && Number.isFinite(n) && n >= 0 ? n : fallback;
+}

@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import type { Env } from '../env.ts';
+import { type FakeEngine, fakeEngine, fakeProvider, postJson, routeApp } from '../testing.ts';
+import { translateRoutes } from './translate.ts';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function setup(engine: FakeEngine | null = fakeEngine()) {
+  const app = routeApp(translateRoutes(), fakeProvider(engine));
+  const post = (body: unknown, env: Env = {}, headers: Record<string, string> = {}) =>
+    app.request('/v1/translate', postJson(body, headers), env);
+  return { app, post, engine: engine! };
+}
+
+async function expectError(res: Response, status: number, code: string, message?: RegExp) {
+  expect(res.status).toBe(status);
+  const body = (await res.json()) as Json;
+  expect(body.error.code).toBe(code);
+  if (message) expect(body.error.message).toMatch(message);
+}
+
+describe('POST /v1/translate', () => {
+  it('translates one text', async () => {
+    const { post, engine } = setup();
+    const res = await post({ text: 'A dog runs.', source: 'en', target: 'de' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ translation: 'v1:A DOG RUNS.', model: 'fake', version: 'v1' });
+    expect(res.headers.get('X-Cache')).toBe('MISS');
+    expect(engine.options[0]).toEqual({ source: 'en', target: 'de', beam: 4, alignments: false });
+  });
+
+  it('translates a batch in one engine call, empty texts included', async () => {
+    const { post, engine } = setup();
+    const res = await post({ text: ['Two cats.', '', 'A bird sings.'], source: 'en', target: 'de', beam: 1 });
+    expect(await res.json()).toEqual({ translations: ['v1:TWO CATS.', '', 'v1:A BIRD SINGS.'], model: 'fake', version: 'v1' });
+    expect(engine.calls).toEqual([['Two cats.', 'A bird sings.']]);
+    expect(engine.options[0].beam).toBe(1);
+  });
+
+  it('splits long input into sentences and keeps whitespace and line breaks', async () => {
+    const { post, engine } = setup();
+    const res = await post({ text: '  First one.  Second one!\n\nThird?\n', source: 'en', target: 'de' });
+    expect(((await res.json()) as Json).translation).toBe('  v1:FIRST ONE.  v1:SECOND ONE!\n\nv1:THIRD?\n');
+    expect(engine.calls).toEqual([['First one.', 'Second one!', 'Third?']]);
+  });
+
+  it('gives an empty translation for empty text', async () => {
+    const { post, engine } = setup();
+    const res = await post({ text: '', source: 'en', target: 'de' });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Json).translation).toBe('');
+    expect(engine.calls).toEqual([]);
+  });
+
+  it('returns tokens and the cross-attention matrix per sentence with alignments', async () => {
+    const { post } = setup();
+    const res = await post({ text: 'Big dog. Small cat.', source: 'en', target: 'de', alignments: true });
+    const body = (await res.json()) as Json;
+    expect(body.alignments).toHaveLength(2);
+    expect(body.alignments[0]).toEqual({
+      source: 'Big dog.',
+      sourceTokens: ['Big', 'dog.'],
+      targetTokens: ['BIG', 'DOG.'],
+      alignment: [[1, 0], [0, 1]],
+    });
+    const batch = (await (await post({ text: ['One.', 'Two.'], source: 'en', target: 'de', alignments: true })).json()) as Json;
+    expect(batch.alignments.map((a: Json[]) => a.length)).toEqual([1, 1]);
+  });
+
+  it('serves an identical request from the edge cache', async () => {
+    const { post, engine } = setup();
+    const req = { text: 'Cache me, please.', source: 'en', target: 'de', beam: 2 };
+    const first = await post(req);
+    const second = await post(req);
+    expect(first.headers.get('X-Cache')).toBe('MISS');
+    expect(second.headers.get('X-Cache')).toBe('HIT');
+    expect(await second.json()).toEqual(await first.json());
+    expect(engine.calls).toHaveLength(1);
+    expect((await post({ ...req, beam: 3 })).headers.get('X-Cache')).toBe('MISS'); // options are in the key
+  });
+
+  it('streams tokens as server-sent events, then the full result', async () => {
+    for (const [body, headers] of [
+      [{ text: 'Stream it. Now.', source: 'en', target: 'de', stream: true }, {}],
+      [{ text: 'Stream it. Now.', source: 'en', target: 'de' }, { Accept: 'text/event-stream' }],
+    ] as const) {
+      const { post, engine } = setup();
+      const res = await post(body, {}, headers);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/event-stream');
+      const events = parseSSE(await res.text());
+      const tokens = events.filter((e) => e.event === 'token').map((e) => JSON.parse(e.data));
+      const done = events.at(-1)!;
+      expect(done.event).toBe('done');
+      expect(JSON.parse(done.data)).toEqual({ translation: 'v1:STREAM IT. v1:NOW.', model: 'fake', version: 'v1' });
+      expect(tokens.map((t) => t.piece).join('')).toBe('v1:STREAM IT. v1:NOW.');
+      expect(tokens.length).toBeGreaterThan(2);
+      expect(engine.calls).toEqual([['Stream it.'], ['Now.']]);
+    }
+  });
+
+  it('reports an engine failure inside a stream as an error event', async () => {
+    const { post } = setup();
+    const events = parseSSE(await (await post({ text: 'BOOM', source: 'en', target: 'de', stream: true })).text());
+    expect(events.at(-1)).toEqual({ event: 'error', data: JSON.stringify({ error: { code: 'internal', message: 'internal error' } }) });
+  });
+});
+
+describe('POST /v1/translate errors', () => {
+  it('400 malformed_json for bad JSON, 415 for a non-JSON body', async () => {
+    const { app } = setup();
+    await expectError(await app.request('/v1/translate', postJson('{"text": "a",')), 400, 'malformed_json');
+    const plain = { method: 'POST', body: 'hello', headers: { 'Content-Type': 'text/plain' } };
+    await expectError(await app.request('/v1/translate', plain), 415, 'unsupported_media_type');
+  });
+
+  it('422 invalid_request for wrong types and missing fields, naming the field', async () => {
+    const { post } = setup();
+    await expectError(await post({ text: 5, source: 'en', target: 'de' }), 422, 'invalid_request', /text/);
+    await expectError(await post({ text: 'a', source: 'en' }), 422, 'invalid_request', /target/);
+    await expectError(await post({ text: 'a', source: 'en', target: 'de', beam: 9 }), 422, 'invalid_request', /beam/);
+    await expectError(await post({ text: 'a', source: 'en', target: 'de', beam: 1.5 }), 422, 'invalid_request', /beam/);
+    await expectError(await post({ text: ['a', 3], source: 'en', target: 'de' }), 422, 'invalid_request', /text/);
+    await expectError(await post([1, 2]), 422, 'invalid_request');
+  });
+
+  it('400 for an unknown language or direction, listing what is supported', async () => {
+    const { post } = setup();
+    await expectError(await post({ text: 'a', source: 'xx', target: 'de' }), 400, 'unsupported_language', /supported languages: en, de/);
+    await expectError(await post({ text: 'a', source: 'de', target: 'en' }), 400, 'unsupported_direction', /supported directions: en-de/);
+    await expectError(await post({ text: 'UNSUPPORTED', source: 'en', target: 'de' }), 400, 'unsupported_input');
+  });
+
+  it('rejects invalid UTF-8 and lone surrogates with 400, strips control characters', async () => {
+    const { app, post, engine } = setup();
+    const bytes = new Uint8Array([...new TextEncoder().encode('{"text":"a'), 0xff, 0xfe, ...new TextEncoder().encode('","source":"en","target":"de"}')]);
+    const res = await app.request('/v1/translate', { method: 'POST', body: bytes, headers: { 'Content-Type': 'application/json' } });
+    await expectError(res, 400, 'invalid_utf8');
+    await expectError(await post('{"text":"a\\ud800b","source":"en","target":"de"}'), 400, 'invalid_text', /surrogate/);
+    const ok = await post({ text: 'Tab\there\u0000\u0007 ok\u007f', source: 'en', target: 'de' });
+    expect(ok.status).toBe(200);
+    expect(engine.calls).toEqual([['Tab\there ok']]);
+  });
+
+  it('enforces MAX_CHARS and MAX_TEXTS (422) and MAX_BODY_BYTES (413), naming the limit', async () => {
+    const { post } = setup();
+    const env = { MAX_CHARS: '10', MAX_TEXTS: '2', MAX_BODY_BYTES: '200' };
+    await expectError(await post({ text: 'x'.repeat(11), source: 'en', target: 'de' }, env), 422, 'text_too_long', /MAX_CHARS is 10/);
+    expect((await post({ text: '😀'.repeat(10), source: 'en', target: 'de' }, env)).status).toBe(200); // characters, not UTF-16 units
+    await expectError(await post({ text: ['a', 'b', 'c'], source: 'en', target: 'de' }, env), 422, 'too_many_texts', /MAX_TEXTS is 2/);
+    await expectError(await post({ text: ' '.repeat(300), source: 'en', target: 'de' }, env), 413, 'payload_too_large', /MAX_BODY_BYTES/);
+  });
+
+  it('503 model_unavailable without a model', async () => {
+    const { post } = setup(null);
+    await expectError(await post({ text: 'a', source: 'en', target: 'de' }), 503, 'model_unavailable', /no model yet/);
+  });
+
+  it('500 without internals when the engine fails', async () => {
+    const { post } = setup();
+    const res = await post({ text: 'BOOM goes the engine.', source: 'en', target: 'de' });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ error: { code: 'internal', message: 'internal error' } });
+  });
+
+  it('405 with Allow for the wrong method, 404 JSON for an unknown route', async () => {
+    const { app } = setup();
+    const res = await app.request('/v1/translate');
+    await expectError(res, 405, 'method_not_allowed');
+    expect(res.headers.get('Allow')).toBe('POST');
+    await expectError(await app.request('/v1/nope'), 404, 'not_found');
+  });
+});
+
+function parseSSE(text: string): Array<{ event?: string; data: string }> {
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim())
+    .map((block) => {
+      const e: { event?: string; data: string } = { data: '' };
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) e.event = line.slice(7);
+        if (line.startsWith('data: ')) e.data += line.slice(6);
+      }
+      return e;
+    });
+}

@@ -1,0 +1,143 @@
+// POST /v1/translate: one text or a batch, optionally with alignments, optionally streamed as SSE.
+import { createRoute, z } from '@hono/zod-openapi';
+import { streamSSE } from 'hono/streaming';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { type TranslateOptions, UnsupportedError } from '../../model/engine.ts';
+import { cacheGet, cacheKey, cachePut } from '../cache.ts';
+import { type AppEnv, settings } from '../env.ts';
+import { ApiError, errorBody } from '../errors.ts';
+import { checkDirection, checkLimits, cleanTexts } from '../input.ts';
+import { jsonBody } from '../middleware/json-body.ts';
+import type { ServedModel } from '../model-provider.ts';
+import { errors, router } from '../openapi.ts';
+import { type TextResult, streamTexts, translateTexts } from '../translate.ts';
+
+const TranslateRequest = z
+  .object({
+    text: z.union([z.string(), z.array(z.string())]).openapi({ description: 'one text, or a batch of texts', example: 'A man rides a bike.' }),
+    source: z.string().min(1).max(16).openapi({ example: 'en' }),
+    target: z.string().min(1).max(16).openapi({ example: 'de' }),
+    beam: z.number().int().min(1).max(8).default(4).openapi({ description: 'beam width; 1 is greedy' }),
+    alignments: z.boolean().default(false).openapi({ description: 'return source/target tokens and cross-attention per sentence' }),
+    stream: z.boolean().default(false).openapi({ description: 'stream tokens as server-sent events (also: Accept: text/event-stream)' }),
+  })
+  .openapi('TranslateRequest');
+
+const Alignment = z
+  .object({
+    source: z.string(),
+    sourceTokens: z.array(z.string()),
+    targetTokens: z.array(z.string()),
+    alignment: z.array(z.array(z.number())).openapi({ description: 'alignment[t][s]: attention of target token t on source token s' }),
+  })
+  .openapi('SentenceAlignment');
+
+const TranslateResponse = z
+  .object({
+    translation: z.string().optional().openapi({ description: 'present when `text` was a string' }),
+    translations: z.array(z.string()).optional().openapi({ description: 'present when `text` was an array' }),
+    model: z.string(),
+    version: z.string(),
+    alignments: z.union([z.array(Alignment), z.array(z.array(Alignment))]).optional(),
+  })
+  .openapi('TranslateResponse');
+
+const route = createRoute({
+  method: 'post',
+  path: '/translate',
+  summary: 'Translate text',
+  description:
+    'Splits each text into sentences, translates them in one batch and joins them back preserving whitespace. ' +
+    'Identical requests are served from the edge cache (X-Cache: HIT). With `stream: true` the response is ' +
+    'text/event-stream: `token` events {index, piece}, then one `done` event with the full result.',
+  middleware: [jsonBody()] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: TranslateRequest } } } },
+  responses: {
+    200: {
+      description: 'translation (JSON), or a stream of server-sent events',
+      content: { 'application/json': { schema: TranslateResponse }, 'text/event-stream': { schema: z.string() } },
+    },
+    ...errors(400, 401, 413, 415, 422, 429, 503),
+  },
+});
+
+export function translateRoutes() {
+  const app = router();
+  app.openapi(route, async (c) => {
+    const req = c.req.valid('json');
+    const { maxChars, maxTexts } = settings(c.env);
+    const batch = Array.isArray(req.text);
+    const texts = batch ? (req.text as string[]) : [req.text as string];
+    checkLimits(texts, { maxChars, maxTexts });
+    const clean = cleanTexts(texts);
+
+    const model = await c.var.models.current(); // keep this reference: a swap may happen meanwhile
+    checkDirection(model.engine.info, req.source, req.target);
+    const options: TranslateOptions = { source: req.source, target: req.target, beam: req.beam, alignments: req.alignments };
+    const shape = (results: TextResult[]) => responseBody(model, batch, results, req.alignments);
+    c.header('X-Model-Version', model.version);
+
+    if (req.stream || (c.req.header('accept') ?? '').includes('text/event-stream')) {
+      return streamSSE(c, async (sse) => {
+        try {
+          const results = await streamTexts(model.engine, clean, options, (index, piece) =>
+            sse.writeSSE({ event: 'token', data: JSON.stringify({ index, piece }) }),
+          );
+          await sse.writeSSE({ event: 'done', data: JSON.stringify(shape(results)) });
+        } catch (e) {
+          const [, body] = failure(e);
+          await sse.writeSSE({ event: 'error', data: JSON.stringify(body) });
+        }
+      }) as unknown as Response as never;
+    }
+
+    const key = await cacheKey(c, [model.name, model.version, clean, options]);
+    const cached = await cacheGet(key);
+    if (cached !== undefined) {
+      c.header('X-Cache', 'HIT');
+      return c.json(cached as Record<string, unknown>, 200) as never;
+    }
+    const body = shape(await run(() => translateTexts(model.engine, clean, options)));
+    await cachePut(c, key, body);
+    c.header('X-Cache', 'MISS');
+    return c.json(body, 200) as never;
+  });
+  return app;
+}
+
+function responseBody(model: ServedModel, batch: boolean, results: TextResult[], withAlignments: boolean) {
+  const translations = results.map((r) => r.translation);
+  const body: Record<string, unknown> = batch ? { translations } : { translation: translations[0] };
+  body.model = model.name;
+  body.version = model.version;
+  if (withAlignments) {
+    const perText = results.map((r) =>
+      r.sentences.map(({ source, result }) => ({
+        source,
+        sourceTokens: result.sourceTokens ?? [],
+        targetTokens: result.targetTokens ?? [],
+        alignment: result.alignment ?? [],
+      })),
+    );
+    body.alignments = batch ? perText : perText[0];
+  }
+  return body;
+}
+
+// The engine may refuse a request the model cannot serve (UnsupportedError): that is the client's 400.
+async function run<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof UnsupportedError) throw new ApiError(400, e.code, e.message);
+    throw e;
+  }
+}
+
+// Errors inside a stream cannot change the status any more: they become an `error` event.
+function failure(e: unknown): [ContentfulStatusCode, ReturnType<typeof errorBody>] {
+  if (e instanceof UnsupportedError) return [400, errorBody(e.code, e.message)];
+  if (e instanceof ApiError) return [e.status as ContentfulStatusCode, errorBody(e.code, e.message)];
+  console.error('translate stream failed:', e);
+  return [500, errorBody('internal', 'internal error')];
+}
