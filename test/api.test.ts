@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../model/manifest.ts';
 import { call, fakeFiles, json, putVersion } from './helpers.ts';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 const M = { MODEL_NAME: 'api' };
 const post = (body: unknown, overrides = {}, headers: Record<string, string> = {}) => call('/v1/translate', json(body, headers), { ...M, ...overrides });
 const errorOf = async (res: Response) => [res.status, ((await res.json()) as Json).error?.code];

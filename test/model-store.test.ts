@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { fileKey } from '../model/manifest.ts';
 import { built, call, fakeFiles, json, putVersion, setCurrent } from './helpers.ts';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 const req = { text: 'A dog.', source: 'en', target: 'de' };
 
 async function translate(name: string, overrides = {}) {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import worker from '../worker/index.ts';
 import { call, json, putVersion, tinyModelFiles } from './helpers.ts';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 const T = { MODEL_NAME: 'tiny' };
 
 describe('real engine in workerd', () => {

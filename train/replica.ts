@@ -76,10 +76,15 @@ export class ThreadReplica implements Replica {
   private worker: Worker;
   private pending?: { resolve: (r: JobResult) => void; reject: (e: Error) => void };
   private ready: Promise<void>;
+  private isReady = false;
   constructor(spec: ReplicaSpec) {
     this.worker = new Worker(new URL('./thread.ts', import.meta.url), { workerData: spec });
     this.ready = new Promise((resolve, reject) => {
-      this.worker.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(String(m)))));
+      this.worker.once('message', (m) => {
+        this.isReady = m === 'ready';
+        if (this.isReady) resolve();
+        else reject(new Error(String(m)));
+      });
       this.worker.once('error', (e: Error) => reject(e));
     });
     this.worker.on('message', (m) => {
@@ -91,8 +96,9 @@ export class ThreadReplica implements Replica {
     });
     this.worker.on('error', (e: Error) => this.pending?.reject(e));
   }
+  // Posts the job synchronously once the thread is up, so it starts before the caller's own share runs.
   async run(job: Job): Promise<JobResult> {
-    await this.ready;
+    if (!this.isReady) await this.ready;
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
       this.worker.postMessage(job);

@@ -118,17 +118,17 @@ export class Trainer {
   private async runAll(micro: Example[][], scale: number, step: number, dropout: boolean, backward: boolean): Promise<JobResult> {
     const R = this.replicas.length;
     const shares = micro.map((mb) => splitExamples(mb, R));
-    const results = await Promise.all(
-      this.replicas.map((rep, r) =>
-        rep.run({
-          micro: shares.map((s) => s[r] ?? []),
-          scale,
-          seed: (Math.imul(this.opts.seed, 1000003) + Math.imul(step, 7919) + r * 104729) | 0,
-          dropout,
-          backward,
-        }),
-      ),
-    );
+    const job = (r: number) => ({
+      micro: shares.map((s) => s[r] ?? []),
+      scale,
+      seed: (Math.imul(this.opts.seed, 1000003) + Math.imul(step, 7919) + r * 104729) | 0,
+      dropout,
+      backward,
+    });
+    // Threads first (their jobs are posted synchronously), then replica 0 runs here in the meantime.
+    const remote = this.replicas.slice(1).map((rep, i) => rep.run(job(i + 1)));
+    const local = await this.replicas[0].run(job(0));
+    const results = [local, ...(await Promise.all(remote))];
     return results.reduce((a, b) => ({ loss: a.loss + b.loss, tokens: a.tokens + b.tokens, srcTokens: a.srcTokens + b.srcTokens }));
   }
 

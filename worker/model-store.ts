@@ -2,6 +2,7 @@
 // manifest at most every MANIFEST_TTL_SECONDS; when `current` moves, downloads that version, checks every
 // file's size and sha256 against the manifest, builds an engine and swaps it in. A corrupt or partial
 // version is never served: the previous good one keeps serving, or requests get 503 model_unavailable.
+import type { Context } from 'hono';
 import type { Engine } from '../model/engine.ts';
 import {
   MODEL_FILES,
@@ -15,7 +16,6 @@ import {
   parseManifestText,
   sha256Hex,
 } from '../model/manifest.ts';
-import type { Context } from 'hono';
 import type { ModelFiles } from './engine-loader.ts';
 import { type AppEnv, settings } from './env.ts';
 import { ApiError } from './errors.ts';

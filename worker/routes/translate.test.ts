@@ -3,7 +3,7 @@ import type { Env } from '../env.ts';
 import { type FakeEngine, fakeEngine, fakeProvider, postJson, routeApp } from '../testing.ts';
 import { translateRoutes } from './translate.ts';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 function setup(engine: FakeEngine | null = fakeEngine()) {
   const app = routeApp(translateRoutes(), fakeProvider(engine));

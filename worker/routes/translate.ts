@@ -1,7 +1,6 @@
 // POST /v1/translate: one text or a batch, optionally with alignments, optionally streamed as SSE.
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type TranslateOptions, UnsupportedError } from '../../model/engine.ts';
 import { cacheGet, cacheKey, cachePut } from '../cache.ts';
 import { type AppEnv, settings } from '../env.ts';
@@ -85,10 +84,9 @@ export function translateRoutes() {
           );
           await sse.writeSSE({ event: 'done', data: JSON.stringify(shape(results)) });
         } catch (e) {
-          const [, body] = failure(e);
-          await sse.writeSSE({ event: 'error', data: JSON.stringify(body) });
+          await sse.writeSSE({ event: 'error', data: JSON.stringify(streamError(e)) });
         }
-      }) as unknown as Response as never;
+      }) as never;
     }
 
     const key = await cacheKey(c, [model.name, model.version, clean, options]);
@@ -135,9 +133,8 @@ async function run<T>(f: () => Promise<T>): Promise<T> {
 }
 
 // Errors inside a stream cannot change the status any more: they become an `error` event.
-function failure(e: unknown): [ContentfulStatusCode, ReturnType<typeof errorBody>] {
-  if (e instanceof UnsupportedError) return [400, errorBody(e.code, e.message)];
-  if (e instanceof ApiError) return [e.status as ContentfulStatusCode, errorBody(e.code, e.message)];
+function streamError(e: unknown) {
+  if (e instanceof UnsupportedError || e instanceof ApiError) return errorBody(e.code, e.message);
   console.error('translate stream failed:', e);
-  return [500, errorBody('internal', 'internal error')];
+  return errorBody('internal', 'internal error');
 }
