@@ -1,44 +1,5 @@
 #!/usr/bin/env node
-// `mt`: the trainer's command line. Every failure ends with one line on stderr and a non-zero exit.
-import { CliError, parse, type Command } from './args.ts';
-import { averageCommand } from './commands/average.ts';
-import { evalCommand } from './commands/eval.ts';
-import { tokenizerCommand } from './commands/tokenizer.ts';
-import { trainCommand } from './commands/train.ts';
-import { translateCommand } from './commands/translate.ts';
-
-const COMMANDS: Command[] = [tokenizerCommand, trainCommand, averageCommand, evalCommand, translateCommand];
-
-function help(): string {
-  return `mt: train, evaluate and run Transformer translation models
-
-usage: mt <command> [options]   (mt <command> --help for its options)
-
-${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
-`;
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(help());
-    return name ? 0 : 1;
-  }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
-    process.stderr.write(`mt: unknown command "${name}" (see mt --help)\n`);
-    return 2;
-  }
-  try {
-    const parsed = parse(cmd, rest);
-    if (parsed) await cmd.run(parsed.values, parsed.positionals);
-    return 0;
-  } catch (e) {
-    const msg = e instanceof CliError ? e.message : `${(e as Error).message ?? e}`;
-    process.stderr.write(`mt ${name}: ${msg.split('\n')[0]}\n`);
-    if (!(e instanceof CliError) && process.env.MT_DEBUG) console.error(e);
-    return 1;
-  }
-}
+// Entry point of the `mt` bin; the commands live in main.ts.
+import { main } from './main.ts';
 
 process.exitCode = await main(process.argv.slice(2));

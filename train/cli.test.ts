@@ -1,0 +1,90 @@
+// The `mt` command line end to end on a small corpus: tokenizer -> train -> kill/resume -> average ->
+// translate, and one-line errors with a non-zero exit on bad input.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = new URL('./cli.ts', import.meta.url).pathname;
+
+function mt(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'mt-cli-'));
+const en = ['a man rides a horse .', 'two dogs play in the snow .', 'a woman reads a book .', 'children play football .'];
+const de = ['ein Mann reitet ein Pferd .', 'zwei Hunde spielen im Schnee .', 'eine Frau liest ein Buch .', 'Kinder spielen Fußball .'];
+const rep = <T,>(xs: T[], n: number) => Array.from({ length: n }, (_, i) => xs[i % xs.length]);
+
+describe('mt CLI', () => {
+  beforeAll(() => {
+    writeFileSync(join(dir, 'train.en'), rep(en, 40).join('\n') + '\n');
+    writeFileSync(join(dir, 'train.de'), rep(de, 40).join('\n') + '\n');
+    writeFileSync(join(dir, 'short.de'), de.join('\n') + '\n');
+    writeFileSync(join(dir, 'pairs.tsv'), en.map((e, i) => `${e}\t${de[i]}`).join('\n') + '\n');
+    const r = mt(['tokenizer', '--out', join(dir, 'tok.json'), '--langs', 'en,de', '--vocab', '400', join(dir, 'train.en'), join(dir, 'train.de')]);
+    expect(r.stderr).toMatch(/learned/);
+    expect(r.code).toBe(0);
+  });
+
+  const train = (out: string, steps: number, extra: string[] = []) =>
+    mt(['train', '--tokenizer', join(dir, 'tok.json'), '--out', out, '--pairs', 'en-de', '--src', join(dir, 'train.en'), '--tgt', join(dir, 'train.de'),
+      '--preset', 'micro', '--steps', String(steps), '--batch-tokens', '120', '--warmup', '5', '--threads', '1', ...extra]);
+
+  it('resumes from a checkpoint exactly where an uninterrupted run would be', () => {
+    const a = join(dir, 'a');
+    const b = join(dir, 'b');
+    expect(train(a, 8).code).toBe(0);
+    expect(train(b, 4).code).toBe(0);
+    const resumed = train(b, 8);
+    expect(resumed.stderr).toMatch(/resumed from .* at step 4/);
+    expect(resumed.code).toBe(0);
+    const wa = readFileSync(join(a, 'model/weights.safetensors'));
+    const wb = readFileSync(join(b, 'model/weights.safetensors'));
+    expect(wa.equals(wb)).toBe(true);
+    expect(readFileSync(join(a, 'curves.svg'), 'utf8')).toMatch(/^<svg/);
+  });
+
+  it('averages checkpoints and translates stdin line by line (empty line -> empty line)', () => {
+    const run = join(dir, 'avg');
+    expect(train(run, 6, ['--save-minutes', '0']).code).toBe(0);
+    const avg = mt(['average', run, '--last', '3']);
+    expect(avg.stderr).toMatch(/averaged 3 checkpoints/);
+    const out = mt(['translate', '--from', 'en', '--to', 'de', '--model', join(run, 'model'), '--beam', '2'], 'a man rides\n\ntwo dogs\n');
+    expect(out.code).toBe(0);
+    const lines = out.stdout.split('\n');
+    expect(lines.length).toBe(4); // three translations + the final newline
+    expect(lines[1]).toBe('');
+  });
+
+  it.each([
+    [['bogus'], /unknown command "bogus"/],
+    [['train', '--nope'], /Unknown option '--nope'/],
+    [['translate', '--from', 'en', '--to', 'de', '--model', '/nonexistent'], /not a model folder/],
+    [['train', '--tokenizer', '/nonexistent.json', '--out', '/tmp/x', '--pairs', 'en-de'], /tokenizer not found/],
+  ])('mt %j fails with one line', (args, msg) => {
+    const r = mt(args as string[]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(msg);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses misaligned corpora, unknown languages and corrupt checkpoints', () => {
+    const bad = mt(['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'c'), '--pairs', 'en-de', '--src', join(dir, 'train.en'), '--tgt', join(dir, 'short.de'), '--preset', 'micro']);
+    expect(bad.stderr).toMatch(/misaligned: .* has 40 lines, .* has 4/);
+    expect(bad.code).toBe(1);
+    const lang = mt(['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'c'), '--pairs', 'en-xx', '--tsv', join(dir, 'pairs.tsv'), '--preset', 'micro']);
+    expect(lang.stderr).toMatch(/unknown language "xx"/);
+    expect(lang.code).toBe(1);
+    const run = join(dir, 'corrupt');
+    expect(train(run, 2).code).toBe(0);
+    const latest = JSON.parse(readFileSync(join(run, 'latest.json'), 'utf8')).checkpoint;
+    writeFileSync(join(run, latest), 'garbage');
+    const r = train(run, 4);
+    expect(r.stderr).toMatch(/corrupt checkpoint/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.code).toBe(1);
+  });
+});
