@@ -1,5 +1,10 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
-import { defineConfig } from 'vitest/config';
+import { mkdirSync } from 'node:fs';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+// wrangler.toml's [assets] directory must exist for the workers pool to start; `npm run build` fills it
+// with the demo page (scripts/build-web.ts), which no workers test needs.
+mkdirSync('public', { recursive: true });
 
 export default defineConfig({
   test: {
@@ -7,7 +12,7 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['kernels/**/*.test.ts', 'train/**/*.test.ts', 'model/**/*.test.ts'],
+          include: ['kernels/**/*.test.ts', 'train/**/*.test.ts', 'model/**/*.test.ts', 'client/**/*.test.ts', 'browser/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           environment: 'node',
           testTimeout: 120_000,
         },
@@ -27,6 +32,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['worker/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/e2e/**'], // real-browser tests run in Node
           testTimeout: 30_000,
         },
       },

@@ -13,15 +13,17 @@ export async function* readSse(body: ReadableStream<Uint8Array>, signal?: AbortS
   let buf = '';
   let event = '';
   let data: string[] = [];
-  const onAbort = () => void reader.cancel().catch(() => undefined);
-  signal?.addEventListener('abort', onAbort);
+  let finished = false;
+  const cancel = () => void reader.cancel().catch(() => undefined);
+  signal?.addEventListener('abort', cancel);
   try {
     for (;;) {
       const { value, done } = await reader.read();
+      finished = done;
       buf += done ? decoder.decode() : decoder.decode(value, { stream: true });
       // A trailing \r may be the first half of \r\n: keep it until the next chunk (or the end).
       let m: RegExpExecArray | null;
-      const line = /\r\n|\n|\r(?!$)/g;
+      const line = done ? /\r\n|\n|\r/g : /\r\n|\n|\r(?!$)/g;
       let start = 0;
       while ((m = line.exec(buf))) {
         const text = buf.slice(start, m.index);
@@ -41,15 +43,10 @@ export async function* readSse(body: ReadableStream<Uint8Array>, signal?: AbortS
         else if (field === 'data') data.push(value);
       }
       buf = buf.slice(start);
-      if (done) {
-        // A stream may end without the final blank line: dispatch what is complete.
-        if (buf !== '' && buf !== '\r' && buf.startsWith('data')) data.push(buf.replace(/^data: ?/, '').replace(/\r$/, ''));
-        if (data.length) yield { event: event || 'message', data: data.join('\n') };
-        return;
-      }
+      if (done) return; // an event without its closing blank line is dropped, as the format says
     }
   } finally {
-    signal?.removeEventListener('abort', onAbort);
-    reader.releaseLock();
+    signal?.removeEventListener('abort', cancel);
+    if (!finished) cancel(); // the consumer stopped early: close the connection
   }
 }

@@ -4,7 +4,7 @@
 // Bucket layout (R2 binding MODELS):
 //   models/<name>/manifest.json
 //   models/<name>/<version>/{config.json, tokenizer.json, weights.safetensors}
-// A version's files are immutable once listed; `current` is the only thing that moves.
+// A version's files are immutable once listed; `current` (with its `previous` stack) is the only thing that moves.
 
 export const MODEL_FILES = ['config.json', 'tokenizer.json', 'weights.safetensors'] as const;
 export type ModelFileName = (typeof MODEL_FILES)[number];
@@ -27,6 +27,9 @@ export interface Manifest {
   name: string;
   current: string; // a version listed in history
   history: VersionEntry[]; // oldest first
+  // Versions that were current before, oldest first: a deploy pushes the outgoing version, a rollback pops
+  // one. Optional: manifests written before it existed still parse (they just have nothing to roll back to).
+  previous?: string[];
 }
 
 export class ManifestError extends Error {}
@@ -65,7 +68,16 @@ export function parseManifest(json: unknown): Manifest {
     seen.add(v.version);
   }
   if (!seen.has(current)) throw new ManifestError(`manifest.current: version ${current} is not in history`);
-  return { schema: 1, name, current, history };
+  const out: Manifest = { schema: 1, name, current, history };
+  if (m.previous !== undefined) {
+    if (!Array.isArray(m.previous)) throw new ManifestError('manifest.previous: expected an array');
+    out.previous = m.previous.map((p, i) => {
+      const v = id(p, `manifest.previous[${i}]`);
+      if (!seen.has(v)) throw new ManifestError(`manifest.previous[${i}]: version ${v} is not in history`);
+      return v;
+    });
+  }
+  return out;
 }
 
 export function parseManifestText(text: string): Manifest {
@@ -106,10 +118,28 @@ export function withVersion(m: Manifest, v: VersionEntry): Manifest {
   return parseManifest({ ...m, history });
 }
 
-// Makes a listed version current (deploy and rollback are both this).
+// Makes a listed version current, leaving `previous` alone (tests and tools that set `current` directly).
 export function withCurrent(m: Manifest, version: string): Manifest {
   if (!findVersion(m, version)) throw new ManifestError(`version ${version} is not in the history of ${m.name}`);
   return { ...m, current: version };
+}
+
+// Deploy: `version` becomes current and the outgoing one is remembered for a rollback (no-op if current).
+export function withDeploy(m: Manifest, version: string): Manifest {
+  if (m.current === version) return withCurrent(m, version);
+  return { ...withCurrent(m, version), previous: [...(m.previous ?? []), m.current] };
+}
+
+// The version a rollback would return to: the one current before the last deploy, if any.
+export function rollbackTarget(m: Manifest): string | undefined {
+  return m.previous?.at(-1);
+}
+
+// Rollback: the last deploy is undone (the version before it is current again).
+export function withRollback(m: Manifest): Manifest {
+  const to = rollbackTarget(m);
+  if (!to) throw new ManifestError(`${m.name} has no earlier deployed version to roll back to (current: ${m.current})`);
+  return { ...withCurrent(m, to), previous: m.previous!.slice(0, -1) };
 }
 
 // sha256 as lowercase hex; crypto.subtle exists in workerd, browsers and Node 20+.

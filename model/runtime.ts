@@ -40,7 +40,7 @@ export class InferenceModel {
   readonly arena: Arena;
   readonly quantized: boolean;
   readonly weightBytes: number;
-  private flat: number; // f32 tensors at layout offsets (norms, biases, and linears when f32)
+  private f32 = new Map<string, number>(); // f32 tensors (norms, biases, and linears when not int8)
   private linears = new Map<string, Linear>();
   private embedF32: number; // (V,C) f32 for the gather (dequantized when the file is int8)
   private pe: number;
@@ -51,8 +51,6 @@ export class InferenceModel {
     this.k = kernels.k;
     this.arena = arena;
     const start = arena.mark();
-    this.flat = arena.f32(this.layout.total);
-    const flat = () => arena.f32view(this.flat, this.layout.total);
     let quantized = false;
     for (const t of this.layout.tensors) {
       const src = weights.tensors.get(t.name);
@@ -71,7 +69,7 @@ export class InferenceModel {
         this.k.q8_row_sums(wsum, w, t.shape[0], t.shape[1]);
         this.linears.set(t.name, { w, b: 0, scale, wsum, N: t.shape[0], K: t.shape[1], q8: true });
       } else {
-        flat().set(asF32(src), t.offset);
+        this.f32.set(t.name, arena.putF32(asF32(src)));
       }
     }
     this.quantized = quantized;
@@ -87,7 +85,7 @@ export class InferenceModel {
   }
 
   private p(t: TensorSpec): number {
-    return this.flat + 4 * t.offset;
+    return this.f32.get(t.name)!;
   }
   private lin(w: TensorSpec, b?: TensorSpec): Linear {
     const q = this.linears.get(w.name);

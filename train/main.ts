@@ -2,11 +2,17 @@
 import { CliError, parse, type Command } from './args.ts';
 import { averageCommand } from './commands/average.ts';
 import { evalCommand } from './commands/eval.ts';
+import { exportCommand } from './commands/export.ts';
+import { quantizeCommand } from './commands/quantize.ts';
+import { deployCommand, modelsCommand, pushCommand, rollbackCommand } from './commands/registry.ts';
 import { tokenizerCommand } from './commands/tokenizer.ts';
 import { trainCommand } from './commands/train.ts';
 import { translateCommand } from './commands/translate.ts';
 
-const COMMANDS: Command[] = [tokenizerCommand, trainCommand, averageCommand, evalCommand, translateCommand];
+const COMMANDS: Command[] = [
+  tokenizerCommand, trainCommand, averageCommand, evalCommand, translateCommand,
+  quantizeCommand, exportCommand, pushCommand, deployCommand, rollbackCommand, modelsCommand,
+];
 
 function help(): string {
   return `mt: train, evaluate and run Transformer translation models

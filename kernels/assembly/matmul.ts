@@ -6,13 +6,17 @@
 // reduced across lanes once per tile. Why 2x4: V8 on x64 allocates 15 xmm registers and keeps a
 // tile's loaded rows live, so 8 accumulators + 6 rows fit while 4x3 or 4x4 tiles spill and run at half
 // speed (measured). Weights are walked in blocks of about 128 KiB (NB rows) that stay in L2 while every
-// input row passes over them.
+// pair of input rows passes over them; weights too big to stay cached between calls (the 8000-word
+// output projection) are first touched block by block (prefetch.ts). A single row (M = 1, one sentence
+// decoding) runs one weight row at a time with 4 accumulators: one sequential stream, the fastest from DRAM.
 //
 // Backward: both products are broadcast-form tiles (splat one scalar, multiply-add a run of 8 or 16
 // contiguous floats), so they read rows in order and need no lane sums:
 //   dweight (N,K) += dout^T @ inp: tiles of 4 rows of dweight x 8 columns, summed over a block of m;
 //   dinp (M,K) += dout @ weight:  tiles of 2 rows of dinp x 16 columns, summed over a block of n.
 // The scalar flavour runs the plain loops (it is the oracle build, and the fallback with SIMD off).
+
+import { STREAM_BYTES, touch } from './prefetch';
 
 const MBLOCK = 64; // rows of inp/dout per dweight pass: their 4x8 strips stay in L1 (measured best of 16..256)
 
@@ -65,30 +69,49 @@ function forwardSimd(out: usize, inp: usize, weight: usize, bias: usize, M: i32,
   const kb = <usize>K << 2;
   const ob = <usize>N << 2;
   const NB = weightBlockRows(K);
+  const big = <u64>N * <u64>kb > STREAM_BYTES;
   for (let n0 = 0; n0 < N; n0 += NB) {
     const n1 = min(N, n0 + NB);
     const n4 = n0 + ((n1 - n0) & ~3);
+    const w0 = weight + <usize>n0 * kb;
+    if (big && M > 1) touch(w0, <usize>(n1 - n0) * kb);
     let m = 0;
     for (; m + 2 <= M; m += 2) {
       const a = inp + <usize>m * kb;
       const o = out + <usize>m * ob;
       let n = n0;
-      for (; n < n4; n += 4) forwardTile(o + (<usize>n << 2), a, weight + <usize>n * kb, bias ? bias + (<usize>n << 2) : 0, K, N, 2, 4);
-      for (; n < n1; n++) forwardTile(o + (<usize>n << 2), a, weight + <usize>n * kb, bias ? bias + (<usize>n << 2) : 0, K, N, 2, 1);
+      for (; n < n4; n += 4) forwardTile(o + (<usize>n << 2), a, weight + <usize>n * kb, bias ? bias + (<usize>n << 2) : 0, K, N, 4);
+      for (; n < n1; n++) forwardTile(o + (<usize>n << 2), a, weight + <usize>n * kb, bias ? bias + (<usize>n << 2) : 0, K, N, 1);
     }
     if (m < M) {
+      // one row (M = 1 when decoding one sentence): one weight row at a time, a single sequential stream
       const a = inp + <usize>m * kb;
       const o = out + <usize>m * ob;
-      let n = n0;
-      for (; n < n4; n += 4) forwardTile(o + (<usize>n << 2), a, weight + <usize>n * kb, bias ? bias + (<usize>n << 2) : 0, K, N, 1, 4);
-      for (; n < n1; n++) forwardTile(o + (<usize>n << 2), a, weight + <usize>n * kb, bias ? bias + (<usize>n << 2) : 0, K, N, 1, 1);
+      for (let n = n0; n < n1; n++) store<f32>(o + (<usize>n << 2), rowDot(a, weight + <usize>n * kb, K) + (bias ? load<f32>(bias + (<usize>n << 2)) : 0));
     }
   }
 }
 
-// One MR x NR tile of out (MR in {1,2}, NR in {1,4}; constants, so each inlined copy keeps only its
-// own accumulators): out rows at o, o + N*4 | inp rows at a, a + K*4 | weight rows at w + j*K*4.
-@inline function forwardTile(o: usize, a: usize, w: usize, bias: usize, K: i32, N: i32, MR: i32, NR: i32): void {
+// dot(a, w) over K floats with 4 independent accumulators (FMA latency) and one stream per operand.
+@inline function rowDot(a: usize, w: usize, K: i32): f32 {
+  const kb = <usize>K << 2;
+  let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
+  let k: usize = 0;
+  for (; k + 64 <= kb; k += 64) {
+    c0 = madd(v128.load(a + k), v128.load(w + k), c0);
+    c1 = madd(v128.load(a + k, 16), v128.load(w + k, 16), c1);
+    c2 = madd(v128.load(a + k, 32), v128.load(w + k, 32), c2);
+    c3 = madd(v128.load(a + k, 48), v128.load(w + k, 48), c3);
+  }
+  for (; k + 16 <= kb; k += 16) c0 = madd(v128.load(a + k), v128.load(w + k), c0);
+  let s = hsum(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)));
+  for (; k < kb; k += 4) s += load<f32>(a + k) * load<f32>(w + k);
+  return s;
+}
+
+// One 2 x NR tile of out (NR in {1,4}, a constant: each inlined copy keeps only its own accumulators)
+// | out rows at o, o + N*4 | inp rows at a, a + K*4 | weight rows at w + j*K*4 | bias at bias (0 = none)
+@inline function forwardTile(o: usize, a: usize, w: usize, bias: usize, K: i32, N: i32, NR: i32): void {
   const kb = <usize>K << 2;
   const kv = <usize>(K & ~3) << 2;
   const a1 = a + kb;
@@ -99,21 +122,20 @@ function forwardSimd(out: usize, inp: usize, weight: usize, bias: usize, M: i32,
   let c10 = c00, c11 = c00, c12 = c00, c13 = c00;
   for (let k: usize = 0; k < kv; k += 16) {
     const x0 = v128.load(a + k);
-    let x1 = x0;
-    if (MR == 2) x1 = v128.load(a1 + k);
+    const x1 = v128.load(a1 + k);
     let y = v128.load(w + k);
     c00 = madd(x0, y, c00);
-    if (MR == 2) c10 = madd(x1, y, c10);
+    c10 = madd(x1, y, c10);
     if (NR == 4) {
       y = v128.load(w1 + k);
       c01 = madd(x0, y, c01);
-      if (MR == 2) c11 = madd(x1, y, c11);
+      c11 = madd(x1, y, c11);
       y = v128.load(w2 + k);
       c02 = madd(x0, y, c02);
-      if (MR == 2) c12 = madd(x1, y, c12);
+      c12 = madd(x1, y, c12);
       y = v128.load(w3 + k);
       c03 = madd(x0, y, c03);
-      if (MR == 2) c13 = madd(x1, y, c13);
+      c13 = madd(x1, y, c13);
     }
   }
   if (NR == 4) {
@@ -125,7 +147,7 @@ function forwardSimd(out: usize, inp: usize, weight: usize, bias: usize, M: i32,
       y = f32x4.replace_lane(y, 2, load<f32>(w2 + k));
       y = f32x4.replace_lane(y, 3, load<f32>(w3 + k));
       r0 = f32x4.add(r0, f32x4.mul(f32x4.splat(load<f32>(a + k)), y));
-      if (MR == 2) r1 = f32x4.add(r1, f32x4.mul(f32x4.splat(load<f32>(a1 + k)), y));
+      r1 = f32x4.add(r1, f32x4.mul(f32x4.splat(load<f32>(a1 + k)), y));
     }
     if (bias) {
       const b = v128.load(bias);
@@ -133,14 +155,14 @@ function forwardSimd(out: usize, inp: usize, weight: usize, bias: usize, M: i32,
       r1 = f32x4.add(r1, b);
     }
     v128.store(o, r0);
-    if (MR == 2) v128.store(o + (<usize>N << 2), r1);
+    v128.store(o + (<usize>N << 2), r1);
   } else {
     let s0 = hsum(c00);
     let s1 = hsum(c10);
     for (let k = kv; k < kb; k += 4) {
       const y = load<f32>(w + k);
       s0 += load<f32>(a + k) * y;
-      if (MR == 2) s1 += load<f32>(a1 + k) * y;
+      s1 += load<f32>(a1 + k) * y;
     }
     if (bias) {
       const b = load<f32>(bias);
@@ -148,7 +170,7 @@ function forwardSimd(out: usize, inp: usize, weight: usize, bias: usize, M: i32,
       s1 += b;
     }
     store<f32>(o, s0);
-    if (MR == 2) store<f32>(o + (<usize>N << 2), s1);
+    store<f32>(o + (<usize>N << 2), s1);
   }
 }
 

@@ -25,6 +25,8 @@
 // Tiles are dot-product tiles of 2 activation rows x 4 weight rows (8 i32x4 accumulators), like the f32
 // matmul: with 15 xmm registers in V8, 8 accumulators + 6 rows + 1 constant fit (bigger tiles spill).
 
+import { STREAM_BYTES, touch } from './prefetch';
+
 const ROW_BLOCK_BYTES: i32 = 131072; // weight rows per block: about 128 KiB stays in L2 for all activation rows
 
 @inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
@@ -140,9 +142,11 @@ export function matmul_q8_forward(out: usize, scratch: usize, inp: usize, wq: us
   const kb = <usize>K;
   const ob = <usize>N << 2;
   const NB = max(4, (ROW_BLOCK_BYTES / max(K, 1)) & ~3);
+  const big = <u64>N * <u64>kb > STREAM_BYTES;
   for (let n0 = 0; n0 < N; n0 += NB) {
     const n1 = min(N, n0 + NB);
     const n4 = ASC_FEATURE_SIMD ? n0 + ((n1 - n0) & ~3) : n0;
+    if (ASC_FEATURE_SIMD && big && M > 1) touch(wq + <usize>n0 * kb, <usize>(n1 - n0) * kb);
     let m = 0;
     for (; m + 2 <= M; m += 2) {
       const a = scratch + <usize>m * stride;

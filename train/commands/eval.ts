@@ -1,9 +1,11 @@
 // `mt eval`: BLEU (sacreBLEU-style: 13a, cased, detokenized), lowercased BLEU and chrF per direction.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
 import { createEngine } from '../../model/translator.ts';
 import { CliError, num, str, type Command } from '../args.ts';
 import { corpusBleu, corpusChrf } from '../bleu.ts';
+import { writeAtomic } from '../checkpoint.ts';
 import { pairsOf, readPair, type CorpusSpec } from '../corpus.ts';
 import { readModelDir } from '../model-dir.ts';
 import { defaultModelDir } from '../paths.ts';
@@ -28,19 +30,23 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
   --beam N        (default 4)
   --limit N       first N sentences only
   --out FILE      also write the hypotheses of the (single) pair, one a line
-  --json          print the results as one JSON line`,
+  --json          print the results as one JSON line
+  --record        write each pair's cased BLEU into the model's config.json "bleu" (mt push copies it into
+                  the manifest, and /v1/models shows it)`,
   options: {
     model: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' },
     src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, beam: { type: 'string' },
-    limit: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
+    limit: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, record: { type: 'boolean' },
   },
   async run(v) {
-    const files = readModelDir(v.model ?? defaultModelDir());
+    const modelDir = v.model ?? defaultModelDir();
+    const files = readModelDir(modelDir);
     const engine = createEngine(files, loadKernels());
     const spec: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
     const split = str(v, 'split', 'test_2016_flickr');
     const beam = num(v, 'beam', 4, { min: 1, integer: true });
     const limit = num(v, 'limit', Infinity, { min: 1 });
+    if (v.record && v.limit) throw new CliError('--record keeps the score of the whole split: drop --limit');
     const rows: EvalRow[] = [];
     const languages = Tokenizer.fromJSON(files.tokenizer).languages;
     for (const [s, t] of pairsOf(spec, languages)) {
@@ -63,6 +69,7 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
         bleu: corpusBleu(hyps, refs).score, bleuLower: corpusBleu(hyps, refs, { lowercase: true }).score, chrf: corpusChrf(hyps, refs).score,
       });
     }
+    if (v.record) console.error(`recorded BLEU ${JSON.stringify(recordBleu(modelDir, rows))} in ${join(modelDir, 'config.json')}`);
     if (v.json) console.log(JSON.stringify({ model: files.meta.name, beam, results: rows }));
     else {
       console.log(`model ${files.meta.name}, beam ${beam}`);
@@ -71,3 +78,13 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
     }
   },
 };
+
+// Merges the cased BLEU of each pair (2 decimals) into config.json's "bleu", keeping every other field.
+export function recordBleu(modelDir: string, rows: EvalRow[]): Record<string, number> {
+  const path = join(modelDir, 'config.json');
+  const config = JSON.parse(readFileSync(path, 'utf8')) as { bleu?: Record<string, number> };
+  const bleu = { ...(config.bleu ?? {}) };
+  for (const r of rows) bleu[r.pair] = Math.round(r.bleu * 100) / 100;
+  writeAtomic(path, JSON.stringify({ ...config, bleu }, null, 2) + '\n');
+  return bleu;
+}

@@ -1,0 +1,122 @@
+// The demo page in a real browser (Debian's Chromium via playwright-core) against a real `wrangler dev`
+// serving a tiny random-weight model: the page, the API behind it and the in-browser engine end to end.
+// Translates one sentence through the edge API and in the browser, checks both give the API's own answer
+// and that the attention heatmap is drawn, and saves test-artifacts/demo.png (and no-model.png).
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWeb } from '../../scripts/build-web.ts';
+import { root } from '../../scripts/local-r2.ts';
+import { type DevServer, startDevServer } from './server.ts';
+import { tinyModel } from './tiny-model.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const SENTENCE = 'Two dogs play in the snow.';
+const artifacts = join(root, 'test-artifacts');
+
+let server: DevServer;
+let browser: Browser;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`the browser test needs Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (Debian)`);
+  }
+  await buildWeb(); // public/ from web/ and the current kernels
+  server = await startDevServer(tinyModel());
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function openDemo(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(`${server.url}/`);
+  return page;
+}
+
+const state = (page: Page, engine: string, s: string) => page.waitForSelector(`body[data-engine=${engine}][data-state=${s}]`, { timeout: 60_000 });
+
+// Painted cells: pixels that are neither transparent nor near-white.
+const heatmapInk = (page: Page) =>
+  page.evaluate(() => {
+    const c = document.getElementById('heatmap') as HTMLCanvasElement;
+    if (!c.width || !c.height) return 0;
+    const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 0 && px[i] + px[i + 1] + px[i + 2] < 700) n++;
+    return n;
+  });
+
+describe('demo page in Chromium', () => {
+  it('serves the page as assets while the API routes still reach the worker', async () => {
+    const page = await fetch(`${server.url}/`);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toContain('<canvas id="heatmap"');
+    const langs = await fetch(`${server.url}/v1/languages`);
+    expect(langs.status).toBe(200);
+    expect(await langs.json()).toMatchObject({ languages: ['en', 'de'], version: server.version });
+    expect((await fetch(`${server.url}/v1/nope`)).status).toBe(404); // the worker's JSON 404, not an asset
+    expect(await (await fetch(`${server.url}/v1/nope`)).json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('translates through the API and in the browser alike, and draws the attention', async () => {
+    const api = (await (
+      await fetch(`${server.url}/v1/translate`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ text: SENTENCE, source: 'en', target: 'de', beam: 4 }),
+      })
+    ).json()) as { translation: string };
+    expect(api.translation.length).toBeGreaterThan(0);
+
+    const page = await openDemo();
+    await state(page, 'api', 'done'); // the example text
+    await page.fill('#input', SENTENCE);
+    await state(page, 'api', 'done');
+    expect(await page.textContent('#output')).toBe(api.translation);
+    expect(await page.textContent('#status')).toContain('edge API');
+    expect(await heatmapInk(page)).toBeGreaterThan(500);
+    expect(await page.isDisabled('#head')).toBe(true); // the API sends the average only
+
+    await page.click('text=In this browser');
+    await state(page, 'browser', 'done');
+    expect(await page.textContent('#output')).toBe(api.translation);
+    expect(await page.textContent('#status')).toMatch(/in this browser \((relaxed )?SIMD wasm\)/);
+    // Every layer and head is there: pick one and it is drawn.
+    const heads = await page.$$eval('#head option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(heads).toEqual(expect.arrayContaining(['avg', '0:mean', '1:3']));
+    await page.selectOption('#head', '1:3');
+    expect(await heatmapInk(page)).toBeGreaterThan(500);
+    await page.selectOption('#head', 'avg');
+    // Rows are drawn scaled to their maximum by default (a random model's attention is nearly uniform);
+    // raw weights are one click away and still drawn.
+    expect(await page.isChecked('#stretch')).toBe(true);
+    await page.uncheck('#stretch');
+    expect(await heatmapInk(page)).toBeGreaterThan(0);
+    await page.check('#stretch');
+
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, 'demo.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('says clearly when no model is served', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await page.route('**/v1/languages', (r) =>
+      r.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'model_unavailable', message: "model 'multi30k' is not available: no model yet" } }) }),
+    );
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('body[data-state=error]', { timeout: 30_000 });
+    expect(await page.textContent('#message')).toContain('No model is being served yet');
+    await page.screenshot({ path: join(artifacts, 'no-model.png') });
+    await page.close();
+  });
+});

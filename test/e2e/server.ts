@@ -1,0 +1,94 @@
+// A real `wrangler dev` for end-to-end tests: offline, on a free port in 8790-8799, with its own temporary
+// --persist-to directory whose local R2 holds the given model files. Runs in its own process group so that
+// stop() ends wrangler and workerd together.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { MODEL_FILES, type ModelFileName, describeVersion, emptyManifest, fileKey, manifestKey } from '../../model/manifest.ts';
+import { offlineEnv, root, wranglerSettings } from '../../scripts/local-r2.ts';
+
+const wrangler = join(root, 'node_modules/.bin/wrangler');
+const run = promisify(execFile);
+
+export interface DevServer {
+  url: string;
+  version: string;
+  log: () => string;
+  stop(): Promise<void>;
+}
+
+export async function startDevServer(files: Record<ModelFileName, Uint8Array>, version = 'v1'): Promise<DevServer> {
+  const { bucket, modelName } = wranglerSettings();
+  const dir = mkdtempSync(join(tmpdir(), 'edge-mt-e2e-'));
+  const persist = join(dir, 'state');
+  const put = (key: string, file: string, type: string) =>
+    run(wrangler, ['r2', 'object', 'put', '--local', '--persist-to', persist, `${bucket}/${key}`, '--file', file, '--content-type', type], { cwd: root, env: offlineEnv });
+
+  const manifest = emptyManifest(modelName, await describeVersion(version, files));
+  for (const f of MODEL_FILES) {
+    writeFileSync(join(dir, f), files[f]);
+    await put(fileKey(modelName, version, f), join(dir, f), f.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+  }
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  await put(manifestKey(modelName), join(dir, 'manifest.json'), 'application/json');
+
+  const port = await freePort(8790, 8799);
+  const inspector = await freePort(9300, 9399);
+  const child: ChildProcess = spawn(
+    wrangler,
+    ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persist, '--var', 'MANIFEST_TTL_SECONDS:0'],
+    { cwd: root, env: offlineEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async () => {
+    signal(child, 'SIGTERM');
+    const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+    if (!gone) signal(child, 'SIGKILL');
+    signal(child, 'SIGKILL'); // workerd may outlive wrangler: make sure the whole group is gone
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  // Ready when the API answers with the model loaded (bounded: 90 s on a busy 2-core machine).
+  try {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${out}`);
+      const res = await fetch(`${url}/healthz`).catch(() => null);
+      if (res?.status === 200) break;
+      if (Date.now() > deadline) throw new Error(`wrangler dev did not become healthy in 90 s:\n${out}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url, version, log: () => out, stop };
+}
+
+function signal(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, sig);
+  } catch {
+    // already gone
+  }
+}
+
+async function freePort(from: number, to: number): Promise<number> {
+  for (let p = from; p <= to; p++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (ok) return p;
+  }
+  throw new Error(`no free port in ${from}-${to}`);
+}

@@ -1,0 +1,78 @@
+// `mt export`: the model for other tools. safetensors: f32 weights (dequantized if int8) + config.json +
+// tokenizer.json; onnx: encoder.onnx + decoder.onnx (opset 17, train/onnx/export.ts) beside them.
+import { copyFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Kernels } from '../../kernels/host.ts';
+import { Arena } from '../../kernels/host.ts';
+import { loadKernels } from '../../kernels/node.ts';
+import type { ModelConfig } from '../../model/config.ts';
+import { paramLayout } from '../../model/params.ts';
+import { SCALE_SUFFIX } from '../../model/quant.ts';
+import { asF32, parse, serialize, type Tensor } from '../../model/safetensors.ts';
+import { CliError, str, type Command } from '../args.ts';
+import { writeAtomic } from '../checkpoint.ts';
+import { readModelDir } from '../model-dir.ts';
+import { decoderGraph, encoderGraph, OPSET } from '../onnx/export.ts';
+
+// Every layout tensor as F32, in layout order: int8 weights are dequantized as the runtime does (q * scale).
+export function f32Weights(config: ModelConfig, tensors: Map<string, Tensor>, kernels: Kernels): Map<string, Tensor> {
+  const arena = new Arena(kernels);
+  const out = new Map<string, Tensor>();
+  for (const t of paramLayout(config).tensors) {
+    const src = tensors.get(t.name);
+    if (!src) throw new CliError(`weights are missing tensor ${t.name}`);
+    if (src.shape.join(',') !== t.shape.join(',')) throw new CliError(`tensor ${t.name}: shape ${src.shape}, expected ${t.shape}`);
+    if (src.dtype === 'F32') {
+      out.set(t.name, { dtype: 'F32', shape: t.shape, data: new Uint8Array(asF32(src).slice().buffer) });
+      continue;
+    }
+    const sc = tensors.get(t.name + SCALE_SUFFIX);
+    if (src.dtype !== 'I8' || !sc) throw new CliError(`tensor ${t.name}: ${src.dtype} without ${t.name + SCALE_SUFFIX} cannot be read`);
+    const [N, K] = t.shape;
+    const mark = arena.mark();
+    const q = arena.alloc(N * K);
+    arena.u8view(q, N * K).set(src.data);
+    const w = arena.f32(N * K);
+    kernels.k.dequantize_rows_q8(w, q, arena.putF32(asF32(sc)), N, K);
+    out.set(t.name, { dtype: 'F32', shape: t.shape, data: arena.u8view(w, N * K * 4).slice() });
+    arena.reset(mark);
+  }
+  return out;
+}
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'export a model for other tools: f32 safetensors, or ONNX encoder + decoder graphs',
+  usage: `
+mt export <model-dir> --format safetensors|onnx --out DIR
+  safetensors  DIR/weights.safetensors (f32, dequantized if the model is int8), config.json, tokenizer.json
+  onnx         DIR/encoder.onnx: input_ids, attention_mask (batch, src_len) int64 -> last_hidden_state
+               DIR/decoder.onnx: input_ids (batch, tgt_len) int64, encoder_hidden_states, encoder_attention_mask
+                                 -> logits (batch, tgt_len, vocab); plus config.json, tokenizer.json
+               (opset ${OPSET}; the decoder recomputes the whole prefix each call: no KV cache)`,
+  options: { format: { type: 'string' }, out: { type: 'string' } },
+  async run(v, positionals) {
+    if (positionals.length !== 1) throw new CliError('give one model folder (see mt export --help)');
+    const [dir] = positionals;
+    const out = str(v, 'out');
+    const format = str(v, 'format');
+    if (format !== 'safetensors' && format !== 'onnx') throw new CliError(`--format must be safetensors or onnx, got "${format}"`);
+    if (resolve(dir) === resolve(out)) throw new CliError('--out must be another folder than the input model');
+    const model = readModelDir(dir);
+    const weights = f32Weights(model.meta, parse(model.weights).tensors, loadKernels());
+    const { quantized: _, ...config } = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    mkdirSync(out, { recursive: true });
+    const written: string[] = [];
+    if (format === 'safetensors') {
+      writeAtomic(join(out, 'weights.safetensors'), serialize(weights, { format: 'pt' }));
+      written.push('weights.safetensors');
+    } else {
+      writeAtomic(join(out, 'encoder.onnx'), encoderGraph(model.meta, weights));
+      writeAtomic(join(out, 'decoder.onnx'), decoderGraph(model.meta, weights));
+      written.push('encoder.onnx', 'decoder.onnx');
+    }
+    writeAtomic(join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    copyFileSync(join(dir, 'tokenizer.json'), join(out, 'tokenizer.json'));
+    for (const f of [...written, 'config.json', 'tokenizer.json']) console.log(`${join(out, f)}  ${(statSync(join(out, f)).size / 1e6).toFixed(2)} MB`);
+  },
+};

@@ -1,0 +1,42 @@
+// Regression guard for the bundled default model (models/multi30k): it loads, it is int8, it translates a
+// sample of Multi30k test_2016_flickr above a BLEU floor in both directions, and a worst-case request keeps
+// the wasm memory far inside a Worker's 128 MB.
+import { describe, expect, it } from 'vitest';
+import { loadKernels } from '../kernels/node.ts';
+import { createEngine } from '../model/translator.ts';
+import { corpusBleu } from './bleu.ts';
+import { readLines, splitFile } from './data.ts';
+import { readModelDir } from './model-dir.ts';
+import { defaultModelDir, multi30kDir } from './paths.ts';
+
+const SAMPLE = 200;
+// Floors well below the measured scores (see the README): they catch a broken model, not a slightly worse one.
+const FLOOR: Record<string, number> = { 'en-de': 25, 'de-en': 25 };
+
+describe('bundled default model', () => {
+  const files = readModelDir(defaultModelDir());
+  const kernels = loadKernels('simd');
+  const engine = createEngine(files, kernels);
+
+  it('is the int8 model with its tokenizer and directions', () => {
+    expect(files.weights.byteLength).toBeLessThan(4_000_000);
+    expect(engine.info.directions).toEqual(expect.arrayContaining([['en', 'de'], ['de', 'en']]));
+  });
+
+  for (const [src, tgt] of [['en', 'de'], ['de', 'en']]) {
+    it(`scores above the floor on ${SAMPLE} sentences of test_2016_flickr ${src}->${tgt} (greedy)`, async () => {
+      const dir = multi30kDir();
+      const source = readLines(splitFile(dir, 'test_2016_flickr', src)).slice(0, SAMPLE);
+      const refs = readLines(splitFile(dir, 'test_2016_flickr', tgt)).slice(0, SAMPLE);
+      const hyps = (await engine.translate(source, { source: src, target: tgt, beam: 1 })).map((r) => r.text);
+      const bleu = corpusBleu(hyps, refs).score;
+      expect(bleu, `BLEU ${bleu.toFixed(2)}`).toBeGreaterThan(FLOOR[`${src}-${tgt}`]);
+    });
+  }
+
+  it('keeps a worst-case request (max-length sentences, beam 8) under 64 MiB of wasm memory', async () => {
+    const long = Array.from({ length: 8 }, (_, i) => `${'A very long sentence about a man who walks a dog in the park '.repeat(25)} ${i}`);
+    await engine.translate(long, { source: 'en', target: 'de', beam: 8 });
+    expect(kernels.memory.buffer.byteLength).toBeLessThan(64 * 2 ** 20);
+  });
+});

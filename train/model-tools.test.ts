@@ -1,0 +1,132 @@
+// `mt quantize`, `mt export` and `mt eval --record` through the CLI entry point, on random-weight models.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-web';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { loadKernels } from '../kernels/node.ts';
+import { expectEqual } from '../kernels/testing.ts';
+import { paramLayout } from '../model/params.ts';
+import { asF32, parse } from '../model/safetensors.ts';
+import { createEngine } from '../model/translator.ts';
+import { QUANTIZED_RATIO_GOAL } from './commands/quantize.ts';
+import { main } from './main.ts';
+import { writeRandomModel } from './micro-model.ts';
+import { readModelDir } from './model-dir.ts';
+
+ort.env.wasm.numThreads = 1;
+const tmp = mkdtempSync(join(tmpdir(), 'mt-tools-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function mt(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const cerr = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  const werr = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+  try {
+    return { code: await main(argv), out: out.join('\n'), err: err.join('') };
+  } finally {
+    log.mockRestore();
+    cerr.mockRestore();
+    werr.mockRestore();
+  }
+}
+
+const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+
+describe('mt quantize', () => {
+  const f32 = join(tmp, 'f32');
+  const q8 = join(tmp, 'q8');
+  // The tiny preset's width (1+1 layers to stay fast): linear weights dominate as in real models (micro
+  // models are mostly biases and scales, 1/2.2).
+  writeRandomModel(f32, { config: { dModel: 128, dFF: 256, heads: 4, encoderLayers: 1, decoderLayers: 1 } });
+
+  it('writes int8 linears + f32 scales, f32 norms and biases, and meets the 1/3.5 size goal', async () => {
+    const r = await mt('quantize', f32, '--out', q8);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/f32 .* MB -> int8 .* MB \(1\/\d\.\d\d; meets/);
+    const src = readModelDir(f32);
+    const dst = readModelDir(q8);
+    expect(dst.weights.byteLength / src.weights.byteLength).toBeLessThanOrEqual(QUANTIZED_RATIO_GOAL);
+    const { tensors } = parse(dst.weights);
+    for (const t of paramLayout(src.meta).tensors) {
+      const got = tensors.get(t.name)!;
+      expect([t.name, got.dtype]).toEqual([t.name, t.linear ? 'I8' : 'F32']);
+      if (t.linear) expect(tensors.get(`${t.name}.scale`)).toMatchObject({ dtype: 'F32', shape: [t.shape[0]] });
+    }
+    expect(tensors.get('embed.weight')!.dtype).toBe('I8'); // embeddings and output projection (tied) too
+    expect(json(join(q8, 'config.json'))).toEqual({ ...json(join(f32, 'config.json')), quantized: 'int8' });
+    expect(readFileSync(join(q8, 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(f32, 'tokenizer.json'), 'utf8'));
+  });
+
+  it('the int8 model loads and translates; quantizing twice is refused', async () => {
+    const engine = createEngine(readModelDir(q8), loadKernels());
+    const [r] = await engine.translate(['a man rides a horse .'], { source: 'en', target: 'de', beam: 2 });
+    expect(typeof r.text).toBe('string');
+    const again = await mt('quantize', q8, '--out', join(tmp, 'qq'));
+    expect([again.code, again.err]).toEqual([1, `mt quantize: ${q8} is already quantized\n`]);
+  });
+
+  it('mt eval runs on it and --record merges the cased BLEU into config.json', async () => {
+    const tsv = join(tmp, 'dev.tsv');
+    writeFileSync(tsv, 'a man rides a horse .\tein Mann reitet ein Pferd .\ntwo dogs play .\tzwei Hunde spielen .\n');
+    writeFileSync(join(q8, 'config.json'), JSON.stringify({ ...json(join(q8, 'config.json')), bleu: { 'de-en': 12.5 } }));
+    const r = await mt('eval', '--model', q8, '--pairs', 'en-de', '--tsv', tsv, '--beam', '1', '--record', '--json');
+    expect(r.code).toBe(0);
+    const bleu = JSON.parse(r.out).results[0].bleu;
+    expect(json(join(q8, 'config.json'))).toMatchObject({ quantized: 'int8', bleu: { 'de-en': 12.5, 'en-de': Math.round(bleu * 100) / 100 } });
+    expect((await mt('eval', '--model', q8, '--pairs', 'en-de', '--tsv', tsv, '--record', '--limit', '1')).err).toMatch(/drop --limit/);
+  });
+});
+
+describe('mt export', () => {
+  const q8 = join(tmp, 'q8');
+
+  it('safetensors: f32 weights equal to the int8 codes times their scales, config without "quantized"', async () => {
+    const out = join(tmp, 'export-st');
+    expect((await mt('export', q8, '--format', 'safetensors', '--out', out)).code).toBe(0);
+    const q = parse(readModelDir(q8).weights).tensors;
+    const files = readModelDir(out);
+    const f = parse(files.weights).tensors;
+    for (const t of paramLayout(files.meta).tensors) {
+      const got = asF32(f.get(t.name)!);
+      if (!t.linear) expectEqual(got, asF32(q.get(t.name)!), t.name);
+      else {
+        const codes = new Int8Array(q.get(t.name)!.data.slice().buffer);
+        const scale = asF32(q.get(`${t.name}.scale`)!);
+        expectEqual(got, Float32Array.from(codes, (c, i) => c * scale[Math.floor(i / t.shape[1])]), t.name);
+      }
+    }
+    expect(f.size).toBe(paramLayout(files.meta).tensors.length); // no .scale tensors left
+    expect(json(join(out, 'config.json')).quantized).toBeUndefined();
+    createEngine(files, loadKernels()); // loads as an f32 model
+  });
+
+  it('onnx: encoder.onnx and decoder.onnx that onnxruntime loads, with the documented inputs and outputs', async () => {
+    const out = join(tmp, 'export-onnx');
+    const r = await mt('export', q8, '--format', 'onnx', '--out', out);
+    expect(r.code).toBe(0);
+    for (const f of ['encoder.onnx', 'decoder.onnx', 'config.json', 'tokenizer.json']) expect(existsSync(join(out, f))).toBe(true);
+    const enc = await ort.InferenceSession.create(readFileSync(join(out, 'encoder.onnx')));
+    const dec = await ort.InferenceSession.create(readFileSync(join(out, 'decoder.onnx')));
+    expect([enc.inputNames, enc.outputNames]).toEqual([['input_ids', 'attention_mask'], ['last_hidden_state']]);
+    expect([dec.inputNames, dec.outputNames]).toEqual([['input_ids', 'encoder_hidden_states', 'encoder_attention_mask'], ['logits']]);
+  });
+
+  it('refuses unknown formats and missing folders with one line', async () => {
+    expect((await mt('export', q8, '--format', 'tflite', '--out', join(tmp, 'x'))).err).toBe('mt export: --format must be safetensors or onnx, got "tflite"\n');
+    expect((await mt('export', join(tmp, 'nope'), '--format', 'onnx', '--out', join(tmp, 'x'))).err).toMatch(/^mt export: not a model folder: .*config.json is missing\n$/);
+  });
+});
+
+describe('mt push (before any upload)', () => {
+  it('refuses a folder the worker could not load, without opening the store', async () => {
+    const dir = join(tmp, 'broken');
+    writeRandomModel(dir);
+    writeFileSync(join(dir, 'weights.safetensors'), readFileSync(join(dir, 'weights.safetensors')).subarray(0, 1000));
+    const r = await mt('push', dir, '--persist-to', join(tmp, 'never-created'));
+    expect([r.code, r.err]).toEqual([1, expect.stringMatching(/^mt push: .*broken does not load as a model: safetensors: .*\n$/)]);
+    expect(existsSync(join(tmp, 'never-created'))).toBe(false);
+  });
+});

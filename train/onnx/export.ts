@@ -1,0 +1,245 @@
+// The model as two ONNX graphs (opset 17, standard ops only), named like Hugging Face's encoder-decoder exports:
+//   encoder.onnx  input_ids (batch, src_len) int64, attention_mask (batch, src_len) int64, 1 = token, 0 = pad
+//                 -> last_hidden_state (batch, src_len, d_model)
+//   decoder.onnx  input_ids (batch, tgt_len) int64 (<s> y1 .. y_{t-1}), encoder_hidden_states, encoder_attention_mask
+//                 -> logits (batch, tgt_len, vocab): the full sequence each call (no KV cache), causally masked.
+// The same computation as model/runtime.ts: activations kept as (rows, C), linears as Gemm with our (N,K)
+// weights and transB = 1, so the tensors keep their safetensors names and the embedding is stored once.
+import type { ModelConfig } from '../../model/config.ts';
+import { paramLayout, type AttentionParams, type FFNParams, type NormParams, type ParamLayout, type TensorSpec } from '../../model/params.ts';
+import type { Tensor } from '../../model/safetensors.ts';
+import { DataType, encodeModel, type AttrValue, type NodeDef, type TensorInit, type ValueInfo } from './proto.ts';
+
+export const OPSET = 17;
+const LAYERNORM_EPS = 1e-5; // kernels/assembly/layernorm.ts
+const MASKED = -1e9; // added to the scores of padding (and future) keys: exp underflows to exactly 0
+
+class Graph {
+  nodes: NodeDef[] = [];
+  initializers: TensorInit[] = [];
+  private names = new Set<string>();
+  private n = 0;
+  private weights: Map<string, Tensor>;
+
+  constructor(weights: Map<string, Tensor>) {
+    this.weights = weights;
+  }
+
+  op(op: string, inputs: string[], attrs?: Record<string, AttrValue>, outputs = 1): string[] {
+    const id = `${op}_${this.n++}`;
+    const outs = Array.from({ length: outputs }, (_, i) => (outputs === 1 ? id : `${id}_${i}`));
+    this.nodes.push({ op, inputs, outputs: outs, name: id, attrs });
+    return outs;
+  }
+  op1(op: string, inputs: string[], attrs?: Record<string, AttrValue>): string {
+    return this.op(op, inputs, attrs)[0];
+  }
+  private init(t: TensorInit): string {
+    if (!this.names.has(t.name)) {
+      this.names.add(t.name);
+      this.initializers.push(t);
+    }
+    return t.name;
+  }
+  // A model tensor as an initializer, under its safetensors name.
+  w(spec: TensorSpec): string {
+    const t = this.weights.get(spec.name);
+    if (!t || t.dtype !== 'F32') throw new Error(`onnx export needs F32 tensor ${spec.name}`);
+    return this.init({ name: spec.name, type: DataType.FLOAT, dims: spec.shape, raw: t.data });
+  }
+  f32(name: string, dims: number[], values: Float32Array): string {
+    return this.init({ name, type: DataType.FLOAT, dims, raw: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
+  }
+  scalar(value: number): string {
+    return this.f32(`const_f32_${value}`, [], Float32Array.of(value));
+  }
+  i64(name: string, values: number[], dims: number[] = [values.length]): string {
+    return this.init({ name, type: DataType.INT64, dims, raw: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) });
+  }
+}
+
+// Sinusoidal table (maxLen, C) exactly as the kernel positional_encoding computes it (f64, rounded to f32).
+export function positionalTable(maxLen: number, C: number): Float32Array {
+  const pe = new Float32Array(maxLen * C);
+  for (let j = 0; j < C; j += 2) {
+    const denom = Math.pow(10000, j / C);
+    for (let t = 0; t < maxLen; t++) {
+      pe[t * C + j] = Math.sin(t / denom);
+      if (j + 1 < C) pe[t * C + j + 1] = Math.cos(t / denom);
+    }
+  }
+  return pe;
+}
+
+class Builder {
+  readonly g: Graph;
+  readonly C: number;
+  readonly H: number;
+  readonly D: number;
+  readonly config: ModelConfig;
+  readonly L: ParamLayout;
+
+  constructor(config: ModelConfig, weights: Map<string, Tensor>) {
+    this.config = config;
+    this.g = new Graph(weights);
+    this.L = paramLayout(config);
+    this.C = config.dModel;
+    this.H = config.heads;
+    this.D = this.C / this.H;
+  }
+  // Sequence length of ids (batch, len): as a 1-element tensor (for shapes) and as a scalar (for Range).
+  length(ids: string): { len1: string; len: string } {
+    const shape = this.g.op1('Shape', [ids]);
+    return { len1: this.g.op1('Gather', [shape, this.g.i64('const_i64_1', [1])]), len: this.g.op1('Gather', [shape, this.g.i64('const_i64_1_scalar', [1], [])]) };
+  }
+
+  // Embedding(ids) * sqrt(d_model) + PE(0..len-1), as rows (batch*len, C)   (paper 3.4, 3.5)
+  embed(ids: string, len: string): string {
+    const { g, C } = this;
+    const e = g.op1('Gather', [g.w(this.L.embed), ids]);
+    const scaled = g.op1('Mul', [e, g.scalar(Math.sqrt(C))]);
+    const pos = g.op1('Range', [g.i64('const_i64_0_scalar', [0], []), len, g.i64('const_i64_1_scalar', [1], [])]);
+    const pe = g.op1('Gather', [g.f32('positional_encoding', [this.config.maxLen, C], positionalTable(this.config.maxLen, C)), pos]);
+    return g.op1('Reshape', [g.op1('Add', [scaled, pe]), this.rowsShape()]);
+  }
+  rowsShape(): string {
+    return this.g.i64('shape_rows', [-1, this.C]);
+  }
+  // (batch, len) 1/0 mask -> additive (batch, 1, 1, len): 0 for tokens, MASKED for padding.
+  keyMask(mask: string): string {
+    const { g } = this;
+    const pad = g.op1('Equal', [mask, g.i64('const_i64_0', [0])]);
+    const add = g.op1('Where', [pad, g.scalar(MASKED), g.scalar(0)]);
+    return g.op1('Unsqueeze', [add, g.i64('axes_1_2', [1, 2])]);
+  }
+  // (len, len) additive mask: key j > query i is the future   (paper 3.2.3: masking out illegal connections)
+  causalMask(len: string): string {
+    const { g } = this;
+    const r = g.op1('Range', [g.i64('const_i64_0_scalar', [0], []), len, g.i64('const_i64_1_scalar', [1], [])]);
+    const future = g.op1('Greater', [g.op1('Unsqueeze', [r, g.i64('axes_0', [0])]), g.op1('Unsqueeze', [r, g.i64('axes_1', [1])])]);
+    return g.op1('Where', [future, g.scalar(MASKED), g.scalar(0)]);
+  }
+  linear(x: string, w: TensorSpec, b?: TensorSpec): string {
+    const inputs = [x, this.g.w(w)];
+    if (b) inputs.push(this.g.w(b));
+    return this.g.op1('Gemm', inputs, { transB: 1 });
+  }
+  norm(x: string, ln: NormParams): string {
+    return this.g.op1('LayerNormalization', [x, this.g.w(ln.w), this.g.w(ln.b)], { axis: -1, epsilon: { float: LAYERNORM_EPS } });
+  }
+  // post-norm: x = LN(x + f(x)); pre-norm: x = x + f(LN(x))   (paper 3.1 is post-norm)
+  sublayer(x: string, ln: NormParams, f: (fin: string) => string): string {
+    if (this.config.preNorm) return this.g.op1('Add', [x, f(this.norm(x, ln))]);
+    return this.norm(this.g.op1('Add', [x, f(x)]), ln);
+  }
+  // rows (batch*len, C) -> heads (batch, H, len, D), or (batch, H, D, len) for keys
+  private heads(x: string, len1: string, keys = false): string {
+    const { g } = this;
+    const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), len1, g.i64('const_i64_H', [this.H]), g.i64('const_i64_D', [this.D])], { axis: 0 });
+    return g.op1('Transpose', [g.op1('Reshape', [x, shape])], { perm: keys ? [0, 2, 3, 1] : [0, 2, 1, 3] });
+  }
+  // Attention(Q,K,V) = softmax(Q K^T / sqrt(d_k) + mask) V, heads concatenated back into rows   (paper eq. 1)
+  attention(q: string, k: string, v: string, qLen1: string, kLen1: string, masks: string[]): string {
+    const { g } = this;
+    let s = g.op1('MatMul', [this.heads(q, qLen1), this.heads(k, kLen1, true)]);
+    s = g.op1('Mul', [s, g.scalar(1 / Math.sqrt(this.D))]);
+    for (const m of masks) s = g.op1('Add', [s, m]);
+    const p = g.op1('Softmax', [s], { axis: -1 });
+    const o = g.op1('Transpose', [g.op1('MatMul', [p, this.heads(v, kLen1)])], { perm: [0, 2, 1, 3] });
+    return g.op1('Reshape', [o, this.rowsShape()]);
+  }
+  split(x: string, parts: number): string[] {
+    return this.g.op('Split', [x, this.g.i64(`split_${parts}`, Array(parts).fill(this.C))], { axis: 1 }, parts);
+  }
+  selfAttention(x: string, P: AttentionParams, len1: string, masks: string[]): string {
+    const [q, k, v] = this.split(this.linear(x, P.qkv_w, P.qkv_b), 3);
+    return this.linear(this.attention(q, k, v, len1, len1, masks), P.out_w, P.out_b);
+  }
+  crossAttention(y: string, mem: string, P: AttentionParams, tLen1: string, sLen1: string, mask: string): string {
+    const q = this.linear(y, P.qkv_w, P.qkv_b);
+    const [k, v] = this.split(this.linear(mem, P.kv_w!, P.kv_b), 2);
+    return this.linear(this.attention(q, k, v, tLen1, sLen1, [mask]), P.out_w, P.out_b);
+  }
+  // FFN(x) = max(0, x W1 + b1) W2 + b2   (paper eq. 2), or GELU with the tanh approximation of the kernels
+  ffn(x: string, P: FFNParams): string {
+    const { g } = this;
+    const h = this.linear(x, P.fc1_w, P.fc1_b);
+    let a: string;
+    if (this.config.activation === 'relu') a = g.op1('Relu', [h]);
+    else {
+      const cube = g.op1('Mul', [g.op1('Mul', [h, h]), h]);
+      const inner = g.op1('Mul', [g.op1('Add', [h, g.op1('Mul', [cube, g.scalar(0.044715)])]), g.scalar(Math.sqrt(2 / Math.PI))]);
+      a = g.op1('Mul', [g.op1('Mul', [h, g.scalar(0.5)]), g.op1('Add', [g.op1('Tanh', [inner]), g.scalar(1)])]);
+    }
+    return this.linear(a, P.fc2_w, P.fc2_b);
+  }
+  // Gives the last node the graph output's name.
+  output(x: string, name: string): void {
+    const node = this.g.nodes.find((n) => n.outputs.includes(x))!;
+    node.outputs = node.outputs.map((o) => (o === x ? name : o));
+  }
+}
+
+export function encoderGraph(config: ModelConfig, weights: Map<string, Tensor>): Uint8Array {
+  const b = new Builder(config, weights);
+  const { g } = b;
+  const { len1, len } = b.length('input_ids');
+  const mask = b.keyMask('attention_mask');
+  let x = b.embed('input_ids', len);
+  for (const L of b.L.encoder) {
+    x = b.sublayer(x, L.ln1, (fin) => b.selfAttention(fin, L.self, len1, [mask]));
+    x = b.sublayer(x, L.ln2, (fin) => b.ffn(fin, L.ffn));
+  }
+  if (b.L.encNorm) x = b.norm(x, b.L.encNorm);
+  const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), len1, g.i64('const_i64_C', [b.C])], { axis: 0 });
+  b.output(g.op1('Reshape', [x, shape]), 'last_hidden_state');
+  const ids: ValueInfo = { name: 'input_ids', type: DataType.INT64, dims: ['batch', 'src_len'] };
+  return encodeModel(
+    {
+      name: 'encoder',
+      nodes: g.nodes,
+      initializers: g.initializers,
+      inputs: [ids, { ...ids, name: 'attention_mask' }],
+      outputs: [{ name: 'last_hidden_state', type: DataType.FLOAT, dims: ['batch', 'src_len', b.C] }],
+      doc: 'Transformer encoder (edge-mt): token ids and 1/0 mask -> memory',
+    },
+    { opset: OPSET },
+  );
+}
+
+export function decoderGraph(config: ModelConfig, weights: Map<string, Tensor>): Uint8Array {
+  const b = new Builder(config, weights);
+  const { g, C } = b;
+  const t = b.length('input_ids');
+  const s = b.length('encoder_attention_mask');
+  const causal = b.causalMask(t.len);
+  const memMask = b.keyMask('encoder_attention_mask');
+  const mem = g.op1('Reshape', ['encoder_hidden_states', b.rowsShape()]);
+  let y = b.embed('input_ids', t.len);
+  for (const L of b.L.decoder) {
+    y = b.sublayer(y, L.ln1, (fin) => b.selfAttention(fin, L.self, t.len1, [causal]));
+    y = b.sublayer(y, L.ln2, (fin) => b.crossAttention(fin, mem, L.cross, t.len1, s.len1, memMask));
+    y = b.sublayer(y, L.ln3, (fin) => b.ffn(fin, L.ffn));
+  }
+  if (b.L.decNorm) y = b.norm(y, b.L.decNorm);
+  // The pre-softmax projection shares the embedding matrix (paper 3.4).
+  const logits = b.linear(y, b.L.embed);
+  const V = config.vocabSize;
+  const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), t.len1, g.i64('const_i64_V', [V])], { axis: 0 });
+  b.output(g.op1('Reshape', [logits, shape]), 'logits');
+  return encodeModel(
+    {
+      name: 'decoder',
+      nodes: g.nodes,
+      initializers: g.initializers,
+      inputs: [
+        { name: 'input_ids', type: DataType.INT64, dims: ['batch', 'tgt_len'] },
+        { name: 'encoder_hidden_states', type: DataType.FLOAT, dims: ['batch', 'src_len', C] },
+        { name: 'encoder_attention_mask', type: DataType.INT64, dims: ['batch', 'src_len'] },
+      ],
+      outputs: [{ name: 'logits', type: DataType.FLOAT, dims: ['batch', 'tgt_len', V] }],
+      doc: 'Transformer decoder (edge-mt), full sequence: target ids so far + memory -> next-token logits at every position',
+    },
+    { opset: OPSET },
+  );
+}
