@@ -133,7 +133,7 @@ export class WranglerCliStore implements ObjectStore {
     try {
       return new Uint8Array(await this.run(['get', `${this.bucket}/${key}`, '--pipe']));
     } catch (e) {
-      if (/specified key does not exist|NoSuchKey|not found/i.test((e as { stderr?: string }).stderr ?? '')) return null;
+      if (/specified key does not exist|NoSuchKey/i.test((e as { stderr?: string }).stderr ?? '')) return null;
       throw e;
     }
   }

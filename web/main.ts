@@ -242,7 +242,7 @@ function fillHeads(): void {
   els.head.disabled = layers.length === 0;
   els.hint.textContent = layers.length
     ? 'Rows are target tokens, columns source tokens: how much the decoder attended to each source token while writing each target token.'
-    : 'Rows are target tokens, columns source tokens. The edge API sends the last layer averaged over heads; switch to "In this browser" for every layer and head.';
+    : 'Rows are target tokens, columns source tokens: last decoder layer, averaged over heads.';
 }
 
 function weights(a: SentenceAlignment, pick: string): number[][] {

@@ -18,7 +18,10 @@
 //     so activations use 7 BITS: scale = max|x|/63, q7 = round_ties_to_even(x/scale) in [-63, 63], stored
 //     as u = q7 + 64 in [1, 127]. Then sum_k w*q7 = sum_k w*u - 64 * wsum[n], exactly.
 //     Its outputs therefore differ from the 8-bit path (coarser activations); each path is exact against
-//     its own reference variant.
+//     its own reference variant. Pairs of products fit i16 (|.| <= 2*127*127), and the i16 pair sums are
+//     widened by i32x4.dot_i16x8_s with a ones vector held in a register: V8 lowers the fused
+//     i32x4.relaxed_dot_i8x16_i7x16_add_s to the same pmaddubsw + pmaddwd on x64 CPUs without AVX-VNNI,
+//     but rebuilds the ones constant at every use (measured 20% slower).
 // Scratch layout (>= M*(K+16) + 4*M bytes): M rows of codes with stride Kp = K rounded up to 16, then M f32
 // activation scales.
 //
@@ -183,7 +186,7 @@ export function matmul_q8_forward(out: usize, scratch: usize, inp: usize, wq: us
     let c00 = i32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
     let c10 = c00, c11 = c00, c12 = c00, c13 = c00;
     if (ASC_FEATURE_RELAXED_SIMD) {
-      // codes u in [1,127] are the second (unsigned-safe) operand; pairs of products fit i16 (|.| <= 32258)
+      // codes u in [1,127] are the second (unsigned-safe) operand; see the format comment for the ones vector
       const ones = i16x8.splat(1);
       for (; k + 16 <= kb; k += 16) {
         const x0 = v128.load(a + k);

@@ -27,7 +27,8 @@ const Alignment = z
     source: z.string(),
     sourceTokens: z.array(z.string()),
     targetTokens: z.array(z.string()),
-    alignment: z.array(z.array(z.number())).openapi({ description: 'alignment[t][s]: attention of target token t on source token s' }),
+    alignment: z.array(z.array(z.number())).openapi({ description: 'alignment[t][s]: attention of target token t on source token s (last layer, mean over heads)' }),
+    layers: z.array(z.array(z.array(z.array(z.number())))).optional().openapi({ description: 'layers[l][h][t][s]: every decoder layer and head' }),
   })
   .openapi('SentenceAlignment');
 
@@ -115,6 +116,7 @@ function responseBody(model: ServedModel, batch: boolean, results: TextResult[],
         sourceTokens: result.sourceTokens ?? [],
         targetTokens: result.targetTokens ?? [],
         alignment: result.alignment ?? [],
+        ...(result.layers ? { layers: result.layers } : {}),
       })),
     );
     body.alignments = batch ? perText : perText[0];
