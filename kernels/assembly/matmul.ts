@@ -6,19 +6,22 @@
 // reduced across lanes once per tile. Why 2x4: V8 on x64 allocates 15 xmm registers and keeps a
 // tile's loaded rows live, so 8 accumulators + 6 rows fit while 4x3 or 4x4 tiles spill and run at half
 // speed (measured). Weights are walked in blocks of about 128 KiB (NB rows) that stay in L2 while every
-// pair of input rows passes over them; weights too big to stay cached between calls (the 8000-word
-// output projection) are first touched block by block (prefetch.ts). A single row (M = 1, one sentence
+// pair of input rows passes over them; weights bigger than L2 (over 1 MiB: they come from L3 or DRAM
+// on every call) are first touched block by block (prefetch.ts). A single row (M = 1, one sentence
 // decoding) runs one weight row at a time with 4 accumulators: one sequential stream, the fastest from DRAM.
 //
 // Backward: both products are broadcast-form tiles (splat one scalar, multiply-add a run of 8 or 16
 // contiguous floats), so they read rows in order and need no lane sums:
 //   dweight (N,K) += dout^T @ inp: tiles of 4 rows of dweight x 8 columns, summed over a block of m;
-//   dinp (M,K) += dout @ weight:  tiles of 2 rows of dinp x 16 columns, summed over a block of n.
+//   dinp (M,K) += dout @ weight:  tiles of 2 rows of dinp x 16 columns, summed over a block of n;
+//   dbias (N) += colsum(dout):    row by row, 4 rows at a time.
+// Strides that are multiples of 4 KiB (K or N = 1024, 2048) alias in the 8-way L1 and run at about half
+// speed in backward (20-25 vs 35-50 GFLOP/s measured): fixing that needs packed copies, hence scratch.
 // The scalar flavour runs the plain loops (it is the oracle build, and the fallback with SIMD off).
 
 import { STREAM_BYTES, touch } from './prefetch';
 
-const MBLOCK = 64; // rows of inp/dout per dweight pass: their 4x8 strips stay in L1 (measured best of 16..256)
+const MBLOCK = 64; // rows of inp/dout per dweight pass, so their strips stay in L1 (16..256 measured within noise)
 
 // a * b + c: fused where relaxed SIMD allows, plain otherwise (both are within TOL.matmul).
 @inline function madd(a: v128, b: v128, c: v128): v128 {
@@ -183,21 +186,32 @@ export function matmul_backward(dinp: usize, dweight: usize, dbias: usize, dout:
   if (dinp) inputGrad(dinp, dout, weight, M, K, N);
 }
 
-// dbias (N) += sum over m of dout (M,N)
+// dbias (N) += sum over m of dout (M,N). Row-wise, in chunks of 1024 columns (4 KiB of dbias stays in L1)
+// and 4 rows at a time: dout streams once, in order (walking down columns would touch a new line per value).
 function biasGrad(dbias: usize, dout: usize, M: i32, N: i32): void {
   const ob = <usize>N << 2;
-  let n: usize = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; n + 16 <= ob; n += 16) {
-      let s = v128.load(dbias + n);
-      for (let m = 0; m < M; m++) s = f32x4.add(s, v128.load(dout + <usize>m * ob + n));
-      v128.store(dbias + n, s);
+  for (let c0: usize = 0; c0 < ob; c0 += 4096) {
+    const c1 = min(ob, c0 + 4096);
+    let m = 0;
+    if (ASC_FEATURE_SIMD) {
+      const c4 = c0 + ((c1 - c0) & ~15);
+      for (; m + 4 <= M; m += 4) {
+        const d0 = dout + <usize>m * ob;
+        const d1 = d0 + ob;
+        const d2 = d1 + ob;
+        const d3 = d2 + ob;
+        let n = c0;
+        for (; n < c4; n += 16) {
+          const s = f32x4.add(f32x4.add(v128.load(d0 + n), v128.load(d1 + n)), f32x4.add(v128.load(d2 + n), v128.load(d3 + n)));
+          v128.store(dbias + n, f32x4.add(v128.load(dbias + n), s));
+        }
+        for (; n < c1; n += 4) store<f32>(dbias + n, load<f32>(dbias + n) + ((load<f32>(d0 + n) + load<f32>(d1 + n)) + (load<f32>(d2 + n) + load<f32>(d3 + n))));
+      }
     }
-  }
-  for (; n < ob; n += 4) {
-    let s = load<f32>(dbias + n);
-    for (let m = 0; m < M; m++) s += load<f32>(dout + <usize>m * ob + n);
-    store<f32>(dbias + n, s);
+    for (; m < M; m++) {
+      const d = dout + <usize>m * ob;
+      for (let n = c0; n < c1; n += 4) store<f32>(dbias + n, load<f32>(dbias + n) + load<f32>(d + n));
+    }
   }
 }
 

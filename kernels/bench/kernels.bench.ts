@@ -12,6 +12,7 @@
 //         q8 simd = baseline-SIMD build (8-bit activations), q8 relaxed = relaxed build (7-bit activations).
 //   attn: ours attention_forward (also writes the probabilities) vs the faster of ORT's
 //         com.microsoft MultiHeadAttention and a MatMul -> Mul -> Softmax -> MatMul graph.
+// ORT 1.30's wasm binary has no relaxed-SIMD instructions: every ORT peer runs baseline-SIMD kernels.
 // The last line is one JSON object of speed ratios (ORT time / our time; > 1 means we are faster).
 import { availableParallelism, loadavg } from 'node:os';
 import * as ort from 'onnxruntime-web';

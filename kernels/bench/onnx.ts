@@ -48,12 +48,9 @@ export function valueInfo(name: string, dtype: number, dims: number[]): Bytes {
   return cat(str(1, name), len(2, len(1, cat(int(1, dtype), len(2, shape)))));
 }
 
-// AttributeProto: name (1), f (2, fixed32), i (3), type (20): FLOAT = 1, INT = 2
+// AttributeProto: name (1), i (3), type (20): INT = 2
 export function attrInt(name: string, v: number): Bytes {
   return cat(str(1, name), int(3, v), int(20, 2));
-}
-export function attrFloat(name: string, v: number): Bytes {
-  return cat(str(1, name), tag(2, 5), new Uint8Array(new Float32Array([v]).buffer), int(20, 1));
 }
 
 // NodeProto: input (1), output (2), op_type (4), attribute (5), domain (7)
