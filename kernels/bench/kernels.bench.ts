@@ -28,6 +28,9 @@ const SAMPLES = 21; // interleaved samples per runner; the median is reported (a
 const SAMPLE_MS = 2; // calls are batched so one sample lasts at least this long; short samples interleave finely
 
 const started = performance.now();
+// BENCH_ONLY=attention (or f32, q8; comma-separated) runs only those sections
+const only = process.env.BENCH_ONLY?.split(',').map((x) => x.trim()).filter(Boolean) ?? [];
+const runs = (section: string) => only.length === 0 || only.includes(section);
 
 // --- timing ---
 
@@ -307,20 +310,26 @@ const TRAIN_KN: [number, number][] = [[256, 1024], [512, 512], [1024, 512], [256
 console.log(`kernels vs onnxruntime-web ${ort.env.versions.web ?? ''} (wasm, 1 thread, SIMD); median of ${SAMPLES} interleaved samples`);
 console.log(`load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores (other processes make timings noisy)`);
 console.log(`ORT floor (1x4x4 MatMul run): ${((await ortFloor()).median * 1000).toFixed(1)} us per session.run`);
-console.log('--- f32 matmul: out = inp @ W^T');
-for (const M of DECODE_M) for (const [K, N] of DECODE_KN) await f32Case('decode', M, K, N);
-for (const [K, N] of TRAIN_KN) await f32Case('train', 512, K, N);
-console.log('--- int8 matmul (activations quantized per row on the fly)');
-for (const M of DECODE_M) for (const [K, N] of DECODE_KN) await q8Case('decode', M, K, N);
-for (const [K, N] of TRAIN_KN) await q8Case('train', 512, K, N);
-console.log('--- attention');
-if (typeof relaxed.k.attention_forward === 'function') {
-  await attentionCase('decode', 4, 1, 32, 8, 64);
-  await attentionCase('decode', 16, 1, 64, 4, 32);
-  await attentionCase('train', 16, 32, 32, 8, 64);
-  await attentionCase('train', 64, 16, 16, 4, 32);
-} else {
-  console.log('attention_forward is not built yet: skipped');
+if (runs('f32')) {
+  console.log('--- f32 matmul: out = inp @ W^T');
+  for (const M of DECODE_M) for (const [K, N] of DECODE_KN) await f32Case('decode', M, K, N);
+  for (const [K, N] of TRAIN_KN) await f32Case('train', 512, K, N);
+}
+if (runs('q8')) {
+  console.log('--- int8 matmul (activations quantized per row on the fly)');
+  for (const M of DECODE_M) for (const [K, N] of DECODE_KN) await q8Case('decode', M, K, N);
+  for (const [K, N] of TRAIN_KN) await q8Case('train', 512, K, N);
+}
+if (runs('attention')) {
+  console.log('--- attention');
+  if (typeof relaxed.k.attention_forward === 'function') {
+    await attentionCase('decode', 4, 1, 32, 8, 64);
+    await attentionCase('decode', 16, 1, 64, 4, 32);
+    await attentionCase('train', 16, 32, 32, 8, 64);
+    await attentionCase('train', 64, 16, 16, 4, 32);
+  } else {
+    console.log('attention_forward is not built yet: skipped');
+  }
 }
 const ratios = rows.map((r) => r.ort.median / r.ours.median);
 const geo = Math.exp(ratios.reduce((s, x) => s + Math.log(x), 0) / ratios.length);
