@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import type { Flavor, Kernels } from './host.ts';
 import { Arena } from './host.ts';
 import { loadKernels } from './node.ts';
+import { mulberry32 } from '../model/params.ts';
 
 // Flavours this Node runs (relaxed needs Node 22+ or the flag; the project's npm scripts run Node 22).
 export const FLAVORS: Flavor[] = ['scalar', 'simd', 'relaxed'];
@@ -13,17 +14,8 @@ export function withArena(flavor: Flavor): { kernels: Kernels; arena: Arena } {
   return { kernels, arena: new Arena(kernels) };
 }
 
-// Mulberry32: small, fast, seeded; good enough for test data.
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Mulberry32: small, fast, seeded; good enough for test data (the model's initialiser uses it too).
+export const rng = mulberry32;
 
 // n standard-normal-ish values (Box-Muller) times `scale`.
 export function randn(n: number, seed: number, scale = 1): Float32Array {

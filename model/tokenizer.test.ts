@@ -4,23 +4,15 @@ import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { chooseAlphabet, trainBpe } from './bpe-train.ts';
 import { Tokenizer, normalize } from './tokenizer.ts';
+import { mulberry32 } from './params.ts';
 
 const LANGS = ['en', 'de', 'fr', 'cs'];
 const DIR = process.env.MULTI30K_DIR ?? resolve(import.meta.dirname, '../../shared/data/multi30k');
 const readLines = (name: string): string[] =>
   gunzipSync(readFileSync(`${DIR}/${name}.gz`)).toString('utf8').split('\n').filter((l) => l.length > 0);
 
-// Mulberry32, seeded: the random strings are the same on every run.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded: the random strings are the same on every run.
+const rng = mulberry32;
 
 // Code point ranges the random strings draw from: the awkward corners of Unicode.
 const POOLS: Array<[number, number]> = [

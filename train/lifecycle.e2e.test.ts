@@ -3,7 +3,6 @@
 // worker answers with the new version -> rollback -> the old version answers again. No redeploy of the worker.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -12,6 +11,7 @@ import { seedLocalModel } from '../scripts/seed.ts';
 import { main } from './main.ts';
 import { writeRandomModel } from './micro-model.ts';
 import { WranglerCliStore } from './storage.ts';
+import { freePort, signal } from '../test/e2e/server.ts';
 
 const NAME = 'e2e-lifecycle';
 const tmp = mkdtempSync(join(tmpdir(), 'mt-lifecycle-'));
@@ -31,26 +31,6 @@ async function mt(...argv: string[]): Promise<{ code: number; out: string }> {
     return { code: await main(argv), out: out.join('\n') };
   } finally {
     for (const s of spies) s.mockRestore();
-  }
-}
-
-async function freePort(from: number, to: number): Promise<number> {
-  for (let p = from; p <= to; p++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (ok) return p;
-  }
-  throw new Error(`no free port in ${from}-${to}`);
-}
-
-function killGroup(sig: NodeJS.Signals): void {
-  try {
-    process.kill(-dev!.pid!, sig);
-  } catch {
-    // already gone
   }
 }
 
@@ -99,9 +79,9 @@ beforeAll(async () => {
 afterAll(async () => {
   if (dev) {
     const exited = new Promise<void>((r) => (dev!.exitCode !== null ? r() : dev!.once('exit', () => r())));
-    killGroup('SIGTERM');
+    signal(dev!, 'SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    killGroup('SIGKILL');
+    signal(dev!, 'SIGKILL');
   }
   rmSync(tmp, { recursive: true, force: true });
 });

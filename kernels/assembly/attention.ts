@@ -6,11 +6,25 @@
 // at 4*((kb*S+s)*kv_stride), kb = b / kv_group; so q, k, v may be column slices of one fused QKV buffer.
 // Per query only the first n keys are live (n = kv_len, and <= t+1 if causal): loops stop at n and the
 // rest of the att row is zeroed, so a fully masked row gives zeros instead of NaN.
-import { exp_f32, exp_v128, hsum, madd } from './vmath';
+import { exp_f32, exp_v128_nonpos, hsum, madd } from './vmath';
 
 @inline function live_keys(kv_len: usize, kb: i32, S: i32): i32 {
   if (kv_len == 0) return S;
   return min(max(load<i32>(kv_len + (<usize>kb << 2)), 0), S);
+}
+
+// Loads one v128 per cache line of `rows` row segments of `bytes` bytes, `stride` bytes apart (a head's q,
+// k or v rows inside a wide buffer), so the lines come from L3/DRAM all at once rather than one miss at a
+// time in the middle of a dot product (wasm has no prefetch instruction; see prefetch.ts). The loads feed a
+// store that rewrites the value already there, so they cannot be optimized away.
+function touch_rows(p: usize, rows: i32, stride: usize, bytes: usize): void {
+  if (rows <= 0 || bytes < 16) return;
+  let t = i32x4.splat(0);
+  for (let r = 0; r < rows; r++, p += stride) {
+    for (let o: usize = 0; o < bytes; o += 64) t = v128.or(t, v128.load(p + o));
+    t = v128.or(t, v128.load(p + bytes - 16)); // the last line when the segment straddles one more
+  }
+  if (i32x4.extract_lane(t, 0) == 0x7fc00123) store<i32>(p - stride, load<i32>(p - stride));
 }
 
 // [sum a0, sum a1, sum a2, sum a3]: a 4x4 transpose folded into the adds (6 shuffles, 3 adds) instead of
@@ -136,45 +150,59 @@ function dots2(dst0: usize, dst1: usize, x0: usize, x1: usize, y: usize, n: i32,
 
 // softmax in place over the first n of p's S entries; entries n..S-1 (masked keys) become 0, and a fully
 // masked row (n == 0) is all zeros rather than NaN. The sum is f32: n terms in (0, 1], one of them 1.
+// SIMD: the max and the sum stay vectors (reduced by shuffles, no scalar compares), and the last n % 4
+// entries go through the vector exp too, as lanes of one vector padded with -inf (exp gives 0 there).
 function softmax_live(p: usize, n: i32, S: i32): void {
   const N = <usize>n;
-  if (N > 0) {
-    let m = load<f32>(p);
-    let i: usize = 0;
-    if (ASC_FEATURE_SIMD) {
-      if (N >= 4) {
-        let vm = v128.load(p);
-        for (i = 4; i + 4 <= N; i += 4) vm = f32x4.pmax(vm, v128.load(p + (i << 2)));
-        m = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
-      }
-    }
-    for (; i < N; i++) m = max(m, load<f32>(p + (i << 2)));
-    let sum: f32 = 0;
-    i = 0;
-    if (ASC_FEATURE_SIMD) {
-      const vm = f32x4.splat(m);
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (N > 0) {
+      const N4 = N & ~3;
+      let vm = v128.load32_splat(p);
+      for (; i < N4; i += 4) vm = f32x4.pmax(vm, v128.load(p + (i << 2)));
+      for (; i < N; i++) vm = f32x4.pmax(vm, v128.load32_splat(p + (i << 2)));
+      vm = f32x4.pmax(vm, v128.shuffle<f32>(vm, vm, 2, 3, 0, 1));
+      vm = f32x4.pmax(vm, v128.shuffle<f32>(vm, vm, 1, 0, 3, 2));
       let vs = f32x4.splat(0);
-      for (; i + 4 <= N; i += 4) {
-        const e = exp_v128(f32x4.sub(v128.load(p + (i << 2)), vm));
+      for (i = 0; i < N4; i += 4) {
+        const e = exp_v128_nonpos(f32x4.sub(v128.load(p + (i << 2)), vm));
         v128.store(p + (i << 2), e);
         vs = f32x4.add(vs, e);
       }
-      sum = hsum(vs);
+      const r = N - N4;
+      if (r > 0) {
+        const pt = p + (N4 << 2);
+        let x = v128.load32_lane(pt, f32x4.splat(-Infinity), 0);
+        if (r > 1) x = v128.load32_lane(pt + 4, x, 1);
+        if (r > 2) x = v128.load32_lane(pt + 8, x, 2);
+        const e = exp_v128_nonpos(f32x4.sub(x, vm));
+        vs = f32x4.add(vs, e);
+        v128.store32_lane(pt, e, 0);
+        if (r > 1) v128.store32_lane(pt + 4, e, 1);
+        if (r > 2) v128.store32_lane(pt + 8, e, 2);
+      }
+      vs = f32x4.add(vs, v128.shuffle<f32>(vs, vs, 2, 3, 0, 1));
+      vs = f32x4.add(vs, v128.shuffle<f32>(vs, vs, 1, 0, 3, 2));
+      const vi = f32x4.div(f32x4.splat(1), vs);
+      for (i = 0; i < N4; i += 4) v128.store(p + (i << 2), f32x4.mul(v128.load(p + (i << 2)), vi));
+      const inv = f32x4.extract_lane(vi, 0);
+      for (; i < N; i++) store<f32>(p + (i << 2), load<f32>(p + (i << 2)) * inv);
     }
-    for (; i < N; i++) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= <usize>S; i += 4) v128.store(p + (i << 2), zero);
+  } else if (N > 0) {
+    let m = load<f32>(p);
+    for (i = 1; i < N; i++) m = max(m, load<f32>(p + (i << 2)));
+    let sum: f32 = 0;
+    for (i = 0; i < N; i++) {
       const e = exp_f32(load<f32>(p + (i << 2)) - m);
       store<f32>(p + (i << 2), e);
       sum += e;
     }
     const inv: f32 = 1 / sum;
-    i = 0;
-    if (ASC_FEATURE_SIMD) {
-      const vi = f32x4.splat(inv);
-      for (; i + 4 <= N; i += 4) v128.store(p + (i << 2), f32x4.mul(v128.load(p + (i << 2)), vi));
-    }
-    for (; i < N; i++) store<f32>(p + (i << 2), load<f32>(p + (i << 2)) * inv);
+    for (i = 0; i < N; i++) store<f32>(p + (i << 2), load<f32>(p + (i << 2)) * inv);
   }
-  if (S > n) memory.fill(p + (N << 2), 0, <usize>(S - n) << 2);
+  for (; i < <usize>S; i++) store<f32>(p + (i << 2), 0);
 }
 
 // The live attention weight of key j: att * dropmask (dropmask 0 = absent).
@@ -326,6 +354,11 @@ export function attention_forward(out: usize, att: usize, q: usize, k: usize, v:
       const dh = dropmask != 0 ? dropmask + ((<usize>(b * H + h) * Ts * <usize>S) << 2) : 0;
       let t = 0;
       if (ASC_FEATURE_SIMD) {
+        const db = <usize>D << 2;
+        const ks = <usize>kv_stride << 2;
+        touch_rows(qh, T, qs, db);
+        touch_rows(kh, L, ks, db);
+        touch_rows(vh, L, ks, db);
         for (; t + 2 <= T; t += 2) {
           const n0 = causal ? min(L, t + 1) : L;
           const n1 = causal ? min(L, t + 2) : L;

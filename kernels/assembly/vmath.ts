@@ -79,6 +79,26 @@ const EXPV_127 = memory.data<i32>([127, 127, 127, 127], 16);
   return v128.andnot(f32x4.mul(y, pow2n), small);
 }
 
+// exp(x) for x <= 0 (or -inf), e.g. x = s - max(s) in a softmax: the same polynomial without the two
+// clamps. Lanes below EXP_MIN are masked to 0 at the end, so what the arithmetic gives there never shows.
+@inline export function exp_v128_nonpos(x: v128): v128 {
+  const c = EXPV;
+  const small = f32x4.lt(x, v128.load(c, 0));
+  const t = madd(x, v128.load(c, 32), v128.load(c, 48));
+  const n = f32x4.sub(t, v128.load(c, 48));
+  let r = f32x4.sub(x, f32x4.mul(n, v128.load(c, 64)));
+  r = f32x4.sub(r, f32x4.mul(n, v128.load(c, 80)));
+  const z = f32x4.mul(r, r);
+  let y = madd(v128.load(c, 96), r, v128.load(c, 112));
+  y = madd(y, r, v128.load(c, 128));
+  y = madd(y, r, v128.load(c, 144));
+  y = madd(y, r, v128.load(c, 160));
+  y = madd(y, r, v128.load(c, 176));
+  y = f32x4.add(madd(y, z, r), v128.load(c, 192));
+  const pow2n = i32x4.shl(i32x4.add(t, v128.load(EXPV_127)), 23);
+  return v128.andnot(f32x4.mul(y, pow2n), small);
+}
+
 // out (n) = exp(inp (n))
 export function exp_row(out: usize, inp: usize, n: i32): void {
   const N = <usize>n;

@@ -73,7 +73,8 @@ export async function startDevServer(files: Record<ModelFileName, Uint8Array>, v
   return { url, version, log: () => out, stop };
 }
 
-function signal(child: ChildProcess, sig: NodeJS.Signals): void {
+// Signals a child's whole process group (wrangler leaves workerd running if only it is killed).
+export function signal(child: ChildProcess, sig: NodeJS.Signals): void {
   try {
     process.kill(-child.pid!, sig);
   } catch {
@@ -81,7 +82,7 @@ function signal(child: ChildProcess, sig: NodeJS.Signals): void {
   }
 }
 
-async function freePort(from: number, to: number): Promise<number> {
+export async function freePort(from: number, to: number): Promise<number> {
   for (let p = from; p <= to; p++) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = createServer();
