@@ -394,20 +394,28 @@ export function attention_forward(out: usize, att: usize, q: usize, k: usize, v:
 }
 
 // --- backward ---
-// Scalar build: one query row at a time (row_softmax_backward, then row_backward over its keys).
-// SIMD builds: row by row, dk_j and dv_j would be read and written once per query row, and with row strides
-// that are multiples of 2 KiB (C = 512, or fused QKV/KV buffers) rows fall into the same few L1 sets and
-// come from L2 every time. So keys go in blocks of 4 and, for each block, every query row adds its share
-// (block_backward): the block's k, v, dk, dv rows stay in L1 while q, dout and dq rows stream by. ds needs
-// sum_i a_i da_i of its whole row first: delta_row computes it per query row into scratch (S floats, so
-// query rows go in chunks of at most S).
 
 // The softmax and dropout backward of one query row, in place: scratch_j = dout . v_j on entry,
 // ds_j / sqrt(D) on exit, for j < n: da_j = m_j scratch_j | ds_j = a_j (da_j - sum_i a_i da_i).
-function row_softmax_backward(scr: usize, a: usize, dm: usize, n: i32, scale: f32): void {
+function softmax_backward_row(scr: usize, a: usize, dm: usize, n: i32, scale: f32): void {
+  const N = <usize>n;
   let dot: f32 = 0;
-  for (let j = 0; j < n; j++) {
-    const o = <usize>j << 2;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    let acc = f32x4.splat(0);
+    for (; i + 4 <= N; i += 4) {
+      const o = i << 2;
+      let da = v128.load(scr + o);
+      if (dm != 0) {
+        da = f32x4.mul(da, v128.load(dm + o));
+        v128.store(scr + o, da);
+      }
+      acc = madd(v128.load(a + o), da, acc);
+    }
+    dot = hsum(acc);
+  }
+  for (; i < N; i++) {
+    const o = i << 2;
     let da = load<f32>(scr + o);
     if (dm != 0) {
       da *= load<f32>(dm + o);
@@ -415,161 +423,135 @@ function row_softmax_backward(scr: usize, a: usize, dm: usize, n: i32, scale: f3
     }
     dot += load<f32>(a + o) * da;
   }
-  for (let j = 0; j < n; j++) {
-    const o = <usize>j << 2;
+  i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vdot = f32x4.splat(dot);
+    const vscale = f32x4.splat(scale);
+    for (; i + 4 <= N; i += 4) {
+      const o = i << 2;
+      v128.store(scr + o, f32x4.mul(f32x4.mul(v128.load(a + o), f32x4.sub(v128.load(scr + o), vdot)), vscale));
+    }
+  }
+  for (; i < N; i++) {
+    const o = i << 2;
     store<f32>(scr + o, load<f32>(a + o) * (load<f32>(scr + o) - dot) * scale);
   }
 }
 
-// One query row's share of the gradients, for live keys j < n (ds = scratch from row_softmax_backward):
+// One query row's share of the gradients, for live keys j < n (ds = scratch from softmax_backward_row):
 // dq (D) += sum_j ds_j k_j | dk_j (D) += ds_j q | dv_j (D) += w_j dout, w = att * dropmask.
-function row_backward(dq: usize, dk: usize, dv: usize, q: usize, g: usize, k: usize, ds: usize, a: usize, dm: usize,
+// Keys inside chunks of 16 floats of D: the chunk's q, dout and dq sum stay in registers, so each key
+// costs a load of k and a load and store of dk and dv (a chunk is one cache line when rows are aligned).
+// But row strides that are multiples of 2 KiB (C = 512 with strides C, 2C, 3C) put all rows in a few L1
+// sets, so k, dk, dv come from L2 on every pass: then backward_row_keys below is faster. (Tried: key
+// blocks of 4 met by every query row, to keep them in L1; it needs an extra pass for sum_i a_i da_i of
+// each row first, and was slower at D = 32, even at D = 64.)
+function backward_row(dq: usize, dk: usize, dv: usize, q: usize, g: usize, k: usize, ds: usize, a: usize, dm: usize,
   n: i32, D: i32, kv_stride: i32): void {
+  const dd = <usize>D;
+  const ks = <usize>kv_stride << 2;
+  let d: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; d + 16 <= dd; d += 16) {
+      const o = d << 2;
+      const q0 = v128.load(q + o);
+      const q1 = v128.load(q + o, 16);
+      const q2 = v128.load(q + o, 32);
+      const q3 = v128.load(q + o, 48);
+      const g0 = v128.load(g + o);
+      const g1 = v128.load(g + o, 16);
+      const g2 = v128.load(g + o, 32);
+      const g3 = v128.load(g + o, 48);
+      let c0 = f32x4.splat(0);
+      let c1 = f32x4.splat(0);
+      let c2 = f32x4.splat(0);
+      let c3 = f32x4.splat(0);
+      let kp = k + o;
+      let dkp = dk + o;
+      let dvp = dv + o;
+      for (let j = 0; j < n; j++, kp += ks, dkp += ks, dvp += ks) {
+        const s = v128.load32_splat(ds + (<usize>j << 2));
+        const w = weight_v(a, dm, j);
+        c0 = madd(s, v128.load(kp), c0);
+        c1 = madd(s, v128.load(kp, 16), c1);
+        c2 = madd(s, v128.load(kp, 32), c2);
+        c3 = madd(s, v128.load(kp, 48), c3);
+        v128.store(dkp, madd(s, q0, v128.load(dkp)));
+        v128.store(dkp, madd(s, q1, v128.load(dkp, 16)), 16);
+        v128.store(dkp, madd(s, q2, v128.load(dkp, 32)), 32);
+        v128.store(dkp, madd(s, q3, v128.load(dkp, 48)), 48);
+        v128.store(dvp, madd(w, g0, v128.load(dvp)));
+        v128.store(dvp, madd(w, g1, v128.load(dvp, 16)), 16);
+        v128.store(dvp, madd(w, g2, v128.load(dvp, 32)), 32);
+        v128.store(dvp, madd(w, g3, v128.load(dvp, 48)), 48);
+      }
+      v128.store(dq + o, f32x4.add(v128.load(dq + o), c0));
+      v128.store(dq + o, f32x4.add(v128.load(dq + o, 16), c1), 16);
+      v128.store(dq + o, f32x4.add(v128.load(dq + o, 32), c2), 32);
+      v128.store(dq + o, f32x4.add(v128.load(dq + o, 48), c3), 48);
+    }
+    for (; d + 4 <= dd; d += 4) {
+      const o = d << 2;
+      const q0 = v128.load(q + o);
+      const g0 = v128.load(g + o);
+      let c0 = f32x4.splat(0);
+      let kp = k + o;
+      let dkp = dk + o;
+      let dvp = dv + o;
+      for (let j = 0; j < n; j++, kp += ks, dkp += ks, dvp += ks) {
+        const s = v128.load32_splat(ds + (<usize>j << 2));
+        c0 = madd(s, v128.load(kp), c0);
+        v128.store(dkp, madd(s, q0, v128.load(dkp)));
+        v128.store(dvp, madd(weight_v(a, dm, j), g0, v128.load(dvp)));
+      }
+      v128.store(dq + o, f32x4.add(v128.load(dq + o), c0));
+    }
+  }
+  for (; d < dd; d++) {
+    const o = d << 2;
+    const qd = load<f32>(q + o);
+    const gd = load<f32>(g + o);
+    let c: f32 = 0;
+    let kp = k + o;
+    let dkp = dk + o;
+    let dvp = dv + o;
+    for (let j = 0; j < n; j++, kp += ks, dkp += ks, dvp += ks) {
+      const sj = load<f32>(ds + (<usize>j << 2));
+      c += sj * load<f32>(kp);
+      store<f32>(dkp, load<f32>(dkp) + sj * qd);
+      store<f32>(dvp, load<f32>(dvp) + weight(a, dm, j) * gd);
+    }
+    store<f32>(dq + o, load<f32>(dq + o) + c);
+  }
+}
+
+// The same, key by key over all of D (dq, q, dout reloaded from L1 for every key): each k, dk, dv row is
+// visited once per query row, its lines in order. Faster than backward_row when row strides are multiples
+// of 2 KiB (measured 1.1-1.4x at D = 64), slower otherwise.
+function backward_row_keys(dq: usize, dk: usize, dv: usize, q: usize, g: usize, k: usize, ds: usize, a: usize,
+  dm: usize, n: i32, D: i32, kv_stride: i32): void {
+  const db = <usize>D << 2;
+  const d4 = db & ~15;
   const ks = <usize>kv_stride << 2;
   for (let j = 0; j < n; j++) {
     const o = <usize>j * ks;
+    const kp = k + o;
+    const dkp = dk + o;
+    const dvp = dv + o;
     const sj = load<f32>(ds + (<usize>j << 2));
     const w = weight(a, dm, j);
-    for (let d: usize = 0; d < <usize>D; d++) {
-      const x = d << 2;
-      store<f32>(dq + x, load<f32>(dq + x) + sj * load<f32>(k + o + x));
-      store<f32>(dk + o + x, load<f32>(dk + o + x) + sj * load<f32>(q + x));
-      store<f32>(dv + o + x, load<f32>(dv + o + x) + w * load<f32>(g + x));
+    const vs = f32x4.splat(sj);
+    const vw = f32x4.splat(w);
+    let x: usize = 0;
+    for (; x < d4; x += 16) {
+      v128.store(dq + x, madd(vs, v128.load(kp + x), v128.load(dq + x)));
+      v128.store(dkp + x, madd(vs, v128.load(q + x), v128.load(dkp + x)));
+      v128.store(dvp + x, madd(vw, v128.load(g + x), v128.load(dvp + x)));
     }
-  }
-}
-
-// sum_{j<n} a_j m_j (dout . v_j) = sum_j a_j da_j for one query row (m = dropmask or 1), four keys at a time.
-function delta_row(g: usize, v: usize, a: usize, dm: usize, n: i32, D: i32, kv_stride: i32): f32 {
-  const dd = <usize>D;
-  const d4 = (dd & ~3) << 2;
-  const vs = <usize>kv_stride << 2;
-  let acc = f32x4.splat(0);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const y0 = v + <usize>j * vs;
-    const y1 = y0 + vs;
-    const y2 = y1 + vs;
-    const y3 = y2 + vs;
-    let a0 = f32x4.splat(0);
-    let a1 = f32x4.splat(0);
-    let a2 = f32x4.splat(0);
-    let a3 = f32x4.splat(0);
-    for (let o: usize = 0; o < d4; o += 16) {
-      const x = v128.load(g + o);
-      a0 = madd(x, v128.load(y0 + o), a0);
-      a1 = madd(x, v128.load(y1 + o), a1);
-      a2 = madd(x, v128.load(y2 + o), a2);
-      a3 = madd(x, v128.load(y3 + o), a3);
-    }
-    let r = sum4(a0, a1, a2, a3);
-    if (d4 < dd << 2) r = f32x4.add(r, dot_tail4(g, y0, y1, y2, y3, dd & ~3, dd));
-    const o = <usize>j << 2;
-    let w = v128.load(a + o);
-    if (dm != 0) w = f32x4.mul(w, v128.load(dm + o));
-    acc = madd(r, w, acc);
-  }
-  let s = hsum(acc);
-  for (; j < n; j++) s += weight(a, dm, j) * dot(g, v + <usize>j * vs, dd);
-  return s;
-}
-
-// Query row t's share of the gradients for the nb (1..4) live keys of one block, given
-// delta = sum_i a_i da_i of the row (delta_row): with da_j = m_j (dout . v_j), ds_j = a_j (da_j - delta):
-// dq (D) += sum_j ds_j k_j / sqrt(D) | dk_j += ds_j q / sqrt(D) | dv_j += a_j m_j dout.
-// a, dm point at the row's entries for the block's first key. Lanes past nb get weight 0 and reuse the
-// last live key's rows (adding 0 to them), so the loops are the same for every nb.
-function block_backward(dq: usize, dk: usize, dv: usize, q: usize, g: usize, k: usize, v: usize, a: usize, dm: usize,
-  nb: i32, delta: f32, D: i32, kv_stride: i32, scale: f32): void {
-  const dd = <usize>D;
-  const d4 = (dd & ~3) << 2;
-  const ks = <usize>kv_stride << 2;
-  const o1 = nb > 1 ? ks : 0;
-  const o2 = nb > 2 ? o1 + ks : o1;
-  const o3 = nb > 3 ? o2 + ks : o2;
-  // da = [dout . v_j] for the block's four keys
-  let a0 = f32x4.splat(0);
-  let a1 = f32x4.splat(0);
-  let a2 = f32x4.splat(0);
-  let a3 = f32x4.splat(0);
-  for (let o: usize = 0; o < d4; o += 16) {
-    const x = v128.load(g + o);
-    const vo = v + o;
-    a0 = madd(x, v128.load(vo), a0);
-    a1 = madd(x, v128.load(vo + o1), a1);
-    a2 = madd(x, v128.load(vo + o2), a2);
-    a3 = madd(x, v128.load(vo + o3), a3);
-  }
-  let da = sum4(a0, a1, a2, a3);
-  if (d4 < dd << 2) da = f32x4.add(da, dot_tail4(g, v, v + o1, v + o2, v + o3, dd & ~3, dd));
-  // w = a m and ds = a (m da - delta) / sqrt(D), zero past nb
-  let av: v128;
-  let mv = f32x4.splat(1);
-  if (nb == 4) {
-    av = v128.load(a);
-    if (dm != 0) mv = v128.load(dm);
-  } else {
-    av = v128.load32_zero(a);
-    if (nb > 1) av = v128.load32_lane(a + 4, av, 1);
-    if (nb > 2) av = v128.load32_lane(a + 8, av, 2);
-    if (dm != 0) {
-      mv = v128.load32_zero(dm);
-      if (nb > 1) mv = v128.load32_lane(dm + 4, mv, 1);
-      if (nb > 2) mv = v128.load32_lane(dm + 8, mv, 2);
-    }
-  }
-  const w = f32x4.mul(av, mv);
-  const ds = f32x4.mul(f32x4.mul(av, f32x4.sub(f32x4.mul(da, mv), f32x4.splat(delta))), f32x4.splat(scale));
-  const s0 = v128.shuffle<f32>(ds, ds, 0, 0, 0, 0);
-  const s1 = v128.shuffle<f32>(ds, ds, 1, 1, 1, 1);
-  const s2 = v128.shuffle<f32>(ds, ds, 2, 2, 2, 2);
-  const s3 = v128.shuffle<f32>(ds, ds, 3, 3, 3, 3);
-  const w0 = v128.shuffle<f32>(w, w, 0, 0, 0, 0);
-  const w1 = v128.shuffle<f32>(w, w, 1, 1, 1, 1);
-  const w2 = v128.shuffle<f32>(w, w, 2, 2, 2, 2);
-  const w3 = v128.shuffle<f32>(w, w, 3, 3, 3, 3);
-  for (let o: usize = 0; o < d4; o += 16) {
-    const qc = v128.load(q + o);
-    const gc = v128.load(g + o);
-    const ko = k + o;
-    let c = v128.load(dq + o);
-    c = madd(s0, v128.load(ko), c);
-    c = madd(s1, v128.load(ko + o1), c);
-    c = madd(s2, v128.load(ko + o2), c);
-    c = madd(s3, v128.load(ko + o3), c);
-    v128.store(dq + o, c);
-    const dko = dk + o;
-    v128.store(dko, madd(s0, qc, v128.load(dko)));
-    v128.store(dko + o1, madd(s1, qc, v128.load(dko + o1)));
-    v128.store(dko + o2, madd(s2, qc, v128.load(dko + o2)));
-    v128.store(dko + o3, madd(s3, qc, v128.load(dko + o3)));
-    const dvo = dv + o;
-    v128.store(dvo, madd(w0, gc, v128.load(dvo)));
-    v128.store(dvo + o1, madd(w1, gc, v128.load(dvo + o1)));
-    v128.store(dvo + o2, madd(w2, gc, v128.load(dvo + o2)));
-    v128.store(dvo + o3, madd(w3, gc, v128.load(dvo + o3)));
-  }
-  if (d4 < dd << 2) {
-    const e0 = f32x4.extract_lane(ds, 0);
-    const e1 = f32x4.extract_lane(ds, 1);
-    const e2 = f32x4.extract_lane(ds, 2);
-    const e3 = f32x4.extract_lane(ds, 3);
-    for (let d = dd & ~3; d < dd; d++) {
-      const x = d << 2;
-      const qd = load<f32>(q + x);
-      const gd = load<f32>(g + x);
-      const ko = k + x;
-      store<f32>(dq + x, load<f32>(dq + x) + e0 * load<f32>(ko) + e1 * load<f32>(ko + o1) + e2 * load<f32>(ko + o2) + e3 * load<f32>(ko + o3));
-      const dko = dk + x;
-      store<f32>(dko, load<f32>(dko) + e0 * qd);
-      store<f32>(dko + o1, load<f32>(dko + o1) + e1 * qd);
-      store<f32>(dko + o2, load<f32>(dko + o2) + e2 * qd);
-      store<f32>(dko + o3, load<f32>(dko + o3) + e3 * qd);
-      const dvo = dv + x;
-      store<f32>(dvo, load<f32>(dvo) + f32x4.extract_lane(w, 0) * gd);
-      store<f32>(dvo + o1, load<f32>(dvo + o1) + f32x4.extract_lane(w, 1) * gd);
-      store<f32>(dvo + o2, load<f32>(dvo + o2) + f32x4.extract_lane(w, 2) * gd);
-      store<f32>(dvo + o3, load<f32>(dvo + o3) + f32x4.extract_lane(w, 3) * gd);
+    for (; x < db; x += 4) {
+      store<f32>(dq + x, load<f32>(dq + x) + sj * load<f32>(kp + x));
+      store<f32>(dkp + x, load<f32>(dkp + x) + sj * load<f32>(q + x));
+      store<f32>(dvp + x, load<f32>(dvp + x) + w * load<f32>(g + x));
     }
   }
 }
@@ -591,7 +573,6 @@ export function attention_backward(dq: usize, dk: usize, dv: usize, scratch: usi
   const ks = <usize>kv_stride << 2;
   const os = <usize>C << 2;
   const rowS = <usize>S << 2;
-  const db = <usize>D << 2;
   for (let b = 0; b < B; b++) {
     const kb = b / group;
     const L = live_keys(kv_len, kb, S);
@@ -599,12 +580,13 @@ export function attention_backward(dq: usize, dk: usize, dv: usize, scratch: usi
     for (let h = 0; h < H; h++) {
       const kvOff = ((<usize>kb * <usize>S * <usize>kv_stride) + <usize>(h * D)) << 2;
       const bt0 = <usize>(b * T);
-      const qh = (bt0 * <usize>q_stride + <usize>(h * D)) << 2; // offset of row (b,0) head h in q and dq
+      const qh = (bt0 * <usize>q_stride + <usize>(h * D)) << 2; // row (b,0), head h, in q and dq
       const gh = dout + ((bt0 * <usize>C + <usize>(h * D)) << 2);
       const ah = att + ((<usize>(b * H + h) * <usize>T * <usize>S) << 2);
       const dh = dropmask != 0 ? dropmask + ((<usize>(b * H + h) * <usize>T * <usize>S) << 2) : 0;
       if (ASC_FEATURE_SIMD) {
         if (T >= 2) {
+          const db = <usize>D << 2;
           touch_rows(q + qh, T, qs, db);
           touch_rows(gh, T, os, db);
           touch_rows(dq + qh, T, qs, db);
@@ -613,42 +595,21 @@ export function attention_backward(dq: usize, dk: usize, dv: usize, scratch: usi
           touch_rows(dk + kvOff, L, ks, db);
           touch_rows(dv + kvOff, L, ks, db);
         }
-        const chunk = min(T, S);
-        for (let t0 = 0; t0 < T; t0 += chunk) {
-          const t1 = min(T, t0 + chunk);
-          // scratch[t - t0] = sum_j a_j da_j of query row t
-          for (let t = t0; t < t1; t++) {
-            const ut = <usize>t;
-            const n = causal ? min(L, t + 1) : L;
-            const d = delta_row(gh + ut * os, v + kvOff, ah + ut * rowS, dh != 0 ? dh + ut * rowS : 0, n, D, kv_stride);
-            store<f32>(scratch + (<usize>(t - t0) << 2), d);
-          }
-          for (let jb = 0; jb < L; jb += 4) {
-            const kvo = kvOff + <usize>jb * ks;
-            const jo = <usize>jb << 2;
-            // causal: rows t < jb see none of these keys
-            for (let t = causal ? max(t0, jb) : t0; t < t1; t++) {
-              const ut = <usize>t;
-              const n = causal ? min(L, t + 1) : L;
-              const qo = qh + ut * qs;
-              block_backward(dq + qo, dk + kvo, dv + kvo, q + qo, gh + ut * os, k + kvo, v + kvo,
-                ah + ut * rowS + jo, dh != 0 ? dh + ut * rowS + jo : 0, min(n - jb, 4),
-                load<f32>(scratch + (<usize>(t - t0) << 2)), D, kv_stride, scale);
-            }
-          }
-        }
-      } else {
-        for (let t = 0; t < T; t++) {
-          const n = causal ? min(L, t + 1) : L;
-          const ut = <usize>t;
-          const ar = ah + ut * rowS;
-          const dm = dh != 0 ? dh + ut * rowS : 0;
-          const gr = gh + ut * os;
-          const qo = qh + ut * qs;
-          // scratch_j = dout . v_j, then ds_j / sqrt(D)
-          dots(scratch, gr, v + kvOff, n, D, kv_stride, 1);
-          row_softmax_backward(scratch, ar, dm, n, scale);
-          row_backward(dq + qo, dk + kvOff, dv + kvOff, q + qo, gr, k + kvOff, scratch, ar, dm, n, D, kv_stride);
+      }
+      for (let t = 0; t < T; t++) {
+        const n = causal ? min(L, t + 1) : L;
+        const ut = <usize>t;
+        const ar = ah + ut * rowS;
+        const dm = dh != 0 ? dh + ut * rowS : 0;
+        const gr = gh + ut * os;
+        const qo = qh + ut * qs;
+        // scratch_j = dout . v_j, then ds_j / sqrt(D)
+        dots(scratch, gr, v + kvOff, n, D, kv_stride, 1);
+        softmax_backward_row(scratch, ar, dm, n, scale);
+        if (ASC_FEATURE_SIMD && (ks & 2047) == 0) {
+          backward_row_keys(dq + qo, dk + kvOff, dv + kvOff, q + qo, gr, k + kvOff, scratch, ar, dm, n, D, kv_stride);
+        } else {
+          backward_row(dq + qo, dk + kvOff, dv + kvOff, q + qo, gr, k + kvOff, scratch, ar, dm, n, D, kv_stride);
         }
       }
     }
