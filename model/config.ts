@@ -16,7 +16,9 @@ export interface ModelConfig {
   // Longest sequence the positional table covers, in tokens (sinusoids extrapolate, but the table is finite).
   maxLen: number;
   // Post-norm LayerNorm(x + Sublayer(x)) is the paper's; pre-norm x + Sublayer(LayerNorm(x)) trains
-  // more stably for deep stacks and short warmups, with a final LayerNorm on each stack.
+  // more stably for deep stacks and short warmups, with a final LayerNorm on each stack. Measured here:
+  // tiny post-norm on Multi30k at peak lr 1.7e-3 (warmup 1000) collapsed its encoder (every position's
+  // output identical, cross-attention uniform, BLEU 7 after 10 epochs); pre-norm at the same lr did not.
   preNorm: boolean;
   // The paper uses ReLU in the FFN; GELU is offered for later models.
   activation: 'relu' | 'gelu';
