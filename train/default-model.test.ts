@@ -10,8 +10,8 @@ import { readModelDir } from './model-dir.ts';
 import { defaultModelDir, multi30kDir } from './paths.ts';
 
 const SAMPLE = 200;
-// Floors well below the measured scores (see the README): they catch a broken model, not a slightly worse one.
-const FLOOR: Record<string, number> = { 'en-de': 25, 'de-en': 25 };
+// Floors 5 BLEU below the measured scores: they catch a broken model, not a slightly worse one.
+const FLOOR: Record<string, number> = { 'en-de': 28, 'de-en': 33 }; // measured greedy: 33.3 and 38.5
 
 describe('bundled default model', () => {
   const files = readModelDir(defaultModelDir());
