@@ -3,7 +3,7 @@
 // Linear layers run in f32 or int8 (per-output-row scales), whichever the weights file holds.
 import type { Arena, Kernels } from '../kernels/host.ts';
 import type { KernelExports } from '../kernels/api.ts';
-import type { ModelConfig } from './config.ts';
+import { headSize, type ModelConfig } from './config.ts';
 import { paramLayout, type AttentionParams, type FFNParams, type NormParams, type ParamLayout, type TensorSpec } from './params.ts';
 import { asF32, type SafeTensors } from './safetensors.ts';
 import { SCALE_SUFFIX } from './quant.ts';
@@ -182,7 +182,7 @@ export class InferenceModel {
     this.linear(qkv, x, M, this.lin(P.qkv_w, P.qkv_b));
     const y = this.arena.f32(M * C);
     const att = this.arena.f32(B * H * T * T);
-    this.k.attention_forward(y, att, qkv, qkv + 4 * C, qkv + 8 * C, lens, 0, B, T, T, H, C / H, 3 * C, 3 * C, 0, 1);
+    this.k.attention_forward(y, att, qkv, qkv + 4 * C, qkv + 8 * C, lens, 0, B, T, T, H, headSize(this.config), 3 * C, 3 * C, 0, 1);
     this.linear(out, y, M, this.lin(P.out_w, P.out_b));
     this.arena.reset(mark);
   }
@@ -194,7 +194,7 @@ export class InferenceModel {
     const c = this.config;
     const C = c.dModel;
     const H = c.heads;
-    const D = C / H;
+    const D = headSize(c);
     const { R, t, Tmax, S } = st;
     if (t >= Tmax) throw new Error('decoder cache is full');
     const mark = arena.mark();
@@ -238,6 +238,8 @@ export class InferenceModel {
     const C = this.config.dModel;
     const rowFloats = st.Tmax * 2 * C;
     const used = st.t * 2 * C;
+    // Greedy decoding and beams that kept their rows need no copy.
+    if (parents.every((p, r) => p === r)) return;
     for (const cache of st.selfKV) {
       for (let r = 0; r < st.R; r++) this.k.copy_f32(st.scratch + 4 * r * rowFloats, cache + 4 * parents[r] * rowFloats, used);
       for (let r = 0; r < st.R; r++) this.k.copy_f32(cache + 4 * r * rowFloats, st.scratch + 4 * r * rowFloats, used);

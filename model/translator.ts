@@ -3,6 +3,7 @@
 import { Arena, type Kernels } from '../kernels/host.ts';
 import { checkConfig, type ModelConfig } from './config.ts';
 import { UnsupportedError, type Engine, type ModelInfo, type SentenceResult, type TranslateOptions } from './engine.ts';
+import { parameterCount } from './params.ts';
 import { InferenceModel } from './runtime.ts';
 import { parse } from './safetensors.ts';
 import { BeamSearch, EOS, type Hypothesis } from './search.ts';
@@ -63,7 +64,7 @@ class Translator implements Engine {
       version: meta.version ?? 'local',
       languages: this.tok.languages,
       directions: meta.directions,
-      parameters: this.model.layout.tensors.reduce((a, t) => a + t.size, 0),
+      parameters: parameterCount(this.model.layout),
       bytes: this.model.weightBytes,
       created: meta.created,
       bleu: meta.bleu,

@@ -2,7 +2,7 @@
 // wasm kernel calls (llm.c style). Activations live in the arena between forward() and backward().
 import type { Arena, Kernels } from '../kernels/host.ts';
 import type { KernelExports } from '../kernels/api.ts';
-import type { TrainConfig } from '../model/config.ts';
+import { headSize, type TrainConfig } from '../model/config.ts';
 import type { AttentionParams, FFNParams, NormParams, ParamLayout, TensorSpec } from '../model/params.ts';
 
 // One padded batch. Source rows: <2xx> x1..xn </s>; target in: <s> y1..ym; target out: y1..ym </s>.
@@ -334,7 +334,7 @@ export class TrainGraph {
     const { k, arena } = this;
     const c = this.layout.config;
     const H = c.heads;
-    const D = c.dModel / H;
+    const D = headSize(c);
     sub.b = arena.f32(B * T * c.dModel);
     sub.att = arena.f32(B * H * T * S);
     const pa = this.dropout ? this.train.attentionDropout : 0;
@@ -350,7 +350,7 @@ export class TrainGraph {
   private attendBackward(sub: Sub, dq: number, dk: number, dv: number, dout: number, q: number, kk: number, v: number, lens: number, B: number, T: number, S: number, qs: number, kvs: number, causal: boolean): void {
     const c = this.layout.config;
     const H = c.heads;
-    const D = c.dModel / H;
+    const D = headSize(c);
     const scratch = this.arena.f32(S + 16);
     this.k.attention_backward(dq, dk, dv, scratch, dout, sub.att, q, kk, v, lens, sub.attMask, B, T, S, H, D, qs, kvs, causal ? 1 : 0, 1);
   }

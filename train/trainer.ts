@@ -5,7 +5,7 @@ import { Arena, bestFlavor, instantiate, type Flavor, type Kernels } from '../ke
 import { compileKernels } from '../kernels/node.ts';
 import { learningRate, type ModelConfig, type TrainConfig } from '../model/config.ts';
 import { initParams, paramLayout, type ParamLayout } from '../model/params.ts';
-import { splitExamples, type Example } from './data.ts';
+import { splitExamples, targetTokens, type Example } from './data.ts';
 import { LocalReplica, ThreadReplica, type JobResult, type Replica } from './replica.ts';
 
 export interface TrainerOptions {
@@ -86,7 +86,7 @@ export class Trainer {
     const t = this.opts.train;
     const n = this.layout.total;
     const step = this.step + 1;
-    const tokens = micro.reduce((a, mb) => a + mb.reduce((b, e) => b + e.tgt.length + 1, 0), 0);
+    const tokens = micro.reduce((a, mb) => a + targetTokens(mb), 0);
     const r = await this.runAll(micro, 1 / Math.max(tokens, 1), step, true, true);
     // Sum the replicas' gradients into replica 0's buffer (fixed order: deterministic).
     for (let i = 1; i < this.grads.length; i++) {

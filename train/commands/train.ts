@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PRESETS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../../model/config.ts';
+import { parameterCount } from '../../model/params.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
 import { CliError, num, str, type Command } from '../args.ts';
 import { latestCheckpoint, loadTensors, readCheckpoint, saveCheckpoint, writeAtomic, type TrainState } from '../checkpoint.ts';
@@ -90,7 +91,7 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
     const keep = num(v, 'keep', 5, { min: 1, integer: true });
     const validEvery = num(v, 'valid-every', 500, { min: 1, integer: true });
     const metricsPath = join(out, 'metrics.jsonl');
-    console.error(`training ${presetName} (${trainer.layout.tensors.reduce((a, t) => a + t.size, 0)} parameters) on ${train.length} pairs, ${trainer.threads} threads`);
+    console.error(`training ${presetName} (${parameterCount(trainer.layout)} parameters) on ${train.length} pairs, ${trainer.threads} threads`);
 
     const save = () => {
       const { m, v: vv } = trainer.adamView();
