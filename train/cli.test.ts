@@ -63,6 +63,7 @@ describe('mt CLI', () => {
     [['bogus'], /unknown command "bogus"/],
     [['train', '--nope'], /Unknown option '--nope'/],
     [['translate', '--from', 'en', '--to', 'de', '--model', '/nonexistent'], /not a model folder/],
+    [['translate', '--from', 'en', '--to', 'de', '--alpha', 'x'], /--alpha must be a number >= 0, got "x"/],
     [['train', '--tokenizer', '/nonexistent.json', '--out', '/tmp/x', '--pairs', 'en-de'], /tokenizer not found/],
   ])('mt %j fails with one line', (args, msg) => {
     const r = mt(args as string[]);

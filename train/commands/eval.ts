@@ -28,6 +28,7 @@ export const evalCommand: Command = {
 mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FILE --tgt FILE | --tsv FILE)
   --model DIR     model folder (default: the bundled model)
   --beam N        (default 4)
+  --alpha A       length penalty of beam search, GNMT's (5+|Y|)^A/6^A (default 0.6, the paper's)
   --limit N       first N sentences only
   --out FILE      also write the hypotheses of the (single) pair, one a line
   --json          print the results as one JSON line
@@ -35,7 +36,7 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
                   the manifest, and /v1/models shows it)`,
   options: {
     model: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' },
-    src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, beam: { type: 'string' },
+    src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, beam: { type: 'string' }, alpha: { type: 'string' },
     limit: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, record: { type: 'boolean' },
   },
   async run(v) {
@@ -45,6 +46,7 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
     const spec: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
     const split = str(v, 'split', 'test_2016_flickr');
     const beam = num(v, 'beam', 4, { min: 1, integer: true });
+    const alpha = num(v, 'alpha', 0.6, { min: 0 });
     const limit = num(v, 'limit', Infinity, { min: 1 });
     if (v.record && v.limit) throw new CliError('--record keeps the score of the whole split: drop --limit');
     const rows: EvalRow[] = [];
@@ -56,7 +58,7 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
       const hyps: string[] = [];
       const progress = new Progress(`${s}-${t}`, src.length);
       for (let i = 0; i < src.length; i += 32) {
-        const out = await engine.translate(src.slice(i, i + 32), { source: s, target: t, beam }).catch((e) => {
+        const out = await engine.translate(src.slice(i, i + 32), { source: s, target: t, beam, alpha }).catch((e) => {
           throw new CliError((e as Error).message);
         });
         hyps.push(...out.map((r) => r.text));
@@ -70,9 +72,9 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
       });
     }
     if (v.record) console.error(`recorded BLEU ${JSON.stringify(recordBleu(modelDir, rows))} in ${join(modelDir, 'config.json')}`);
-    if (v.json) console.log(JSON.stringify({ model: files.meta.name, beam, results: rows }));
+    if (v.json) console.log(JSON.stringify({ model: files.meta.name, beam, alpha, results: rows }));
     else {
-      console.log(`model ${files.meta.name}, beam ${beam}`);
+      console.log(`model ${files.meta.name}, beam ${beam}, alpha ${alpha}`);
       console.log('pair    split               sents   BLEU  BLEU(lc)  chrF');
       for (const r of rows) console.log(`${r.pair.padEnd(8)}${r.split.padEnd(20)}${String(r.sentences).padStart(5)} ${r.bleu.toFixed(2).padStart(6)} ${r.bleuLower.toFixed(2).padStart(8)} ${r.chrf.toFixed(2).padStart(6)}`);
     }
