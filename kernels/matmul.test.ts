@@ -14,6 +14,8 @@ for (const M of MS) for (const K of KS) for (const N of NS) SHAPES.push([M, K, N
 SHAPES.push([65, 257, 131]);
 // weights over 1 MiB take the streaming path (each block touched first); M = 2 and 3 end in a pair and a single row
 SHAPES.push([3, 130, 2100], [2, 530, 1025]);
+// dweight in column blocks (504 rows at K = 130) over two row blocks, the last column block 3 rows
+SHAPES.push([67, 130, 1011]);
 
 function seedOf(M: number, K: number, N: number): number {
   return M * 1_000_003 + K * 1009 + N;

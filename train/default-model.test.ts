@@ -11,7 +11,7 @@ import { defaultModelDir, multi30kDir } from './paths.ts';
 
 const SAMPLE = 200;
 // Floors 5 BLEU below the measured scores: they catch a broken model, not a slightly worse one.
-const FLOOR: Record<string, number> = { 'en-de': 28, 'de-en': 33 }; // measured greedy: 33.3 and 38.5
+const FLOOR: Record<string, number> = { 'en-de': 31, 'de-en': 34 }; // measured greedy: 36.3 and 39.5
 
 describe('bundled default model', () => {
   const files = readModelDir(defaultModelDir());

@@ -215,20 +215,27 @@ function biasGrad(dbias: usize, dout: usize, M: i32, N: i32): void {
   }
 }
 
-// dweight (N,K) += dout (M,N)^T @ inp (M,K)
+// dweight (N,K) += dout (M,N)^T @ inp (M,K). With K <= 512, in column blocks of NB dweight rows (256 KiB,
+// stays in L2 while every block of MBLOCK input rows passes over it; a vocabulary projection's dweight,
+// 4-64 MiB, otherwise goes to L3 once per row block: x1.08-1.19 measured). With larger K the input strip
+// re-read per block costs more than it saves. Each element sums m in the same order either way.
 function weightGrad(dweight: usize, dout: usize, inp: usize, M: i32, K: i32, N: i32): void {
   const kb = <usize>K << 2;
   const ob = <usize>N << 2;
-  for (let m0 = 0; m0 < M; m0 += MBLOCK) {
-    const m1 = min(M, m0 + MBLOCK);
-    const d = dout + <usize>m0 * ob;
-    const x = inp + <usize>m0 * kb;
-    const rows = m1 - m0;
-    let n = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; n + 4 <= N; n += 4) weightGradRows(dweight + <usize>n * kb, d + (<usize>n << 2), x, rows, K, N, 4);
+  const NB = K <= 512 ? max(4, (65536 / max(K, 1)) & ~3) : N;
+  for (let n0 = 0; n0 < N; n0 += NB) {
+    const n1 = min(N, n0 + NB);
+    for (let m0 = 0; m0 < M; m0 += MBLOCK) {
+      const m1 = min(M, m0 + MBLOCK);
+      const d = dout + <usize>m0 * ob;
+      const x = inp + <usize>m0 * kb;
+      const rows = m1 - m0;
+      let n = n0;
+      if (ASC_FEATURE_SIMD) {
+        for (; n + 4 <= n1; n += 4) weightGradRows(dweight + <usize>n * kb, d + (<usize>n << 2), x, rows, K, N, 4);
+      }
+      for (; n < n1; n++) weightGradRows(dweight + <usize>n * kb, d + (<usize>n << 2), x, rows, K, N, 1);
     }
-    for (; n < N; n++) weightGradRows(dweight + <usize>n * kb, d + (<usize>n << 2), x, rows, K, N, 1);
   }
 }
 
