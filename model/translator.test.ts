@@ -70,6 +70,13 @@ describe('translator engine', () => {
     await expect(engine.translate(['x'], { ...opts, source: 'de', target: 'de' })).rejects.toThrow(/direction de-de/);
   });
 
+  it('rejects a config length penalty that is not a number >= 0', () => {
+    const files = microModelFiles();
+    for (const alpha of [-1, 'x', null]) {
+      expect(() => createEngine({ ...files, config: { ...(files.config as object), alpha } as never }, loadKernels('simd'))).toThrow(/config.alpha must be a number >= 0/);
+    }
+  });
+
   it('refuses weights that do not match the config', () => {
     const files = microModelFiles();
     expect(() => createEngine({ ...files, weights: files.weights.slice(0, 100) }, loadKernels('simd'))).toThrow(/safetensors/);

@@ -16,7 +16,12 @@ export interface ModelMeta extends ModelConfig {
   directions: Array<[string, string]>;
   created?: string;
   bleu?: Record<string, number>;
+  // Length penalty alpha of beam search when a request sets none, tuned on the validation set and
+  // recorded by `mt eval --alpha A --record` with the BLEU it gave; the paper's 0.6 when absent.
+  alpha?: number;
 }
+
+export const DEFAULT_ALPHA = 0.6;
 
 export interface ModelFiles {
   config: ModelMeta | string;
@@ -35,6 +40,9 @@ export function parseMeta(config: ModelMeta | string): ModelMeta {
   const meta = (typeof config === 'string' ? JSON.parse(config) : config) as ModelMeta;
   checkConfig(meta);
   if (!Array.isArray(meta.directions) || !meta.directions.length) throw new Error('config.directions must list [source, target] pairs');
+  if (meta.alpha !== undefined && !(typeof meta.alpha === 'number' && meta.alpha >= 0 && Number.isFinite(meta.alpha))) {
+    throw new Error(`config.alpha must be a number >= 0, got ${JSON.stringify(meta.alpha)}`);
+  }
   return meta;
 }
 
@@ -48,6 +56,7 @@ class Translator implements Engine {
   private model: InferenceModel;
   private arena: Arena;
   private base: number;
+  private alpha: number;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(files: ModelFiles, kernels: Kernels) {
@@ -59,6 +68,7 @@ class Translator implements Engine {
     this.arena = new Arena(kernels);
     this.model = new InferenceModel(kernels, this.arena, meta, parse(files.weights));
     this.base = this.arena.mark();
+    this.alpha = meta.alpha ?? DEFAULT_ALPHA;
     this.info = {
       name: meta.name,
       version: meta.version ?? 'local',
@@ -154,7 +164,7 @@ class Translator implements Engine {
     const lens = Int32Array.from(srcs, (s) => s.length);
     const maxSteps = srcs.map((s) => Math.min(s.length + EXTRA_STEPS, this.model.config.maxLen - 1));
     const st = this.model.encode(src, lens, S, o.beam, Math.max(...maxSteps) + 1);
-    return new BeamSearch(this.model, st, { beam: o.beam, alpha: o.alpha ?? 0.6, maxSteps, alignments: !!o.alignments });
+    return new BeamSearch(this.model, st, { beam: o.beam, alpha: o.alpha ?? this.alpha, maxSteps, alignments: !!o.alignments });
   }
 
   private result(h: Hypothesis, src: number[], o: TranslateOptions): SentenceResult {

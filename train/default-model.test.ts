@@ -34,6 +34,17 @@ describe('bundled default model', () => {
     });
   }
 
+  it("beam search takes the config's length penalty when a request sets none", async () => {
+    const source = readLines(splitFile(multi30kDir(), 'test_2016_flickr', 'en')).slice(0, 40);
+    const text = async (e: typeof engine, alpha?: number) => (await e.translate(source, { source: 'en', target: 'de', beam: 4, alpha })).map((r) => r.text);
+    const [flat, strong] = [await text(engine, 0), await text(engine, 3)];
+    expect(flat).not.toEqual(strong); // alpha matters for these sentences, so the checks below can fail
+    expect(await text(engine)).toEqual(await text(engine, files.meta.alpha ?? 0.6));
+    const tuned = createEngine({ ...files, config: { ...files.meta, alpha: 3 } }, loadKernels('simd'));
+    expect(await text(tuned)).toEqual(strong);
+    expect(await text(tuned, 0)).toEqual(flat);
+  });
+
   it('keeps a worst-case request (max-length sentences, beam 8) under 64 MiB of wasm memory', async () => {
     const long = Array.from({ length: 8 }, (_, i) => `${'A very long sentence about a man who walks a dog in the park '.repeat(25)} ${i}`);
     await engine.translate(long, { source: 'en', target: 'de', beam: 8 });

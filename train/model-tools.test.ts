@@ -77,6 +77,11 @@ describe('mt quantize', () => {
     const bleu = JSON.parse(r.out).results[0].bleu;
     expect(json(join(q8, 'config.json'))).toMatchObject({ quantized: 'int8', bleu: { 'de-en': 12.5, 'en-de': Math.round(bleu * 100) / 100 } });
     expect((await mt('eval', '--model', q8, '--pairs', 'en-de', '--tsv', tsv, '--record', '--limit', '1')).err).toMatch(/drop --limit/);
+    expect(json(join(q8, 'config.json')).alpha).toBeUndefined(); // no --alpha: the default stays the paper's
+    const tuned = await mt('eval', '--model', q8, '--pairs', 'en-de', '--tsv', tsv, '--alpha', '1.2', '--record', '--json');
+    expect([tuned.code, JSON.parse(tuned.out).alpha, json(join(q8, 'config.json')).alpha]).toEqual([0, 1.2, 1.2]);
+    const again = await mt('eval', '--model', q8, '--pairs', 'en-de', '--tsv', tsv, '--json');
+    expect(JSON.parse(again.out).alpha).toBe(1.2); // later runs default to the recorded alpha
   });
 });
 

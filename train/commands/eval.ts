@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
-import { createEngine } from '../../model/translator.ts';
+import { DEFAULT_ALPHA, createEngine } from '../../model/translator.ts';
 import { CliError, num, str, type Command } from '../args.ts';
 import { corpusBleu, corpusChrf } from '../bleu.ts';
 import { writeAtomic } from '../checkpoint.ts';
@@ -28,12 +28,13 @@ export const evalCommand: Command = {
 mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FILE --tgt FILE | --tsv FILE)
   --model DIR     model folder (default: the bundled model)
   --beam N        (default 4)
-  --alpha A       length penalty of beam search, GNMT's (5+|Y|)^A/6^A (default 0.6, the paper's)
+  --alpha A       length penalty of beam search, GNMT's (5+|Y|)^A/6^A (default: the model's config.json
+                  "alpha", else the paper's 0.6)
   --limit N       first N sentences only
   --out FILE      also write the hypotheses of the (single) pair, one a line
   --json          print the results as one JSON line
   --record        write each pair's cased BLEU into the model's config.json "bleu" (mt push copies it into
-                  the manifest, and /v1/models shows it)`,
+                  the manifest, and /v1/models shows it); with --alpha, also that alpha as the model's default`,
   options: {
     model: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' },
     src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, beam: { type: 'string' }, alpha: { type: 'string' },
@@ -46,7 +47,7 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
     const spec: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
     const split = str(v, 'split', 'test_2016_flickr');
     const beam = num(v, 'beam', 4, { min: 1, integer: true });
-    const alpha = num(v, 'alpha', 0.6, { min: 0 });
+    const alpha = v.alpha === undefined ? (files.meta.alpha ?? DEFAULT_ALPHA) : num(v, 'alpha', 0, { min: 0 });
     const limit = num(v, 'limit', Infinity, { min: 1 });
     if (v.record && v.limit) throw new CliError('--record keeps the score of the whole split: drop --limit');
     const rows: EvalRow[] = [];
@@ -71,7 +72,7 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
         bleu: corpusBleu(hyps, refs).score, bleuLower: corpusBleu(hyps, refs, { lowercase: true }).score, chrf: corpusChrf(hyps, refs).score,
       });
     }
-    if (v.record) console.error(`recorded BLEU ${JSON.stringify(recordBleu(modelDir, rows))} in ${join(modelDir, 'config.json')}`);
+    if (v.record) console.error(`recorded BLEU ${JSON.stringify(recordBleu(modelDir, rows, v.alpha === undefined ? undefined : alpha))} in ${join(modelDir, 'config.json')}`);
     if (v.json) console.log(JSON.stringify({ model: files.meta.name, beam, alpha, results: rows }));
     else {
       console.log(`model ${files.meta.name}, beam ${beam}, alpha ${alpha}`);
@@ -81,12 +82,13 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
   },
 };
 
-// Merges the cased BLEU of each pair (2 decimals) into config.json's "bleu", keeping every other field.
-export function recordBleu(modelDir: string, rows: EvalRow[]): Record<string, number> {
+// Merges the cased BLEU of each pair (2 decimals) into config.json's "bleu", keeping every other field;
+// an explicit alpha becomes the model's default, so the recorded BLEU is what the service delivers.
+export function recordBleu(modelDir: string, rows: EvalRow[], alpha?: number): Record<string, number> {
   const path = join(modelDir, 'config.json');
-  const config = JSON.parse(readFileSync(path, 'utf8')) as { bleu?: Record<string, number> };
+  const config = JSON.parse(readFileSync(path, 'utf8')) as { bleu?: Record<string, number>; alpha?: number };
   const bleu = { ...(config.bleu ?? {}) };
   for (const r of rows) bleu[r.pair] = Math.round(r.bleu * 100) / 100;
-  writeAtomic(path, JSON.stringify({ ...config, bleu }, null, 2) + '\n');
+  writeAtomic(path, JSON.stringify({ ...config, bleu, ...(alpha === undefined ? {} : { alpha }) }, null, 2) + '\n');
   return bleu;
 }

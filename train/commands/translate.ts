@@ -14,14 +14,14 @@ export const translateCommand: Command = {
 mt translate --from en --to de [--model DIR] [--beam 4] [--alpha 0.6] [--batch 16]
   --model DIR   model folder (config.json, tokenizer.json, weights.safetensors); default: the bundled model
   --beam N      beam size, 1 = greedy (default 4)
-  --alpha A     length penalty of beam search (default 0.6, the paper's)
+  --alpha A     length penalty of beam search (default: the model's, else the paper's 0.6)
   --batch N     lines translated together (default 16)`,
   options: { from: { type: 'string' }, to: { type: 'string' }, model: { type: 'string' }, beam: { type: 'string' }, alpha: { type: 'string' }, batch: { type: 'string' } },
   async run(v) {
     const source = str(v, 'from');
     const target = str(v, 'to');
     const beam = num(v, 'beam', 4, { min: 1, integer: true });
-    const alpha = num(v, 'alpha', 0.6, { min: 0 });
+    const alpha = v.alpha === undefined ? undefined : num(v, 'alpha', 0, { min: 0 });
     const batch = num(v, 'batch', 16, { min: 1, integer: true });
     const engine = createEngine(readModelDir(v.model ?? defaultModelDir()), loadKernels());
     const opts = { source, target, beam, alpha };
