@@ -39,6 +39,11 @@ export function num(values: Record<string, any>, key: string, def?: number, { mi
   return v;
 }
 
+// An optional numeric flag: undefined when absent, else checked as num() checks it.
+export function optNum(values: Record<string, any>, key: string, limits: { min?: number; integer?: boolean } = {}): number | undefined {
+  return values[key] === undefined ? undefined : num(values, key, undefined, limits);
+}
+
 export function str(values: Record<string, any>, key: string, def?: string): string {
   const v = values[key] ?? def;
   if (v === undefined) throw new CliError(`--${key} is required`);

@@ -3,7 +3,7 @@
 // the wasm memory far inside a Worker's 128 MB.
 import { describe, expect, it } from 'vitest';
 import { loadKernels } from '../kernels/node.ts';
-import { createEngine } from '../model/translator.ts';
+import { DEFAULT_ALPHA, createEngine } from '../model/translator.ts';
 import { corpusBleu } from './bleu.ts';
 import { readLines, splitFile } from './data.ts';
 import { readModelDir } from './model-dir.ts';
@@ -39,7 +39,7 @@ describe('bundled default model', () => {
     const text = async (e: typeof engine, alpha?: number) => (await e.translate(source, { source: 'en', target: 'de', beam: 4, alpha })).map((r) => r.text);
     const [flat, strong] = [await text(engine, 0), await text(engine, 3)];
     expect(flat).not.toEqual(strong); // alpha matters for these sentences, so the checks below can fail
-    expect(await text(engine)).toEqual(await text(engine, files.meta.alpha ?? 0.6));
+    expect(await text(engine)).toEqual(await text(engine, files.meta.alpha ?? DEFAULT_ALPHA));
     const tuned = createEngine({ ...files, config: { ...files.meta, alpha: 3 } }, loadKernels('simd'));
     expect(await text(tuned)).toEqual(strong);
     expect(await text(tuned, 0)).toEqual(flat);

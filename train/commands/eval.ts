@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
 import { DEFAULT_ALPHA, createEngine } from '../../model/translator.ts';
-import { CliError, num, str, type Command } from '../args.ts';
+import { CliError, num, optNum, str, type Command } from '../args.ts';
 import { corpusBleu, corpusChrf } from '../bleu.ts';
 import { writeAtomic } from '../checkpoint.ts';
 import { pairsOf, readPair, type CorpusSpec } from '../corpus.ts';
@@ -47,7 +47,8 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
     const spec: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
     const split = str(v, 'split', 'test_2016_flickr');
     const beam = num(v, 'beam', 4, { min: 1, integer: true });
-    const alpha = v.alpha === undefined ? (files.meta.alpha ?? DEFAULT_ALPHA) : num(v, 'alpha', 0, { min: 0 });
+    const askedAlpha = optNum(v, 'alpha', { min: 0 });
+    const alpha = askedAlpha ?? files.meta.alpha ?? DEFAULT_ALPHA;
     const limit = num(v, 'limit', Infinity, { min: 1 });
     if (v.record && v.limit) throw new CliError('--record keeps the score of the whole split: drop --limit');
     const rows: EvalRow[] = [];
@@ -72,7 +73,7 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
         bleu: corpusBleu(hyps, refs).score, bleuLower: corpusBleu(hyps, refs, { lowercase: true }).score, chrf: corpusChrf(hyps, refs).score,
       });
     }
-    if (v.record) console.error(`recorded BLEU ${JSON.stringify(recordBleu(modelDir, rows, v.alpha === undefined ? undefined : alpha))} in ${join(modelDir, 'config.json')}`);
+    if (v.record) console.error(`recorded BLEU ${JSON.stringify(recordBleu(modelDir, rows, askedAlpha))} in ${join(modelDir, 'config.json')}`);
     if (v.json) console.log(JSON.stringify({ model: files.meta.name, beam, alpha, results: rows }));
     else {
       console.log(`model ${files.meta.name}, beam ${beam}, alpha ${alpha}`);

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { loadKernels } from '../../kernels/node.ts';
 import { UnsupportedError } from '../../model/engine.ts';
 import { createEngine } from '../../model/translator.ts';
-import { CliError, num, str, type Command } from '../args.ts';
+import { CliError, num, optNum, str, type Command } from '../args.ts';
 import { defaultModelDir } from '../paths.ts';
 import { readModelDir } from '../model-dir.ts';
 
@@ -21,7 +21,7 @@ mt translate --from en --to de [--model DIR] [--beam 4] [--alpha 0.6] [--batch 1
     const source = str(v, 'from');
     const target = str(v, 'to');
     const beam = num(v, 'beam', 4, { min: 1, integer: true });
-    const alpha = v.alpha === undefined ? undefined : num(v, 'alpha', 0, { min: 0 });
+    const alpha = optNum(v, 'alpha', { min: 0 });
     const batch = num(v, 'batch', 16, { min: 1, integer: true });
     const engine = createEngine(readModelDir(v.model ?? defaultModelDir()), loadKernels());
     const opts = { source, target, beam, alpha };
