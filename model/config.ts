@@ -38,6 +38,11 @@ export interface TrainConfig {
   // lrate = lrScale * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5) (paper 5.3; lrScale 1 there).
   warmupSteps: number;
   lrScale: number;
+  // Optional linear cooldown: lrate is also multiplied by (cooldownEnd - step) / cooldownSteps over the
+  // last cooldownSteps steps before cooldownEnd, reaching 0 there. A run with a fixed step budget ends at a
+  // low-noise point instead of at the paper's still-large inverse-sqrt rate. 0 (or absent) = the paper's.
+  cooldownSteps?: number;
+  cooldownEnd?: number;
   // Each step's batch holds about this many source + target tokens (paper: ~25k + 25k).
   batchTokens: number;
   // Micro-batches accumulated before one update: trades memory for batch size.
@@ -103,5 +108,8 @@ export function checkConfig(c: ModelConfig): ModelConfig {
 // lrate = d_model^-0.5 * min(step^-0.5, step * warmup_steps^-1.5)   (paper 5.3), step from 1
 export function learningRate(step: number, dModel: number, t: TrainConfig): number {
   const s = Math.max(step, 1);
-  return t.lrScale * dModel ** -0.5 * Math.min(s ** -0.5, s * t.warmupSteps ** -1.5);
+  const paper = t.lrScale * dModel ** -0.5 * Math.min(s ** -0.5, s * t.warmupSteps ** -1.5);
+  const cd = t.cooldownSteps ?? 0;
+  if (cd <= 0) return paper;
+  return paper * Math.min(1, Math.max(0, ((t.cooldownEnd ?? 0) - s + 1) / cd));
 }

@@ -47,6 +47,20 @@ describe('mt CLI', () => {
     expect(readFileSync(join(a, 'curves.svg'), 'utf8')).toMatch(/^<svg/);
   });
 
+  it('cools the learning rate down to 0 at --steps and oversamples a pair', () => {
+    const run = join(dir, 'cool');
+    const r = train(run, 20, ['--cooldown', '10', '--oversample', 'en-de=2']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/on 80 pairs/); // 40 lines, each twice
+    const rows = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const last = rows.find((x) => x.step === 20);
+    // micro: d_model 8, warmup 5 -> paper rate at step 20 = 8^-0.5 * 20^-0.5; cooldown leaves 1/10 of it
+    expect(last.lr).toBeCloseTo(8 ** -0.5 * 20 ** -0.5 / 10, 9);
+    const more = train(run, 30);
+    expect(more.stderr).toMatch(/learning rate reaches 0 at step 20/);
+    expect(more.code).toBe(1);
+  });
+
   it('averages checkpoints and translates stdin line by line (empty line -> empty line)', () => {
     const run = join(dir, 'avg');
     expect(train(run, 6, ['--save-minutes', '0']).code).toBe(0);
@@ -65,6 +79,9 @@ describe('mt CLI', () => {
     [['translate', '--from', 'en', '--to', 'de', '--model', '/nonexistent'], /not a model folder/],
     [['translate', '--from', 'en', '--to', 'de', '--alpha', 'x'], /--alpha must be a number >= 0, got "x"/],
     [['train', '--tokenizer', '/nonexistent.json', '--out', '/tmp/x', '--pairs', 'en-de'], /tokenizer not found/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--oversample', 'en-de'], /--oversample wants PAIR=K/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--oversample', 'de-en=2'], /de-en, which is not in --pairs/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--cooldown', '5'], /--cooldown needs --steps/],
   ])('mt %j fails with one line', (args, msg) => {
     const r = mt(args as string[]);
     expect(r.code).not.toBe(0);

@@ -31,7 +31,8 @@ export function pairsOf(spec: CorpusSpec, languages: string[]): Array<[string, s
 }
 
 // Examples for every pair: <2tgt> source </s> -> target; pairs longer than maxTokens or empty are skipped.
-export function loadExamples(tok: Tokenizer, spec: CorpusSpec, split: string, maxTokens: number): Example[] {
+// repeat["en-de"] = 2 puts each en-de example in twice (oversampling a direction within one model).
+export function loadExamples(tok: Tokenizer, spec: CorpusSpec, split: string, maxTokens: number, repeat: Record<string, number> = {}): Example[] {
   const out: Example[] = [];
   for (const [s, t] of pairsOf(spec, tok.languages)) {
     let par: Parallel;
@@ -41,12 +42,17 @@ export function loadExamples(tok: Tokenizer, spec: CorpusSpec, split: string, ma
       throw new CliError((e as Error).message);
     }
     const tag = tok.langId(t);
+    const times = repeat[`${s}-${t}`] ?? 1;
     for (let i = 0; i < par.src.length; i++) {
       const x = tok.encode(par.src[i]);
       const y = tok.encode(par.tgt[i]);
       if (!x.length || !y.length || x.length + 2 > maxTokens || y.length + 1 > maxTokens) continue;
-      out.push({ src: Int32Array.from([tag, ...x, EOS]), tgt: Int32Array.from(y) });
+      const e = { src: Int32Array.from([tag, ...x, EOS]), tgt: Int32Array.from(y) };
+      for (let k = 0; k < times; k++) out.push(e);
     }
+  }
+  for (const p of Object.keys(repeat)) {
+    if (!pairsOf(spec, tok.languages).some(([s, t]) => `${s}-${t}` === p)) throw new CliError(`--oversample names ${p}, which is not in --pairs ${spec.pairs}`);
   }
   if (!out.length) throw new CliError(`no usable sentence pairs in the ${split} corpus`);
   return out;

@@ -21,6 +21,8 @@ mt train --tokenizer FILE --out DIR --pairs en-de[,de-en,...] (--data DIR | --sr
   --preset NAME        model size: tiny (default), base, micro (config.ts)
   --pre-norm           pre-norm residual blocks instead of the paper's post-norm
   --steps N            stop after N optimizer steps (default: no limit)
+  --cooldown N         decay the learning rate linearly to 0 over the last N of --steps (default 0: the paper's)
+  --oversample P=K     repeat the examples of pair P K times per epoch, e.g. en-de=2 (comma-separated)
   --epochs N           stop after N passes over the data
   --hours H            stop after H hours of training (counts across resumes)
   --batch-tokens N     source + target tokens per batch (default ${TRAIN_DEFAULTS.batchTokens})
@@ -44,7 +46,7 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
     'batch-tokens': { type: 'string' }, accumulate: { type: 'string' }, warmup: { type: 'string' }, 'lr-scale': { type: 'string' },
     dropout: { type: 'string' }, 'label-smoothing': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
     'save-minutes': { type: 'string' }, keep: { type: 'string' }, 'valid-every': { type: 'string' },
-    name: { type: 'string' },
+    name: { type: 'string' }, cooldown: { type: 'string' }, oversample: { type: 'string' },
   },
   async run(v) {
     const out = str(v, 'out');
@@ -52,7 +54,7 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
     if (!existsSync(tokPath)) throw new CliError(`tokenizer not found: ${tokPath} (make one with mt tokenizer)`);
     const tokenizer = Tokenizer.fromJSON(readFileSync(tokPath, 'utf8'));
     const corpus: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
-    const train = loadExamples(tokenizer, corpus, 'train', TRAIN_DEFAULTS.maxTokens);
+    const train = loadExamples(tokenizer, corpus, 'train', TRAIN_DEFAULTS.maxTokens, parseOversample(v.oversample));
     const valid = v.data ? loadExamples(tokenizer, corpus, 'val', 1000) : undefined;
     mkdirSync(out, { recursive: true });
 
@@ -70,6 +72,7 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
       lrScale: num(v, 'lr-scale', 1, { min: 0 }),
       dropout: num(v, 'dropout', TRAIN_DEFAULTS.dropout, { min: 0 }),
       labelSmoothing: num(v, 'label-smoothing', TRAIN_DEFAULTS.labelSmoothing, { min: 0 }),
+      ...cooldownOf(v),
     };
     const seed = resumed?.state.seed ?? num(v, 'seed', 1, { integer: true });
     const trainer = Trainer.create({ config, train: tc, seed, threads: num(v, 'threads', 2, { min: 1, integer: true }) });
@@ -84,7 +87,10 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
       trainer.step = state.step;
       console.error(`resumed from ${latest} at step ${state.step}`);
     }
-    const maxSteps = num(v, 'steps', Infinity, { min: 0 });
+    // A cooled-down run ends where its learning rate reaches 0; resuming it without --steps goes there.
+    const cooldownEnd = tc.cooldownSteps ? (tc.cooldownEnd ?? 0) : Infinity;
+    const maxSteps = num(v, 'steps', cooldownEnd, { min: 0 });
+    if (maxSteps > cooldownEnd) throw new CliError(`this run's learning rate reaches 0 at step ${cooldownEnd} (--cooldown): train further in a new --out`);
     const maxEpochs = num(v, 'epochs', Infinity, { min: 0 });
     const maxSeconds = num(v, 'hours', Infinity, { min: 0 }) * 3600;
     const saveMs = num(v, 'save-minutes', 10, { min: 0 }) * 60_000;
@@ -151,3 +157,25 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
     }
   },
 };
+
+// --cooldown N needs the step budget it counts back from.
+function cooldownOf(v: Record<string, any>): Pick<TrainConfig, 'cooldownSteps' | 'cooldownEnd'> {
+  const cd = num(v, 'cooldown', 0, { min: 0, integer: true });
+  if (cd === 0) return {};
+  if (v.steps === undefined) throw new CliError('--cooldown needs --steps (the step the learning rate reaches 0)');
+  const end = num(v, 'steps', undefined, { min: 1, integer: true });
+  if (cd > end) throw new CliError(`--cooldown (${cd}) must not exceed --steps (${end})`);
+  return { cooldownSteps: cd, cooldownEnd: end };
+}
+
+// "en-de=2,fr-en=3" -> { "en-de": 2, "fr-en": 3 }
+export function parseOversample(spec: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!spec) return out;
+  for (const part of spec.split(',')) {
+    const m = /^\s*([^=\s]+)\s*=\s*(\d+)\s*$/.exec(part);
+    if (!m || Number(m[2]) < 1) throw new CliError(`--oversample wants PAIR=K with K a positive integer, e.g. en-de=2; got "${part}"`);
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
