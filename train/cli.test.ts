@@ -61,6 +61,16 @@ describe('mt CLI', () => {
     expect(more.code).toBe(1);
   });
 
+  it('branches a cooldown off a checkpoint of a run that had none', () => {
+    const run = join(dir, 'branch');
+    expect(train(run, 10).code).toBe(0);
+    const r = train(run, 20, ['--cooldown', '5']);
+    expect(r.stderr).toMatch(/resumed from .* at step 10/);
+    expect(r.code).toBe(0);
+    const rows = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.find((x) => x.step === 20).lr).toBeCloseTo(8 ** -0.5 * 20 ** -0.5 / 5, 9);
+  });
+
   it('averages checkpoints and translates stdin line by line (empty line -> empty line)', () => {
     const run = join(dir, 'avg');
     expect(train(run, 6, ['--save-minutes', '0']).code).toBe(0);

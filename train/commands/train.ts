@@ -21,7 +21,8 @@ mt train --tokenizer FILE --out DIR --pairs en-de[,de-en,...] (--data DIR | --sr
   --preset NAME        model size: tiny (default), base, micro (config.ts)
   --pre-norm           pre-norm residual blocks instead of the paper's post-norm
   --steps N            stop after N optimizer steps (default: no limit)
-  --cooldown N         decay the learning rate linearly to 0 over the last N of --steps (default 0: the paper's)
+  --cooldown N         decay the learning rate linearly to 0 over the last N of --steps (default 0: the paper's);
+                       given when resuming, it branches that cooldown off the checkpoint
   --oversample P=K     repeat the examples of pair P K times per epoch, e.g. en-de=2 (comma-separated)
   --epochs N           stop after N passes over the data
   --hours H            stop after H hours of training (counts across resumes)
@@ -64,7 +65,9 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
     if (!PRESETS[presetName]) throw new CliError(`unknown preset "${presetName}": ${Object.keys(PRESETS).join(', ')}`);
     const config: ModelConfig = resumed?.state.config ?? { ...PRESETS[presetName], vocabSize: tokenizer.vocabSize, preNorm: !!v['pre-norm'] };
     if (config.vocabSize !== tokenizer.vocabSize) throw new CliError(`checkpoint vocabulary (${config.vocabSize}) does not match the tokenizer (${tokenizer.vocabSize})`);
-    const tc: TrainConfig = resumed?.state.train ?? {
+    // --cooldown on a resumed run branches a cooldown off that checkpoint (the schedule is otherwise the run's own).
+    const branched = resumed && v.cooldown !== undefined ? { ...resumed.state.train, ...cooldownOf(v) } : undefined;
+    const tc: TrainConfig = branched ?? resumed?.state.train ?? {
       ...TRAIN_DEFAULTS,
       batchTokens: num(v, 'batch-tokens', TRAIN_DEFAULTS.batchTokens, { min: 16, integer: true }),
       accumulate: num(v, 'accumulate', 1, { min: 1, integer: true }),
@@ -77,6 +80,7 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
     const seed = resumed?.state.seed ?? num(v, 'seed', 1, { integer: true });
     const trainer = Trainer.create({ config, train: tc, seed, threads: num(v, 'threads', 2, { min: 1, integer: true }) });
     const name = str(v, 'name', 'multi30k');
+    if (resumed && branched) resumed.state.train = branched;
     const state: TrainState = resumed?.state ?? { step: 0, epoch: 0, batchIndex: 0, seed, config, train: tc, tokensSeen: 0, elapsedSeconds: 0, pairs: corpus.pairs, name };
     writeAtomic(join(out, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
     if (resumed) {
