@@ -69,6 +69,9 @@ describe('mt CLI', () => {
     expect(r.code).toBe(0);
     const rows = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.find((x) => x.step === 20).lr).toBeCloseTo(8 ** -0.5 * 20 ** -0.5 / 5, 9);
+    const late = mt(['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'branch'), '--pairs', 'en-de', '--src', join(dir, 'train.en'), '--tgt', join(dir, 'train.de'), '--steps', '15', '--cooldown', '5']);
+    expect(late.stderr).toMatch(/--steps \(15\) must be past the checkpoint's step 20/);
+    expect(late.code).toBe(1);
   });
 
   it('averages checkpoints and translates stdin line by line (empty line -> empty line)', () => {
@@ -92,6 +95,7 @@ describe('mt CLI', () => {
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--oversample', 'en-de'], /--oversample wants PAIR=K/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--oversample', 'de-en=2'], /de-en, which is not in --pairs/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--cooldown', '5'], /--cooldown needs --steps/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--threads', '2', '--hours', 'x'], /--hours must be a number/],
   ])('mt %j fails with one line', (args, msg) => {
     const r = mt(args as string[]);
     expect(r.code).not.toBe(0);

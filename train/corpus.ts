@@ -34,7 +34,11 @@ export function pairsOf(spec: CorpusSpec, languages: string[]): Array<[string, s
 // repeat["en-de"] = 2 puts each en-de example in twice (oversampling a direction within one model).
 export function loadExamples(tok: Tokenizer, spec: CorpusSpec, split: string, maxTokens: number, repeat: Record<string, number> = {}): Example[] {
   const out: Example[] = [];
-  for (const [s, t] of pairsOf(spec, tok.languages)) {
+  const pairs = pairsOf(spec, tok.languages);
+  for (const p of Object.keys(repeat)) {
+    if (!pairs.some(([s, t]) => `${s}-${t}` === p)) throw new CliError(`--oversample names ${p}, which is not in --pairs ${spec.pairs}`);
+  }
+  for (const [s, t] of pairs) {
     let par: Parallel;
     try {
       par = readPair(spec, split, s, t);
@@ -50,9 +54,6 @@ export function loadExamples(tok: Tokenizer, spec: CorpusSpec, split: string, ma
       const e = { src: Int32Array.from([tag, ...x, EOS]), tgt: Int32Array.from(y) };
       for (let k = 0; k < times; k++) out.push(e);
     }
-  }
-  for (const p of Object.keys(repeat)) {
-    if (!pairsOf(spec, tok.languages).some(([s, t]) => `${s}-${t}` === p)) throw new CliError(`--oversample names ${p}, which is not in --pairs ${spec.pairs}`);
   }
   if (!out.length) throw new CliError(`no usable sentence pairs in the ${split} corpus`);
   return out;

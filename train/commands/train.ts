@@ -77,47 +77,50 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
       labelSmoothing: num(v, 'label-smoothing', TRAIN_DEFAULTS.labelSmoothing, { min: 0 }),
       ...cooldownOf(v),
     };
-    const seed = resumed?.state.seed ?? num(v, 'seed', 1, { integer: true });
-    const trainer = Trainer.create({ config, train: tc, seed, threads: num(v, 'threads', 2, { min: 1, integer: true }) });
-    const name = str(v, 'name', 'multi30k');
-    if (resumed && branched) resumed.state.train = branched;
-    const state: TrainState = resumed?.state ?? { step: 0, epoch: 0, batchIndex: 0, seed, config, train: tc, tokensSeen: 0, elapsedSeconds: 0, pairs: corpus.pairs, name };
-    writeAtomic(join(out, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
-    if (resumed) {
-      loadTensors(trainer.layout, resumed.tensors, trainer.paramsView());
-      const { m, v: vv } = trainer.adamView();
-      loadTensors(trainer.layout, resumed.tensors, m, 'adam.m.');
-      loadTensors(trainer.layout, resumed.tensors, vv, 'adam.v.');
-      trainer.step = state.step;
-      console.error(`resumed from ${latest} at step ${state.step}`);
-    }
-    // A cooled-down run ends where its learning rate reaches 0; resuming it without --steps goes there.
+    // Checked before the trainer starts its threads. A cooled-down run ends where its learning rate
+    // reaches 0; resuming it without --steps goes there.
+    if (resumed && branched && branched.cooldownEnd! <= resumed.state.step) throw new CliError(`--steps (${branched.cooldownEnd}) must be past the checkpoint's step ${resumed.state.step}`);
     const cooldownEnd = tc.cooldownSteps ? (tc.cooldownEnd ?? 0) : Infinity;
     const maxSteps = num(v, 'steps', cooldownEnd, { min: 0 });
     if (maxSteps > cooldownEnd) throw new CliError(`this run's learning rate reaches 0 at step ${cooldownEnd} (--cooldown): train further in a new --out`);
+    const seed = resumed?.state.seed ?? num(v, 'seed', 1, { integer: true });
     const maxEpochs = num(v, 'epochs', Infinity, { min: 0 });
     const maxSeconds = num(v, 'hours', Infinity, { min: 0 }) * 3600;
     const saveMs = num(v, 'save-minutes', 10, { min: 0 }) * 60_000;
     const keep = num(v, 'keep', 5, { min: 1, integer: true });
     const validEvery = num(v, 'valid-every', 500, { min: 1, integer: true });
-    const metricsPath = join(out, 'metrics.jsonl');
-    console.error(`training ${presetName} (${parameterCount(trainer.layout)} parameters) on ${train.length} pairs, ${trainer.threads} threads`);
-
-    const save = () => {
-      const { m, v: vv } = trainer.adamView();
-      saveCheckpoint(out, trainer.layout, state, trainer.paramsView(), m, vv, keep);
-    };
+    const threads = num(v, 'threads', 2, { min: 1, integer: true });
+    const name = str(v, 'name', 'multi30k');
+    const trainer = Trainer.create({ config, train: tc, seed, threads });
     let stop = false;
     const onSignal = () => (stop = true);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    const t0 = Date.now();
-    const elapsed0 = state.elapsedSeconds;
-    let lastSave = Date.now();
-    let windowTokens = 0;
-    let windowStart = Date.now();
-    const progress = new Progress('train', Number.isFinite(maxSteps) ? maxSteps : Number.isFinite(maxSeconds) ? maxSeconds : 1);
     try {
+      if (resumed && branched) resumed.state.train = branched;
+      const state: TrainState = resumed?.state ?? { step: 0, epoch: 0, batchIndex: 0, seed, config, train: tc, tokensSeen: 0, elapsedSeconds: 0, pairs: corpus.pairs, name };
+      writeAtomic(join(out, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
+      if (resumed) {
+        loadTensors(trainer.layout, resumed.tensors, trainer.paramsView());
+        const { m, v: vv } = trainer.adamView();
+        loadTensors(trainer.layout, resumed.tensors, m, 'adam.m.');
+        loadTensors(trainer.layout, resumed.tensors, vv, 'adam.v.');
+        trainer.step = state.step;
+        console.error(`resumed from ${latest} at step ${state.step}`);
+      }
+      const metricsPath = join(out, 'metrics.jsonl');
+      console.error(`training ${presetName} (${parameterCount(trainer.layout)} parameters) on ${train.length} pairs, ${trainer.threads} threads`);
+
+      const save = () => {
+        const { m, v: vv } = trainer.adamView();
+        saveCheckpoint(out, trainer.layout, state, trainer.paramsView(), m, vv, keep);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const t0 = Date.now();
+      const elapsed0 = state.elapsedSeconds;
+      let lastSave = Date.now();
+      let windowTokens = 0;
+      let windowStart = Date.now();
+      const progress = new Progress('train', Number.isFinite(maxSteps) ? maxSteps : Number.isFinite(maxSeconds) ? maxSeconds : 1);
       while (!stop && state.step < maxSteps && state.epoch < maxEpochs && state.elapsedSeconds < maxSeconds) {
         const batches = makeBatches(train, tc.batchTokens, seed * 7919 + state.epoch);
         if (state.batchIndex >= batches.length) {
@@ -173,7 +176,7 @@ function cooldownOf(v: Record<string, any>): Pick<TrainConfig, 'cooldownSteps' |
 }
 
 // "en-de=2,fr-en=3" -> { "en-de": 2, "fr-en": 3 }
-export function parseOversample(spec: string | undefined): Record<string, number> {
+function parseOversample(spec: string | undefined): Record<string, number> {
   const out: Record<string, number> = {};
   if (!spec) return out;
   for (const part of spec.split(',')) {
