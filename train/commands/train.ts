@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PRESETS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../../model/config.ts';
 import { parameterCount } from '../../model/params.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
-import { CliError, num, str, type Command } from '../args.ts';
+import { CliError, num, optNum, str, type Command } from '../args.ts';
 import { latestCheckpoint, loadTensors, readCheckpoint, saveCheckpoint, writeAtomic, type TrainState } from '../checkpoint.ts';
 import { loadExamples, type CorpusSpec } from '../corpus.ts';
 import { makeBatches, type Example } from '../data.ts';
@@ -95,8 +95,7 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
     let stop = false;
     const onSignal = () => (stop = true);
     try {
-      if (resumed && branched) resumed.state.train = branched;
-      const state: TrainState = resumed?.state ?? { step: 0, epoch: 0, batchIndex: 0, seed, config, train: tc, tokensSeen: 0, elapsedSeconds: 0, pairs: corpus.pairs, name };
+      const state: TrainState = resumed ? { ...resumed.state, train: tc } : { step: 0, epoch: 0, batchIndex: 0, seed, config, train: tc, tokensSeen: 0, elapsedSeconds: 0, pairs: corpus.pairs, name };
       writeAtomic(join(out, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
       if (resumed) {
         loadTensors(trainer.layout, resumed.tensors, trainer.paramsView());
@@ -169,8 +168,8 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
 function cooldownOf(v: Record<string, any>): Pick<TrainConfig, 'cooldownSteps' | 'cooldownEnd'> {
   const cd = num(v, 'cooldown', 0, { min: 0, integer: true });
   if (cd === 0) return {};
-  if (v.steps === undefined) throw new CliError('--cooldown needs --steps (the step the learning rate reaches 0)');
-  const end = num(v, 'steps', undefined, { min: 1, integer: true });
+  const end = optNum(v, 'steps', { min: 1, integer: true });
+  if (end === undefined) throw new CliError('--cooldown needs --steps (the step the learning rate reaches 0)');
   if (cd > end) throw new CliError(`--cooldown (${cd}) must not exceed --steps (${end})`);
   return { cooldownSteps: cd, cooldownEnd: end };
 }
