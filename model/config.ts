@@ -93,6 +93,9 @@ export function headSize(c: ModelConfig): number {
 }
 
 // Validates a config read from disk or the command line; throws with the first problem found.
+// Every field of ModelConfig: what two weight sets must share to be served side by side (mt combine).
+export const SHAPE_KEYS: Array<keyof ModelConfig> = ['vocabSize', 'dModel', 'dFF', 'heads', 'encoderLayers', 'decoderLayers', 'maxLen', 'preNorm', 'activation'];
+
 export function checkConfig(c: ModelConfig): ModelConfig {
   const ints: Array<keyof ModelConfig> = ['vocabSize', 'dModel', 'dFF', 'heads', 'encoderLayers', 'decoderLayers', 'maxLen'];
   for (const k of ints) {

@@ -1,29 +1,9 @@
 // The Engine on a micro model with random weights: batching, streaming, alignments and errors behave.
 import { describe, expect, it } from 'vitest';
 import { loadKernels } from '../kernels/node.ts';
-import { PRESETS } from './config.ts';
 import { UnsupportedError } from './engine.ts';
-import { initParams, paramLayout } from './params.ts';
-import { f32Tensor, serialize, type Tensor } from './safetensors.ts';
-import { Tokenizer } from './tokenizer.ts';
-import { createEngine, type ModelFiles } from './translator.ts';
-
-const corpus = ['a man rides a horse .', 'ein Mann reitet ein Pferd .', 'two dogs play in the snow .', 'zwei Hunde spielen im Schnee .'];
-
-export function microModelFiles(seed = 1): ModelFiles {
-  const tok = Tokenizer.train(corpus, { vocabSize: 300, languages: ['en', 'de'] });
-  const config = { ...PRESETS.micro, vocabSize: tok.vocabSize, dModel: 16, heads: 2, maxLen: 64 };
-  const layout = paramLayout(config);
-  const flat = new Float32Array(layout.total);
-  initParams(flat, layout, seed);
-  const tensors = new Map<string, Tensor>();
-  for (const t of layout.tensors) tensors.set(t.name, f32Tensor(t.shape, flat.slice(t.offset, t.offset + t.size)));
-  return {
-    config: { ...config, name: 'micro', version: 'v1', directions: [['en', 'de'], ['de', 'en']] },
-    tokenizer: tok.toJSON(),
-    weights: serialize(tensors),
-  };
-}
+import { createEngine } from './translator.ts';
+import { microModelFiles } from './testing.ts';
 
 describe('translator engine', () => {
   const engine = createEngine(microModelFiles(), loadKernels('simd'));

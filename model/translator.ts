@@ -4,6 +4,7 @@ import { Arena, type Kernels } from '../kernels/host.ts';
 import { checkConfig, type ModelConfig } from './config.ts';
 import { UnsupportedError, type Engine, type ModelInfo, type SentenceResult, type TranslateOptions } from './engine.ts';
 import { parameterCount } from './params.ts';
+import { checkParts, isAlpha, partTensors, type PartSpec } from './parts.ts';
 import { InferenceModel } from './runtime.ts';
 import { parse } from './safetensors.ts';
 import { BeamSearch, EOS, type Hypothesis } from './search.ts';
@@ -19,9 +20,17 @@ export interface ModelMeta extends ModelConfig {
   // Length penalty alpha of beam search when a request sets none, tuned on the validation set and
   // recorded by `mt eval --alpha A --record` with the BLEU it gave; the paper's 0.6 when absent.
   alpha?: number;
+  // Separate weight sets per direction (model/parts.ts); absent: one set serves every direction.
+  parts?: PartSpec[];
 }
 
 export const DEFAULT_ALPHA = 0.6;
+
+// The length penalty a request without one gets for this direction: its part's, else the model's, else 0.6.
+export function alphaFor(meta: ModelMeta, source: string, target: string): number {
+  const part = meta.parts?.find((p) => p.directions.some(([s, t]) => s === source && t === target));
+  return part?.alpha ?? meta.alpha ?? DEFAULT_ALPHA;
+}
 
 export interface ModelFiles {
   config: ModelMeta | string;
@@ -40,9 +49,10 @@ export function parseMeta(config: ModelMeta | string): ModelMeta {
   const meta = (typeof config === 'string' ? JSON.parse(config) : config) as ModelMeta;
   checkConfig(meta);
   if (!Array.isArray(meta.directions) || !meta.directions.length) throw new Error('config.directions must list [source, target] pairs');
-  if (meta.alpha !== undefined && !(typeof meta.alpha === 'number' && meta.alpha >= 0 && Number.isFinite(meta.alpha))) {
+  if (meta.alpha !== undefined && !isAlpha(meta.alpha)) {
     throw new Error(`config.alpha must be a number >= 0, got ${JSON.stringify(meta.alpha)}`);
   }
+  checkParts(meta.parts, meta.directions);
   return meta;
 }
 
@@ -50,13 +60,20 @@ export function createEngine(files: ModelFiles, kernels: Kernels): Engine {
   return new Translator(files, kernels);
 }
 
+// One weight set and the directions it serves, with its default length penalty.
+interface Part {
+  directions: Array<[string, string]>;
+  model: InferenceModel;
+  alpha: number;
+}
+
 class Translator implements Engine {
   readonly info: ModelInfo;
   private tok: Tokenizer;
-  private model: InferenceModel;
+  private parts: Part[];
+  private maxLen: number;
   private arena: Arena;
   private base: number;
-  private alpha: number;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(files: ModelFiles, kernels: Kernels) {
@@ -66,16 +83,24 @@ class Translator implements Engine {
       throw new Error(`tokenizer has ${this.tok.vocabSize} tokens, config.vocabSize is ${meta.vocabSize}`);
     }
     this.arena = new Arena(kernels);
-    this.model = new InferenceModel(kernels, this.arena, meta, parse(files.weights));
+    const weights = parse(files.weights);
+    const alpha = meta.alpha ?? DEFAULT_ALPHA;
+    this.parts = meta.parts
+      ? meta.parts.map((p) => ({
+          directions: p.directions,
+          model: new InferenceModel(kernels, this.arena, meta, { ...weights, tensors: partTensors(weights.tensors, p.prefix) }),
+          alpha: p.alpha ?? alpha,
+        }))
+      : [{ directions: meta.directions, model: new InferenceModel(kernels, this.arena, meta, weights), alpha }];
+    this.maxLen = meta.maxLen;
     this.base = this.arena.mark();
-    this.alpha = meta.alpha ?? DEFAULT_ALPHA;
     this.info = {
       name: meta.name,
       version: meta.version ?? 'local',
       languages: this.tok.languages,
       directions: meta.directions,
-      parameters: parameterCount(this.model.layout),
-      bytes: this.model.weightBytes,
+      parameters: this.parts.reduce((n, p) => n + parameterCount(p.model.layout), 0),
+      bytes: this.parts.reduce((n, p) => n + p.model.weightBytes, 0),
       created: meta.created,
       bleu: meta.bleu,
     };
@@ -83,7 +108,7 @@ class Translator implements Engine {
 
   translate(sentences: string[], options: TranslateOptions): Promise<SentenceResult[]> {
     return this.exclusive(async () => {
-      const tag = this.check(options);
+      const { tag, part } = this.check(options);
       const out: SentenceResult[] = sentences.map(() => ({ text: '' }));
       const todo = sentences.map((s, i) => ({ i, ids: this.sourceIds(s, tag) })).filter((x) => x.ids.length > 2);
       // Similar lengths together: less padding.
@@ -91,9 +116,9 @@ class Translator implements Engine {
       const perBatch = Math.max(1, Math.floor(MAX_ROWS / options.beam));
       for (let b = 0; b < todo.length; b += perBatch) {
         const chunk = todo.slice(b, b + perBatch);
-        const search = this.start(chunk.map((x) => x.ids), options);
+        const search = this.start(part, chunk.map((x) => x.ids), options);
         while (!search.finishedAll) search.step();
-        search.results().forEach((h, j) => (out[chunk[j].i] = this.result(h, chunk[j].ids, options)));
+        search.results().forEach((h, j) => (out[chunk[j].i] = this.result(part, h, chunk[j].ids, options)));
         this.arena.reset(this.base);
       }
       return out;
@@ -102,11 +127,11 @@ class Translator implements Engine {
 
   translateStream(sentence: string, options: TranslateOptions, onToken: (piece: string) => void): Promise<SentenceResult> {
     return this.exclusive(async () => {
-      const tag = this.check(options);
+      const { tag, part } = this.check(options);
       const ids = this.sourceIds(sentence, tag);
       if (ids.length <= 2) return { text: '' };
       try {
-        const search = this.start([ids], options);
+        const search = this.start(part, [ids], options);
         let sent = '';
         const emit = (text: string) => {
           if (text.length > sent.length && text.startsWith(sent)) {
@@ -122,7 +147,7 @@ class Translator implements Engine {
           if (!search.finishedAll && !text.endsWith('\uFFFD')) emit(text.replace(/\s+$/, ''));
           await new Promise((r) => setTimeout(r, 0));
         }
-        const result = this.result(search.results()[0], ids, options);
+        const result = this.result(part, search.results()[0], ids, options);
         emit(result.text);
         return result;
       } finally {
@@ -138,39 +163,40 @@ class Translator implements Engine {
     return run;
   }
 
-  private check(o: TranslateOptions): number {
+  private check(o: TranslateOptions): { tag: number; part: Part } {
     const langs = this.tok.languages;
     for (const l of [o.source, o.target]) {
       if (!langs.includes(l)) throw new UnsupportedError('unsupported_language', `unknown language "${l}"; supported: ${langs.join(', ')}`);
     }
-    if (!this.info.directions.some(([s, t]) => s === o.source && t === o.target)) {
+    const part = this.parts.find((p) => p.directions.some(([s, t]) => s === o.source && t === o.target));
+    if (!part) {
       const dirs = this.info.directions.map(([s, t]) => `${s}-${t}`).join(', ');
       throw new UnsupportedError('unsupported_direction', `direction ${o.source}-${o.target} is not supported; supported: ${dirs}`);
     }
     if (!Number.isInteger(o.beam) || o.beam < 1 || o.beam > 16) throw new UnsupportedError('invalid_beam', 'beam must be an integer from 1 to 16');
-    return this.tok.langId(o.target);
+    return { tag: this.tok.langId(o.target), part };
   }
 
   // <2xx> x1..xn </s>, truncated to the model's positions.
   private sourceIds(text: string, tag: number): number[] {
-    const body = this.tok.encode(text).slice(0, this.model.config.maxLen - 2);
+    const body = this.tok.encode(text).slice(0, this.maxLen - 2);
     return [tag, ...body, EOS];
   }
 
-  private start(srcs: number[][], o: TranslateOptions): BeamSearch {
+  private start({ model, alpha }: Part, srcs: number[][], o: TranslateOptions): BeamSearch {
     const S = Math.max(...srcs.map((s) => s.length));
     const src = new Int32Array(srcs.length * S);
     srcs.forEach((s, i) => src.set(s, i * S));
     const lens = Int32Array.from(srcs, (s) => s.length);
-    const maxSteps = srcs.map((s) => Math.min(s.length + EXTRA_STEPS, this.model.config.maxLen - 1));
-    const st = this.model.encode(src, lens, S, o.beam, Math.max(...maxSteps) + 1);
-    return new BeamSearch(this.model, st, { beam: o.beam, alpha: o.alpha ?? this.alpha, maxSteps, alignments: !!o.alignments });
+    const maxSteps = srcs.map((s) => Math.min(s.length + EXTRA_STEPS, this.maxLen - 1));
+    const st = model.encode(src, lens, S, o.beam, Math.max(...maxSteps) + 1);
+    return new BeamSearch(model, st, { beam: o.beam, alpha: o.alpha ?? alpha, maxSteps, alignments: !!o.alignments });
   }
 
-  private result(h: Hypothesis, src: number[], o: TranslateOptions): SentenceResult {
+  private result(part: Part, h: Hypothesis, src: number[], o: TranslateOptions): SentenceResult {
     const r: SentenceResult = { text: this.tok.decode(h.tokens) };
     if (o.alignments && h.attention) {
-      const c = this.model.config;
+      const c = part.model.config;
       const S = src.length;
       const Sp = h.attention[0].length / (c.decoderLayers * c.heads); // padded source length of the batch
       r.sourceTokens = this.tok.tokens(src);

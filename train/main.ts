@@ -1,6 +1,7 @@
 // `mt`: the trainer's command line. Every failure ends with one line on stderr and a non-zero exit.
 import { CliError, parse, type Command } from './args.ts';
 import { averageCommand } from './commands/average.ts';
+import { combineCommand } from './commands/combine.ts';
 import { evalCommand } from './commands/eval.ts';
 import { exportCommand } from './commands/export.ts';
 import { quantizeCommand } from './commands/quantize.ts';
@@ -11,7 +12,7 @@ import { translateCommand } from './commands/translate.ts';
 
 const COMMANDS: Command[] = [
   tokenizerCommand, trainCommand, averageCommand, evalCommand, translateCommand,
-  quantizeCommand, exportCommand, pushCommand, deployCommand, rollbackCommand, modelsCommand,
+  quantizeCommand, combineCommand, exportCommand, pushCommand, deployCommand, rollbackCommand, modelsCommand,
 ];
 
 function help(): string {

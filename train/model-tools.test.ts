@@ -1,4 +1,4 @@
-// `mt quantize`, `mt export` and `mt eval --record` through the CLI entry point, on random-weight models.
+// `mt quantize`, `mt export`, `mt eval --record` and `mt combine` through the CLI entry point, on random-weight models.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +122,81 @@ describe('mt export', () => {
   it('refuses unknown formats and missing folders with one line', async () => {
     expect((await mt('export', q8, '--format', 'tflite', '--out', join(tmp, 'x'))).err).toBe('mt export: --format must be safetensors or onnx, got "tflite"\n');
     expect((await mt('export', join(tmp, 'nope'), '--format', 'onnx', '--out', join(tmp, 'x'))).err).toMatch(/^mt export: not a model folder: .*config.json is missing\n$/);
+  });
+});
+
+describe('mt combine', () => {
+  const ende = join(tmp, 'c-ende');
+  const deen = join(tmp, 'c-deen');
+  const both = join(tmp, 'c-both');
+  writeRandomModel(ende, { seed: 1, pairs: 'en-de' });
+  writeRandomModel(deen, { seed: 3, pairs: 'de-en' });
+  writeFileSync(join(ende, 'config.json'), JSON.stringify({ ...json(join(ende, 'config.json')), alpha: 1.5, bleu: { 'en-de': 30.1 } }));
+  const sents = ['a man rides a horse .', 'zwei Hunde spielen im Schnee .'];
+  const tr = (dir: string, source: string, target: string) =>
+    createEngine(readModelDir(dir), loadKernels()).translate(sents, { source, target, beam: 2 });
+
+  it('serves each direction with its own model, keeping its alpha and BLEU', async () => {
+    const r = await mt('combine', ende, deen, '--out', both, '--name', 'duo');
+    expect([r.code, r.out]).toEqual([0, `wrote ${both}: en-de/ (en-de), de-en/ (de-en)`]);
+    expect(json(join(both, 'config.json'))).toMatchObject({
+      name: 'duo', directions: [['en', 'de'], ['de', 'en']], bleu: { 'en-de': 30.1 },
+      parts: [{ prefix: 'en-de/', directions: [['en', 'de']], alpha: 1.5 }, { prefix: 'de-en/', directions: [['de', 'en']] }],
+    });
+    const seed1 = join(tmp, 'c-seed1'); // en-de's weights, serving both directions
+    writeRandomModel(seed1, { seed: 1 });
+    expect(await tr(deen, 'de', 'en')).not.toEqual(await tr(seed1, 'de', 'en')); // different weights, so the checks can fail
+    expect(await tr(both, 'en', 'de')).toEqual(await tr(ende, 'en', 'de'));
+    expect(await tr(both, 'de', 'en')).toEqual(await tr(deen, 'de', 'en'));
+  });
+
+  it('quantize, export and eval --record handle the parts', async () => {
+    const q8 = join(tmp, 'c-q8');
+    expect((await mt('quantize', both, '--out', q8)).code).toBe(0);
+    const q = parse(readModelDir(q8).weights).tensors;
+    expect([q.get('en-de/embed.weight')?.dtype, q.get('de-en/embed.weight.scale')?.dtype]).toEqual(['I8', 'F32']);
+    const st = join(tmp, 'c-st');
+    expect((await mt('export', q8, '--format', 'safetensors', '--out', st)).code).toBe(0);
+    expect(parse(readModelDir(st).weights).tensors.get('de-en/embed.weight')?.dtype).toBe('F32');
+    const onnx = join(tmp, 'c-onnx');
+    expect((await mt('export', q8, '--format', 'onnx', '--out', onnx)).code).toBe(0);
+    for (const f of ['en-de/encoder.onnx', 'en-de/decoder.onnx', 'de-en/encoder.onnx', 'de-en/decoder.onnx']) expect(existsSync(join(onnx, f))).toBe(true);
+    const tsv = join(tmp, 'c-dev.tsv');
+    writeFileSync(tsv, 'zwei Hunde spielen .\ttwo dogs play .\n');
+    const r = await mt('eval', '--model', q8, '--pairs', 'de-en', '--tsv', tsv, '--beam', '1', '--alpha', '0.9', '--record', '--json');
+    expect([r.code, JSON.parse(r.out).results[0].alpha]).toEqual([0, 0.9]);
+    const config = json(join(q8, 'config.json'));
+    expect([config.alpha, config.parts[0].alpha, config.parts[1].alpha, Object.keys(config.bleu).sort()]).toEqual([undefined, 1.5, 0.9, ['de-en', 'en-de']]);
+  });
+
+  it('refuses what cannot be combined, with one line', async () => {
+    const other = join(tmp, 'c-wide');
+    writeRandomModel(other, { pairs: 'de-en', config: { dModel: 32 } });
+    const vocab = join(tmp, 'c-vocab'); // same size, two token ids swapped
+    writeRandomModel(vocab, { pairs: 'de-en' });
+    const tok = json(join(vocab, 'tokenizer.json'));
+    [tok.model.vocab.T, tok.model.vocab.H] = [tok.model.vocab.H, tok.model.vocab.T];
+    writeFileSync(join(vocab, 'tokenizer.json'), JSON.stringify(tok));
+    expect((await mt('quantize', deen, '--out', join(tmp, 'c-deen-q8'))).code).toBe(0);
+    writeRandomModel(join(tmp, 'c-cut'), { pairs: 'de-en' });
+    writeFileSync(join(tmp, 'c-cut', 'weights.safetensors'), readFileSync(join(deen, 'weights.safetensors')).subarray(0, 500));
+    const out = join(tmp, 'c-x');
+    const cases: Array<[string[], RegExp]> = [
+      [[ende], /^mt combine: give at least two model folders to combine\n$/],
+      [[ende, other], /^mt combine: .*c-wide has dModel 32, .*c-ende has 16: combine models of one shape\n$/],
+      [[ende, vocab], /^mt combine: .*c-vocab\/tokenizer.json differs from .*: train the models with one tokenizer\n$/],
+      [[ende, ende], /^mt combine: .*c-ende and an earlier model both serve en-de\n$/],
+      [[both, deen], /^mt combine: .*c-both is already a combined model\n$/],
+      [[ende, join(tmp, 'c-deen-q8')], /^mt combine: .*c-deen-q8 and .*c-ende differ in quantization: quantize all or none\n$/],
+      [[ende, join(tmp, 'nope')], /^mt combine: not a model folder: .*nope.config.json is missing\n$/],
+      [[ende, join(tmp, 'c-cut')], /^mt combine: .*c-cut does not load as a model: safetensors: /],
+    ];
+    for (const [dirs, message] of cases) {
+      const r = await mt('combine', ...dirs, '--out', out);
+      expect([r.code, r.err]).toEqual([1, expect.stringMatching(message)]);
+    }
+    expect((await mt('combine', ende, deen, '--out', ende)).err).toBe('mt combine: --out must be another folder than the input models\n');
+    expect(existsSync(out)).toBe(false);
   });
 });
 

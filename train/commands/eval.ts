@@ -2,12 +2,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
-import { DEFAULT_ALPHA, createEngine } from '../../model/translator.ts';
+import { alphaFor, createEngine } from '../../model/translator.ts';
 import { CliError, num, optNum, str, type Command } from '../args.ts';
 import { corpusBleu, corpusChrf } from '../bleu.ts';
 import { writeAtomic } from '../checkpoint.ts';
 import { pairsOf, readPair, type CorpusSpec } from '../corpus.ts';
 import { readModelDir } from '../model-dir.ts';
+import type { PartSpec } from '../../model/parts.ts';
 import { defaultModelDir } from '../paths.ts';
 import { Progress } from '../progress.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
@@ -16,6 +17,7 @@ export interface EvalRow {
   pair: string;
   split: string;
   sentences: number;
+  alpha: number;
   bleu: number;
   bleuLower: number;
   chrf: number;
@@ -29,12 +31,13 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
   --model DIR     model folder (default: the bundled model)
   --beam N        (default 4)
   --alpha A       length penalty of beam search, GNMT's (5+|Y|)^A/6^A (default: the model's config.json
-                  "alpha", else the paper's 0.6)
+                  "alpha" (its part's, for a model combined per direction), else the paper's 0.6)
   --limit N       first N sentences only
   --out FILE      also write the hypotheses of the (single) pair, one a line
   --json          print the results as one JSON line
   --record        write each pair's cased BLEU into the model's config.json "bleu" (mt push copies it into
-                  the manifest, and /v1/models shows it); with --alpha, also that alpha as the model's default`,
+                  the manifest, and /v1/models shows it); with --alpha, also that alpha as the model's default
+                  (for a combined model: the default of the parts serving the scored pairs)`,
   options: {
     model: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' },
     src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, beam: { type: 'string' }, alpha: { type: 'string' },
@@ -48,7 +51,6 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
     const split = str(v, 'split', 'test_2016_flickr');
     const beam = num(v, 'beam', 4, { min: 1, integer: true });
     const askedAlpha = optNum(v, 'alpha', { min: 0 });
-    const alpha = askedAlpha ?? files.meta.alpha ?? DEFAULT_ALPHA;
     const limit = num(v, 'limit', Infinity, { min: 1 });
     if (v.record && v.limit) throw new CliError('--record keeps the score of the whole split: drop --limit');
     const rows: EvalRow[] = [];
@@ -58,6 +60,7 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
       const src = par.src.slice(0, limit);
       const refs = par.tgt.slice(0, limit);
       const hyps: string[] = [];
+      const alpha = askedAlpha ?? alphaFor(files.meta, s, t);
       const progress = new Progress(`${s}-${t}`, src.length);
       for (let i = 0; i < src.length; i += 32) {
         const out = await engine.translate(src.slice(i, i + 32), { source: s, target: t, beam, alpha }).catch((e) => {
@@ -69,27 +72,37 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
       progress.done();
       if (v.out) writeFileSync(pairsOf(spec, languages).length > 1 ? `${v.out}.${s}-${t}` : String(v.out), hyps.join('\n') + '\n');
       rows.push({
-        pair: `${s}-${t}`, split, sentences: src.length,
+        pair: `${s}-${t}`, split, sentences: src.length, alpha,
         bleu: corpusBleu(hyps, refs).score, bleuLower: corpusBleu(hyps, refs, { lowercase: true }).score, chrf: corpusChrf(hyps, refs).score,
       });
     }
     if (v.record) console.error(`recorded BLEU ${JSON.stringify(recordBleu(modelDir, rows, askedAlpha))} in ${join(modelDir, 'config.json')}`);
+    // One alpha for the run (as before parts existed) when every pair used the same.
+    const alphas = [...new Set(rows.map((r) => r.alpha))];
+    const alpha = alphas.length === 1 ? alphas[0] : undefined;
     if (v.json) console.log(JSON.stringify({ model: files.meta.name, beam, alpha, results: rows }));
     else {
-      console.log(`model ${files.meta.name}, beam ${beam}, alpha ${alpha}`);
-      console.log('pair    split               sents   BLEU  BLEU(lc)  chrF');
-      for (const r of rows) console.log(`${r.pair.padEnd(8)}${r.split.padEnd(20)}${String(r.sentences).padStart(5)} ${r.bleu.toFixed(2).padStart(6)} ${r.bleuLower.toFixed(2).padStart(8)} ${r.chrf.toFixed(2).padStart(6)}`);
+      console.log(`model ${files.meta.name}, beam ${beam}` + (alpha === undefined ? '' : `, alpha ${alpha}`));
+      console.log('pair    split               sents alpha   BLEU  BLEU(lc)  chrF');
+      for (const r of rows) console.log(`${r.pair.padEnd(8)}${r.split.padEnd(20)}${String(r.sentences).padStart(5)} ${String(r.alpha).padStart(5)} ${r.bleu.toFixed(2).padStart(6)} ${r.bleuLower.toFixed(2).padStart(8)} ${r.chrf.toFixed(2).padStart(6)}`);
     }
   },
 };
 
 // Merges the cased BLEU of each pair (2 decimals) into config.json's "bleu", keeping every other field;
-// an explicit alpha becomes the model's default, so the recorded BLEU is what the service delivers.
+// an explicit alpha becomes the model's default (for a combined model, that of the parts serving the scored
+// pairs), so the recorded BLEU is what the service delivers.
 export function recordBleu(modelDir: string, rows: EvalRow[], alpha?: number): Record<string, number> {
   const path = join(modelDir, 'config.json');
-  const config = JSON.parse(readFileSync(path, 'utf8')) as { bleu?: Record<string, number>; alpha?: number };
+  const config = JSON.parse(readFileSync(path, 'utf8')) as { bleu?: Record<string, number>; alpha?: number; parts?: PartSpec[] };
   const bleu = { ...(config.bleu ?? {}) };
   for (const r of rows) bleu[r.pair] = Math.round(r.bleu * 100) / 100;
-  writeAtomic(path, JSON.stringify({ ...config, bleu, ...(alpha === undefined ? {} : { alpha }) }, null, 2) + '\n');
+  const scored = new Set(rows.map((r) => r.pair));
+  const tuned = (p: PartSpec) => p.directions.some(([s, t]) => scored.has(`${s}-${t}`));
+  const updated =
+    alpha === undefined ? { ...config, bleu }
+    : config.parts ? { ...config, bleu, parts: config.parts.map((p) => (tuned(p) ? { ...p, alpha } : p)) }
+    : { ...config, bleu, alpha };
+  writeAtomic(path, JSON.stringify(updated, null, 2) + '\n');
   return bleu;
 }

@@ -7,6 +7,7 @@ import { Arena } from '../../kernels/host.ts';
 import { loadKernels } from '../../kernels/node.ts';
 import type { ModelConfig } from '../../model/config.ts';
 import { paramLayout } from '../../model/params.ts';
+import { mapParts, partTensors } from '../../model/parts.ts';
 import { SCALE_SUFFIX } from '../../model/quant.ts';
 import { asF32, parse, serialize, type Tensor } from '../../model/safetensors.ts';
 import { CliError, str, type Command } from '../args.ts';
@@ -49,7 +50,8 @@ mt export <model-dir> --format safetensors|onnx --out DIR
   onnx         DIR/encoder.onnx: input_ids, attention_mask (batch, src_len) int64 -> last_hidden_state
                DIR/decoder.onnx: input_ids (batch, tgt_len) int64, encoder_hidden_states, encoder_attention_mask
                                  -> logits (batch, tgt_len, vocab); plus config.json, tokenizer.json
-               (opset ${OPSET}; the decoder recomputes the whole prefix each call: no KV cache)`,
+               (opset ${OPSET}; the decoder recomputes the whole prefix each call: no KV cache); a model
+               combined per direction (mt combine) gets one pair per part, in DIR/en-de/ etc.`,
   options: { format: { type: 'string' }, out: { type: 'string' } },
   async run(v, positionals) {
     if (positionals.length !== 1) throw new CliError('give one model folder (see mt export --help)');
@@ -59,7 +61,8 @@ mt export <model-dir> --format safetensors|onnx --out DIR
     if (format !== 'safetensors' && format !== 'onnx') throw new CliError(`--format must be safetensors or onnx, got "${format}"`);
     if (resolve(dir) === resolve(out)) throw new CliError('--out must be another folder than the input model');
     const model = readModelDir(dir);
-    const weights = f32Weights(model.meta, parse(model.weights).tensors, loadKernels());
+    const kernels = loadKernels();
+    const weights = mapParts(model.meta.parts, parse(model.weights).tensors, (t) => f32Weights(model.meta, t, kernels));
     const { quantized: _, ...config } = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     mkdirSync(out, { recursive: true });
     const written: string[] = [];
@@ -67,9 +70,14 @@ mt export <model-dir> --format safetensors|onnx --out DIR
       writeAtomic(join(out, 'weights.safetensors'), serialize(weights, { format: 'pt' }));
       written.push('weights.safetensors');
     } else {
-      writeAtomic(join(out, 'encoder.onnx'), encoderGraph(model.meta, weights));
-      writeAtomic(join(out, 'decoder.onnx'), decoderGraph(model.meta, weights));
-      written.push('encoder.onnx', 'decoder.onnx');
+      // A model combined per direction: one encoder + decoder pair per part, in DIR/<prefix> (e.g. DIR/en-de/).
+      for (const prefix of model.meta.parts?.map((p) => p.prefix) ?? ['']) {
+        const part = prefix ? partTensors(weights, prefix) : weights;
+        if (prefix) mkdirSync(join(out, prefix), { recursive: true });
+        writeAtomic(join(out, prefix + 'encoder.onnx'), encoderGraph(model.meta, part));
+        writeAtomic(join(out, prefix + 'decoder.onnx'), decoderGraph(model.meta, part));
+        written.push(prefix + 'encoder.onnx', prefix + 'decoder.onnx');
+      }
     }
     writeAtomic(join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     copyFileSync(join(dir, 'tokenizer.json'), join(out, 'tokenizer.json'));

@@ -3,6 +3,7 @@
 import { copyFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
+import { mapParts } from '../../model/parts.ts';
 import { quantizeTensors } from '../../model/quant.ts';
 import { parse, serialize } from '../../model/safetensors.ts';
 import { CliError, str, type Command } from '../args.ts';
@@ -24,7 +25,8 @@ export function quantizeModelDir(dir: string, out: string): QuantizeReport {
   const raw = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const { tensors } = parse(model.weights);
   if (raw.quantized || [...tensors.values()].some((t) => t.dtype === 'I8')) throw new CliError(`${dir} is already quantized`);
-  const q = quantizeTensors(model.meta, tensors, loadKernels());
+  const kernels = loadKernels();
+  const q = mapParts(model.meta.parts, tensors, (t) => quantizeTensors(model.meta, t, kernels));
   mkdirSync(out, { recursive: true });
   writeAtomic(join(out, 'weights.safetensors'), serialize(q, { quantized: 'int8' }));
   writeAtomic(join(out, 'config.json'), JSON.stringify({ ...raw, quantized: 'int8' }, null, 2) + '\n');
