@@ -173,6 +173,32 @@ describe('encode / decode', () => {
     }
   });
 
+  test('BPE-dropout: other segmentations of the same text, reproducible from the random source', () => {
+    const text = 'the cat sat on the mat le chat die Katze';
+    const plain = tok.encode(text);
+    const drop = (p: number, seed: number) => tok.encode(text, { p, rand: rng(seed) });
+    expect(drop(0, 1)).toEqual(plain);
+    const samples = Array.from({ length: 20 }, (_, i) => drop(0.3, i));
+    expect(new Set(samples.map((x) => x.join())).size).toBeGreaterThan(5);
+    for (const ids of samples) {
+      expect(tok.decode(ids)).toBe(normalize(text));
+      expect(ids.length).toBeGreaterThanOrEqual(plain.length); // plain BPE is the shortest segmentation here
+    }
+    expect(drop(0.3, 7)).toEqual(drop(0.3, 7));
+    // Every merge dropped: the characters themselves.
+    expect(tok.tokens(tok.encode('the cat', { p: 0.5, rand: () => 0 }))).toEqual(['▁', 't', 'h', 'e', '▁', 'c', 'a', 't']);
+    // The cache of plain segmentations is untouched by dropout.
+    expect(tok.encode(text)).toEqual(plain);
+  });
+
+  test('BPE-dropout keeps the round trip on random Unicode', () => {
+    const r = rng(43);
+    for (let i = 0; i < 1000; i++) {
+      const s = randomString(r, 24);
+      expect(tok.decode(tok.encode(s, { p: 0.2, rand: r }))).toBe(normalize(s));
+    }
+  });
+
   test('an unknown script is spelled in UTF-8 byte tokens', () => {
     const s = 'ሰላም ዓለም'; // Ge'ez: no character in the alphabet
     const pieces = tok.tokens(tok.encode(s));

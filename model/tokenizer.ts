@@ -60,6 +60,12 @@ interface HfTokenizerJson {
 const WORD_CACHE_SIZE = 50_000; // words; bounded so a long-lived Worker cannot grow without limit
 const SHIFT = 2097152; // pair key a * 2^21 + b
 
+// BPE-dropout for training: skip each applicable merge with probability p; rand() uniform in [0, 1).
+export interface BpeDropout {
+  p: number;
+  rand: () => number;
+}
+
 export class Tokenizer {
   readonly languages: string[];
   readonly padId = 0;
@@ -237,13 +243,16 @@ export class Tokenizer {
     return id;
   }
 
-  // Token ids of `text`, no specials added.
-  encode(text: string): number[] {
+  // Token ids of `text`, no specials added. With `dropout` (training only: BPE-dropout, Provilkov et al.
+  // 2020), each applicable merge is skipped with probability p at every merge step, so one text gets varied
+  // segmentations across epochs; decode(encode(x, dropout)) is still normalize(x).
+  encode(text: string, dropout?: BpeDropout): number[] {
     const n = normalize(text);
     if (n === '') return [];
     const out: number[] = [];
     for (const w of n.split(' ')) {
-      for (const id of this.encodeWord(METASPACE + w)) out.push(id);
+      const word = METASPACE + w;
+      for (const id of dropout && dropout.p > 0 ? this.merge(this.symbols(word), dropout) : this.encodeWord(word)) out.push(id);
     }
     return out;
   }
@@ -279,17 +288,30 @@ export class Tokenizer {
   private encodeWord(word: string): number[] {
     const hit = this.cache.get(word);
     if (hit) return hit;
+    const s = this.merge(this.symbols(word));
+    if (this.cache.size >= WORD_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(word, s);
+    return s;
+  }
+
+  // Characters of the alphabet as themselves, anything else as its UTF-8 bytes.
+  private symbols(word: string): number[] {
     const s: number[] = [];
     for (const ch of word) {
       const id = this.charIds.get(ch);
       if (id !== undefined) s.push(id);
       else pushUtf8(ch.codePointAt(0)!, s, this.byteIds);
     }
+    return s;
+  }
+
+  // Applies merges to `s` in place: the lowest-ranked applicable pair each step (minus dropped ones).
+  private merge(s: number[], dropout?: BpeDropout): number[] {
     while (s.length > 1) {
       let best = -1, at = -1;
       for (let i = 0; i + 1 < s.length; i++) {
         const r = this.mergeRank.get(s[i] * SHIFT + s[i + 1]);
-        if (r !== undefined && (best < 0 || r < best)) {
+        if (r !== undefined && (best < 0 || r < best) && !(dropout && dropout.rand() < dropout.p)) {
           best = r;
           at = i;
         }
@@ -297,8 +319,6 @@ export class Tokenizer {
       if (at < 0) break;
       s.splice(at, 2, this.mergeResult[best]);
     }
-    if (this.cache.size >= WORD_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(word, s);
     return s;
   }
 }

@@ -74,6 +74,19 @@ describe('mt CLI', () => {
     expect(late.code).toBe(1);
   });
 
+  it('re-segments the corpus every epoch under --bpe-dropout, the same way after a resume', () => {
+    const [a, b, plain] = ['bd-a', 'bd-b', 'bd-plain'].map((d) => join(dir, d));
+    const ra = train(a, 14, ['--bpe-dropout', '0.2']); // ~6 batches an epoch: two epochs and a bit
+    expect(ra.stderr).toMatch(/BPE-dropout 0.2/);
+    expect(ra.code).toBe(0);
+    expect(train(b, 9, ['--bpe-dropout', '0.2']).code).toBe(0); // stops inside the second epoch
+    expect(train(b, 14).code).toBe(0); // the checkpoint keeps the dropout rate
+    expect(train(plain, 14).code).toBe(0);
+    const w = (d: string) => readFileSync(join(d, 'model/weights.safetensors'));
+    expect(w(a).equals(w(b))).toBe(true);
+    expect(w(a).equals(w(plain))).toBe(false);
+  });
+
   it('averages checkpoints and translates stdin line by line (empty line -> empty line)', () => {
     const run = join(dir, 'avg');
     expect(train(run, 6, ['--save-minutes', '0']).code).toBe(0);
@@ -95,6 +108,8 @@ describe('mt CLI', () => {
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--oversample', 'en-de'], /--oversample wants PAIR=K/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--oversample', 'de-en=2'], /de-en, which is not in --pairs/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--cooldown', '5'], /--cooldown needs --steps/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--bpe-dropout', '1'], /--bpe-dropout must be below 1/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--bpe-dropout=-0.1'], /--bpe-dropout must be a number >= 0, got "-0.1"/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--threads', '2', '--hours', 'x'], /--hours must be a number/],
   ])('mt %j fails with one line', (args, msg) => {
     const r = mt(args as string[]);

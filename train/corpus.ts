@@ -1,5 +1,5 @@
 // Turns the corpus options of `mt train` / `mt eval` into token examples for every language pair.
-import type { Tokenizer } from '../model/tokenizer.ts';
+import type { BpeDropout, Tokenizer } from '../model/tokenizer.ts';
 import { CliError } from './args.ts';
 import { EOS, parsePairs, readAligned, readTsv, splitFile, type Example, type Parallel } from './data.ts';
 
@@ -30,31 +30,47 @@ export function pairsOf(spec: CorpusSpec, languages: string[]): Array<[string, s
   return pairs;
 }
 
-// Examples for every pair: <2tgt> source </s> -> target; pairs longer than maxTokens or empty are skipped.
-// repeat["en-de"] = 2 puts each en-de example in twice (oversampling a direction within one model).
-export function loadExamples(tok: Tokenizer, spec: CorpusSpec, split: string, maxTokens: number, repeat: Record<string, number> = {}): Example[] {
-  const out: Example[] = [];
+// The sentence pairs of every language pair of a split, as text: encoded once, or again every epoch
+// under BPE-dropout. repeat["en-de"] = 2 puts each en-de pair in twice (oversampling a direction).
+export interface CorpusText {
+  split: string;
+  pairs: Array<{ tag: number; par: Parallel; times: number }>;
+}
+
+export function readCorpus(tok: Tokenizer, spec: CorpusSpec, split: string, repeat: Record<string, number> = {}): CorpusText {
   const pairs = pairsOf(spec, tok.languages);
   for (const p of Object.keys(repeat)) {
     if (!pairs.some(([s, t]) => `${s}-${t}` === p)) throw new CliError(`--oversample names ${p}, which is not in --pairs ${spec.pairs}`);
   }
-  for (const [s, t] of pairs) {
-    let par: Parallel;
-    try {
-      par = readPair(spec, split, s, t);
-    } catch (e) {
-      throw new CliError((e as Error).message);
-    }
-    const tag = tok.langId(t);
-    const times = repeat[`${s}-${t}`] ?? 1;
+  return {
+    split,
+    pairs: pairs.map(([s, t]) => {
+      try {
+        return { tag: tok.langId(t), par: readPair(spec, split, s, t), times: repeat[`${s}-${t}`] ?? 1 };
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+    }),
+  };
+}
+
+// Examples: <2tgt> source </s> -> target; pairs longer than maxTokens or empty are skipped. With dropout,
+// a BPE-dropout segmentation of both sides (model/tokenizer.ts).
+export function encodeCorpus(tok: Tokenizer, corpus: CorpusText, maxTokens: number, dropout?: BpeDropout): Example[] {
+  const out: Example[] = [];
+  for (const { tag, par, times } of corpus.pairs) {
     for (let i = 0; i < par.src.length; i++) {
-      const x = tok.encode(par.src[i]);
-      const y = tok.encode(par.tgt[i]);
+      const x = tok.encode(par.src[i], dropout);
+      const y = tok.encode(par.tgt[i], dropout);
       if (!x.length || !y.length || x.length + 2 > maxTokens || y.length + 1 > maxTokens) continue;
       const e = { src: Int32Array.from([tag, ...x, EOS]), tgt: Int32Array.from(y) };
       for (let k = 0; k < times; k++) out.push(e);
     }
   }
-  if (!out.length) throw new CliError(`no usable sentence pairs in the ${split} corpus`);
+  if (!out.length) throw new CliError(`no usable sentence pairs in the ${corpus.split} corpus`);
   return out;
+}
+
+export function loadExamples(tok: Tokenizer, spec: CorpusSpec, split: string, maxTokens: number, repeat: Record<string, number> = {}): Example[] {
+  return encodeCorpus(tok, readCorpus(tok, spec, split, repeat), maxTokens);
 }

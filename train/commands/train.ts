@@ -2,11 +2,11 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PRESETS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../../model/config.ts';
-import { parameterCount } from '../../model/params.ts';
+import { mulberry32, parameterCount } from '../../model/params.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
 import { CliError, num, optNum, str, type Command } from '../args.ts';
 import { latestCheckpoint, loadTensors, readCheckpoint, saveCheckpoint, writeAtomic, type TrainState } from '../checkpoint.ts';
-import { loadExamples, type CorpusSpec } from '../corpus.ts';
+import { encodeCorpus, loadExamples, readCorpus, type CorpusSpec } from '../corpus.ts';
 import { makeBatches, type Example } from '../data.ts';
 import { appendMetrics, writeCurves } from '../metrics.ts';
 import { exportModel } from '../model-dir.ts';
@@ -32,6 +32,8 @@ mt train --tokenizer FILE --out DIR --pairs en-de[,de-en,...] (--data DIR | --sr
   --lr-scale X         multiplies the paper's learning rate (default 1)
   --dropout P          residual dropout (default ${TRAIN_DEFAULTS.dropout})
   --label-smoothing E  (default ${TRAIN_DEFAULTS.labelSmoothing})
+  --bpe-dropout P      BPE-dropout: re-segment the corpus every epoch skipping each merge with probability P
+                       (0 <= P < 1; default 0; 0.1 in Provilkov et al. 2020); translation uses plain BPE
   --threads N          data-parallel threads (default 2)
   --seed N             (default 1)
   --name NAME          model name recorded in config.json (default multi30k)
@@ -47,7 +49,7 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
     'batch-tokens': { type: 'string' }, accumulate: { type: 'string' }, warmup: { type: 'string' }, 'lr-scale': { type: 'string' },
     dropout: { type: 'string' }, 'label-smoothing': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
     'save-minutes': { type: 'string' }, keep: { type: 'string' }, 'valid-every': { type: 'string' },
-    name: { type: 'string' }, cooldown: { type: 'string' }, oversample: { type: 'string' },
+    name: { type: 'string' }, cooldown: { type: 'string' }, oversample: { type: 'string' }, 'bpe-dropout': { type: 'string' },
   },
   async run(v) {
     const out = str(v, 'out');
@@ -55,7 +57,8 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
     if (!existsSync(tokPath)) throw new CliError(`tokenizer not found: ${tokPath} (make one with mt tokenizer)`);
     const tokenizer = Tokenizer.fromJSON(readFileSync(tokPath, 'utf8'));
     const corpus: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
-    const train = loadExamples(tokenizer, corpus, 'train', TRAIN_DEFAULTS.maxTokens, parseOversample(v.oversample));
+    const trainText = readCorpus(tokenizer, corpus, 'train', parseOversample(v.oversample));
+    const train = encodeCorpus(tokenizer, trainText, TRAIN_DEFAULTS.maxTokens);
     const valid = v.data ? loadExamples(tokenizer, corpus, 'val', 1000) : undefined;
     mkdirSync(out, { recursive: true });
 
@@ -75,6 +78,7 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
       lrScale: num(v, 'lr-scale', 1, { min: 0 }),
       dropout: num(v, 'dropout', TRAIN_DEFAULTS.dropout, { min: 0 }),
       labelSmoothing: num(v, 'label-smoothing', TRAIN_DEFAULTS.labelSmoothing, { min: 0 }),
+      ...bpeDropoutOf(v),
       ...cooldownOf(v),
     };
     // Checked before the trainer starts its threads. A cooled-down run ends where its learning rate
@@ -106,7 +110,7 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
         console.error(`resumed from ${latest} at step ${state.step}`);
       }
       const metricsPath = join(out, 'metrics.jsonl');
-      console.error(`training ${presetName} (${parameterCount(trainer.layout)} parameters) on ${train.length} pairs, ${trainer.threads} threads`);
+      console.error(`training ${presetName} (${parameterCount(trainer.layout)} parameters) on ${train.length} pairs, ${trainer.threads} threads${tc.bpeDropout ? `, BPE-dropout ${tc.bpeDropout}` : ''}`);
 
       const save = () => {
         const { m, v: vv } = trainer.adamView();
@@ -120,8 +124,18 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
       let windowTokens = 0;
       let windowStart = Date.now();
       const progress = new Progress('train', Number.isFinite(maxSteps) ? maxSteps : Number.isFinite(maxSeconds) ? maxSeconds : 1);
+      // An epoch's batches depend only on (seed, epoch): made once per epoch (sorting every step cost ~10%).
+      let batches: Example[][] = [];
+      let batchesEpoch = -1;
+      const validBatches = valid && makeBatches(valid, tc.batchTokens, 0);
       while (!stop && state.step < maxSteps && state.epoch < maxEpochs && state.elapsedSeconds < maxSeconds) {
-        const batches = makeBatches(train, tc.batchTokens, seed * 7919 + state.epoch);
+        if (batchesEpoch !== state.epoch) {
+          // Under BPE-dropout each epoch has its own segmentation, from (seed, epoch): a resume redoes it exactly.
+          const dropout = tc.bpeDropout ? { p: tc.bpeDropout, rand: mulberry32(seed * 104729 + state.epoch) } : undefined;
+          const examples = dropout ? encodeCorpus(tokenizer, trainText, TRAIN_DEFAULTS.maxTokens, dropout) : train;
+          batches = makeBatches(examples, tc.batchTokens, seed * 7919 + state.epoch);
+          batchesEpoch = state.epoch;
+        }
         if (state.batchIndex >= batches.length) {
           state.epoch++;
           state.batchIndex = 0;
@@ -142,8 +156,8 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
           windowStart = Date.now();
         }
         progress.update(Number.isFinite(maxSteps) ? state.step : state.elapsedSeconds, `step ${state.step} ep ${state.epoch} loss ${r.loss.toFixed(3)} ${Math.round(tps)} tok/s`);
-        if (valid && state.step % validEvery === 0) {
-          const vl = await trainer.evalLoss(makeBatches(valid, tc.batchTokens, 0));
+        if (validBatches && state.step % validEvery === 0) {
+          const vl = await trainer.evalLoss(validBatches);
           appendMetrics(metricsPath, { kind: 'valid', step: state.step, epoch: state.epoch, loss: vl.loss / vl.tokens });
           console.error(`step ${state.step}: valid loss ${(vl.loss / vl.tokens).toFixed(3)} (${formatSeconds(state.elapsedSeconds)} elapsed)`);
         }
@@ -172,6 +186,12 @@ function cooldownOf(v: Record<string, any>): Pick<TrainConfig, 'cooldownSteps' |
   if (end === undefined) throw new CliError('--cooldown needs --steps (the step the learning rate reaches 0)');
   if (cd > end) throw new CliError(`--cooldown (${cd}) must not exceed --steps (${end})`);
   return { cooldownSteps: cd, cooldownEnd: end };
+}
+
+function bpeDropoutOf(v: Record<string, any>): Pick<TrainConfig, 'bpeDropout'> {
+  const p = num(v, 'bpe-dropout', 0, { min: 0 });
+  if (p >= 1) throw new CliError(`--bpe-dropout must be below 1 (1 drops every merge), got "${v['bpe-dropout']}"`);
+  return p ? { bpeDropout: p } : {};
 }
 
 // "en-de=2,fr-en=3" -> { "en-de": 2, "fr-en": 3 }
