@@ -19,6 +19,11 @@ export interface SentenceResult {
   layers?: number[][][][];
 }
 
+// Whether [source, target] is one of `directions`: the one test of "does this model (or part) serve it".
+export function serves(directions: Array<[string, string]>, source: string, target: string): boolean {
+  return directions.some(([s, t]) => s === source && t === target);
+}
+
 export interface ModelInfo {
   name: string;
   version: string;

@@ -2,7 +2,7 @@
 // Text -> subwords (with the target-language tag) -> encoder -> incremental decoder -> subwords -> text.
 import { Arena, type Kernels } from '../kernels/host.ts';
 import { checkConfig, type ModelConfig } from './config.ts';
-import { UnsupportedError, type Engine, type ModelInfo, type SentenceResult, type TranslateOptions } from './engine.ts';
+import { UnsupportedError, serves, type Engine, type ModelInfo, type SentenceResult, type TranslateOptions } from './engine.ts';
 import { parameterCount } from './params.ts';
 import { checkParts, isAlpha, partTensors, type PartSpec } from './parts.ts';
 import { InferenceModel } from './runtime.ts';
@@ -28,7 +28,7 @@ export const DEFAULT_ALPHA = 0.6;
 
 // The length penalty a request without one gets for this direction: its part's, else the model's, else 0.6.
 export function alphaFor(meta: ModelMeta, source: string, target: string): number {
-  const part = meta.parts?.find((p) => p.directions.some(([s, t]) => s === source && t === target));
+  const part = meta.parts?.find((p) => serves(p.directions, source, target));
   return part?.alpha ?? meta.alpha ?? DEFAULT_ALPHA;
 }
 
@@ -168,7 +168,7 @@ class Translator implements Engine {
     for (const l of [o.source, o.target]) {
       if (!langs.includes(l)) throw new UnsupportedError('unsupported_language', `unknown language "${l}"; supported: ${langs.join(', ')}`);
     }
-    const part = this.parts.find((p) => p.directions.some(([s, t]) => s === o.source && t === o.target));
+    const part = this.parts.find((p) => serves(p.directions, o.source, o.target));
     if (!part) {
       const dirs = this.info.directions.map(([s, t]) => `${s}-${t}`).join(', ');
       throw new UnsupportedError('unsupported_direction', `direction ${o.source}-${o.target} is not supported; supported: ${dirs}`);

@@ -2,7 +2,7 @@
 // Policy for odd text: invalid UTF-8 bytes and lone UTF-16 surrogates are rejected with 400 (the client's
 // encoding is broken, guessing would translate garbage); control characters other than tab, line feed and
 // carriage return are stripped (they come from copy-paste and carry no meaning for translation).
-import type { ModelInfo } from '../model/engine.ts';
+import { serves, type ModelInfo } from '../model/engine.ts';
 import { ApiError } from './errors.ts';
 
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
@@ -33,7 +33,7 @@ export function checkDirection(info: ModelInfo, source: string, target: string):
       throw new ApiError(400, 'unsupported_language', `${role} language '${lang}' is not supported; supported languages: ${info.languages.join(', ')}`);
     }
   }
-  if (!info.directions.some(([s, t]) => s === source && t === target)) {
+  if (!serves(info.directions, source, target)) {
     const dirs = info.directions.map(([s, t]) => `${s}-${t}`).join(', ');
     throw new ApiError(400, 'unsupported_direction', `direction ${source}-${target} is not supported; supported directions: ${dirs}`);
   }

@@ -5,6 +5,7 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
 import { SHAPE_KEYS } from '../../model/config.ts';
+import { serves } from '../../model/engine.ts';
 import type { PartSpec } from '../../model/parts.ts';
 import { parse, serialize, type Tensor } from '../../model/safetensors.ts';
 import { createEngine, type ModelMeta } from '../../model/translator.ts';
@@ -40,7 +41,7 @@ export function combineModelDirs(dirs: string[], out: string, name?: string): Mo
     if (Boolean(m.raw.quantized) !== Boolean(first.raw.quantized)) throw new CliError(`${m.dir} and ${first.dir} differ in quantization: quantize all or none`);
     const prefix = m.meta.directions.map(([s, t]) => `${s}-${t}`).join('+') + '/';
     for (const p of parts) {
-      const both = p.directions.filter(([s, t]) => m.meta.directions.some(([a, b]) => a === s && b === t));
+      const both = p.directions.filter(([s, t]) => serves(m.meta.directions, s, t));
       if (both.length) throw new CliError(`${m.dir} and an earlier model both serve ${both.map(([s, t]) => `${s}-${t}`).join(', ')}`);
     }
     parts.push({ prefix, directions: m.meta.directions, ...(m.meta.alpha === undefined ? {} : { alpha: m.meta.alpha }) });

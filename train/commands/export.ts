@@ -72,8 +72,8 @@ mt export <model-dir> --format safetensors|onnx --out DIR
     } else {
       // A model combined per direction: one encoder + decoder pair per part, in DIR/<prefix> (e.g. DIR/en-de/).
       for (const prefix of model.meta.parts?.map((p) => p.prefix) ?? ['']) {
-        const part = prefix ? partTensors(weights, prefix) : weights;
-        if (prefix) mkdirSync(join(out, prefix), { recursive: true });
+        const part = partTensors(weights, prefix);
+        mkdirSync(join(out, prefix), { recursive: true });
         writeAtomic(join(out, prefix + 'encoder.onnx'), encoderGraph(model.meta, part));
         writeAtomic(join(out, prefix + 'decoder.onnx'), decoderGraph(model.meta, part));
         written.push(prefix + 'encoder.onnx', prefix + 'decoder.onnx');
