@@ -87,6 +87,24 @@ describe('mt CLI', () => {
     expect(w(a).equals(w(plain))).toBe(false);
   });
 
+  it('trains a shape other than the preset\'s (--layers 3,1 --d-ff 10) and keeps it on resume', () => {
+    const run = join(dir, 'shape');
+    const r = train(run, 3, ['--layers', '3,1', '--d-ff', '10']);
+    expect(r.stderr).toMatch(/training 3\+1 layers, d_model 8, d_ff 10, 2 heads \(\d+ parameters\)/);
+    expect(r.code).toBe(0);
+    const config = JSON.parse(readFileSync(join(run, 'model/config.json'), 'utf8'));
+    expect([config.encoderLayers, config.decoderLayers, config.dModel, config.dFF, config.heads]).toEqual([3, 1, 8, 10, 2]);
+    const out = mt(['translate', '--from', 'en', '--to', 'de', '--model', join(run, 'model')], 'a man rides\n');
+    expect(out.code).toBe(0);
+    expect(out.stdout.split('\n')).toHaveLength(2);
+    const resumed = train(run, 5);
+    expect(resumed.stderr).toMatch(/resumed from .* at step 3\n.*3\+1 layers/);
+    expect(resumed.code).toBe(0);
+    const other = train(run, 6, ['--layers', '2']);
+    expect(other.stderr).toMatch(/the checkpoint has encoderLayers 3, not 2: a new shape needs a new --out/);
+    expect(other.code).toBe(1);
+  });
+
   it('averages checkpoints and translates stdin line by line (empty line -> empty line)', () => {
     const run = join(dir, 'avg');
     expect(train(run, 6, ['--save-minutes', '0']).code).toBe(0);
@@ -111,6 +129,10 @@ describe('mt CLI', () => {
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--bpe-dropout', '1'], /--bpe-dropout must be below 1/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--bpe-dropout=-0.1'], /--bpe-dropout must be a number >= 0, got "-0.1"/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--threads', '2', '--hours', 'x'], /--hours must be a number/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--layers', '4,0'], /--layers wants N \(both stacks\) or ENCODER,DECODER/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--layers', '2,3,4'], /--layers wants N/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--d-model', '130'], /config.dModel \(130\) must be divisible by heads \(4\)/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--heads', '0'], /--heads must be an integer >= 1, got "0"/],
   ])('mt %j fails with one line', (args, msg) => {
     const r = mt(args as string[]);
     expect(r.code).not.toBe(0);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PRESETS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../../model/config.ts';
 import { mulberry32, parameterCount } from '../../model/params.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
-import { CliError, num, optNum, str, type Command } from '../args.ts';
+import { CliError, num, str, type Command } from '../args.ts';
 import { latestCheckpoint, loadTensors, readCheckpoint, saveCheckpoint, writeAtomic, type TrainState } from '../checkpoint.ts';
 import { encodeCorpus, loadExamples, readCorpus, type CorpusSpec } from '../corpus.ts';
 import { makeBatches, type Example } from '../data.ts';
@@ -12,6 +12,7 @@ import { appendMetrics, writeCurves } from '../metrics.ts';
 import { exportModel } from '../model-dir.ts';
 import { Progress, formatSeconds } from '../progress.ts';
 import { Trainer } from '../trainer.ts';
+import { bpeDropoutOf, cooldownOf, modelConfig, parseOversample, shapeOf } from './train-options.ts';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -19,6 +20,8 @@ export const trainCommand: Command = {
   usage: `
 mt train --tokenizer FILE --out DIR --pairs en-de[,de-en,...] (--data DIR | --src FILE --tgt FILE | --tsv FILE)
   --preset NAME        model size: tiny (default), base, micro (config.ts)
+  --layers E[,D]       encoder and decoder layers (one number: both), replacing the preset's
+  --d-model N, --d-ff N, --heads N   the preset's widths, replaced (d-model must divide by heads)
   --pre-norm           pre-norm residual blocks instead of the paper's post-norm
   --steps N            stop after N optimizer steps (default: no limit)
   --cooldown N         decay the learning rate linearly to 0 over the last N of --steps (default 0: the paper's);
@@ -45,7 +48,7 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
   options: {
     tokenizer: { type: 'string' }, out: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' },
     src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, preset: { type: 'string' },
-    'pre-norm': { type: 'boolean' }, steps: { type: 'string' }, epochs: { type: 'string' }, hours: { type: 'string' },
+    'pre-norm': { type: 'boolean' }, layers: { type: 'string' }, 'd-model': { type: 'string' }, 'd-ff': { type: 'string' }, heads: { type: 'string' }, steps: { type: 'string' }, epochs: { type: 'string' }, hours: { type: 'string' },
     'batch-tokens': { type: 'string' }, accumulate: { type: 'string' }, warmup: { type: 'string' }, 'lr-scale': { type: 'string' },
     dropout: { type: 'string' }, 'label-smoothing': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
     'save-minutes': { type: 'string' }, keep: { type: 'string' }, 'valid-every': { type: 'string' },
@@ -66,7 +69,7 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
     const resumed = latest ? readCheckpoint(latest) : undefined;
     const presetName = str(v, 'preset', 'tiny');
     if (!PRESETS[presetName]) throw new CliError(`unknown preset "${presetName}": ${Object.keys(PRESETS).join(', ')}`);
-    const config: ModelConfig = resumed?.state.config ?? { ...PRESETS[presetName], vocabSize: tokenizer.vocabSize, preNorm: !!v['pre-norm'] };
+    const config: ModelConfig = modelConfig({ ...PRESETS[presetName], vocabSize: tokenizer.vocabSize, preNorm: !!v['pre-norm'] }, shapeOf(v), resumed?.state.config);
     if (config.vocabSize !== tokenizer.vocabSize) throw new CliError(`checkpoint vocabulary (${config.vocabSize}) does not match the tokenizer (${tokenizer.vocabSize})`);
     // --cooldown on a resumed run branches a cooldown off that checkpoint (the schedule is otherwise the run's own).
     const branched = resumed && v.cooldown !== undefined ? { ...resumed.state.train, ...cooldownOf(v) } : undefined;
@@ -110,7 +113,7 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
         console.error(`resumed from ${latest} at step ${state.step}`);
       }
       const metricsPath = join(out, 'metrics.jsonl');
-      console.error(`training ${presetName} (${parameterCount(trainer.layout)} parameters) on ${train.length} pairs, ${trainer.threads} threads${tc.bpeDropout ? `, BPE-dropout ${tc.bpeDropout}` : ''}`);
+      console.error(`training ${describe(config)} (${parameterCount(trainer.layout)} parameters) on ${train.length} pairs, ${trainer.threads} threads${tc.bpeDropout ? `, BPE-dropout ${tc.bpeDropout}` : ''}`);
 
       const save = () => {
         const { m, v: vv } = trainer.adamView();
@@ -178,30 +181,9 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
   },
 };
 
-// --cooldown N needs the step budget it counts back from.
-function cooldownOf(v: Record<string, any>): Pick<TrainConfig, 'cooldownSteps' | 'cooldownEnd'> {
-  const cd = num(v, 'cooldown', 0, { min: 0, integer: true });
-  if (cd === 0) return {};
-  const end = optNum(v, 'steps', { min: 1, integer: true });
-  if (end === undefined) throw new CliError('--cooldown needs --steps (the step the learning rate reaches 0)');
-  if (cd > end) throw new CliError(`--cooldown (${cd}) must not exceed --steps (${end})`);
-  return { cooldownSteps: cd, cooldownEnd: end };
-}
-
-function bpeDropoutOf(v: Record<string, any>): Pick<TrainConfig, 'bpeDropout'> {
-  const p = num(v, 'bpe-dropout', 0, { min: 0 });
-  if (p >= 1) throw new CliError(`--bpe-dropout must be below 1 (1 drops every merge), got "${v['bpe-dropout']}"`);
-  return p ? { bpeDropout: p } : {};
-}
-
-// "en-de=2,fr-en=3" -> { "en-de": 2, "fr-en": 3 }
-function parseOversample(spec: string | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (!spec) return out;
-  for (const part of spec.split(',')) {
-    const m = /^\s*([^=\s]+)\s*=\s*(\d+)\s*$/.exec(part);
-    if (!m || Number(m[2]) < 1) throw new CliError(`--oversample wants PAIR=K with K a positive integer, e.g. en-de=2; got "${part}"`);
-    out[m[1]] = Number(m[2]);
-  }
-  return out;
+// "tiny" when the shape is a preset's, else "6+2 layers, d_model 128, d_ff 256, 4 heads".
+function describe(c: ModelConfig): string {
+  const keys = ['dModel', 'dFF', 'heads', 'encoderLayers', 'decoderLayers'] as const;
+  const preset = Object.keys(PRESETS).find((n) => keys.every((k) => PRESETS[n][k] === c[k]));
+  return preset ?? `${c.encoderLayers}+${c.decoderLayers} layers, d_model ${c.dModel}, d_ff ${c.dFF}, ${c.heads} heads`;
 }

@@ -1,0 +1,68 @@
+// `mt train` flags that build the run's ModelConfig and TrainConfig beyond plain numbers: model shape
+// overrides on a preset, the cooldown, BPE-dropout and per-pair oversampling.
+import { checkConfig, type ModelConfig, type TrainConfig } from '../../model/config.ts';
+import { CliError, num, optNum } from '../args.ts';
+
+// --layers E[,D] --d-model N --d-ff N --heads N: the preset's fields they replace (absent flags: none).
+export function shapeOf(v: Record<string, any>): Partial<ModelConfig> {
+  const out: Partial<ModelConfig> = {};
+  if (v.layers !== undefined) {
+    const m = /^\s*(\d+)\s*(?:,\s*(\d+)\s*)?$/.exec(String(v.layers));
+    if (!m || Number(m[1]) < 1 || (m[2] !== undefined && Number(m[2]) < 1)) {
+      throw new CliError(`--layers wants N (both stacks) or ENCODER,DECODER with positive integers, e.g. 6,2; got "${v.layers}"`);
+    }
+    out.encoderLayers = Number(m[1]);
+    out.decoderLayers = Number(m[2] ?? m[1]);
+  }
+  const dModel = optNum(v, 'd-model', { min: 1, integer: true });
+  const dFF = optNum(v, 'd-ff', { min: 1, integer: true });
+  const heads = optNum(v, 'heads', { min: 1, integer: true });
+  if (dModel !== undefined) out.dModel = dModel;
+  if (dFF !== undefined) out.dFF = dFF;
+  if (heads !== undefined) out.heads = heads;
+  return out;
+}
+
+// A new run's shape: the preset with the overrides, checked; a resumed run keeps its checkpoint's shape,
+// and a flag asking for another one is refused rather than silently ignored.
+export function modelConfig(preset: ModelConfig, shape: Partial<ModelConfig>, resumed?: ModelConfig): ModelConfig {
+  if (resumed) {
+    for (const [k, want] of Object.entries(shape) as Array<[keyof ModelConfig, unknown]>) {
+      if (resumed[k] !== want) throw new CliError(`the checkpoint has ${k} ${resumed[k]}, not ${want}: a new shape needs a new --out`);
+    }
+    return resumed;
+  }
+  try {
+    return checkConfig({ ...preset, ...shape });
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
+// --cooldown N needs the step budget it counts back from.
+export function cooldownOf(v: Record<string, any>): Pick<TrainConfig, 'cooldownSteps' | 'cooldownEnd'> {
+  const cd = num(v, 'cooldown', 0, { min: 0, integer: true });
+  if (cd === 0) return {};
+  const end = optNum(v, 'steps', { min: 1, integer: true });
+  if (end === undefined) throw new CliError('--cooldown needs --steps (the step the learning rate reaches 0)');
+  if (cd > end) throw new CliError(`--cooldown (${cd}) must not exceed --steps (${end})`);
+  return { cooldownSteps: cd, cooldownEnd: end };
+}
+
+export function bpeDropoutOf(v: Record<string, any>): Pick<TrainConfig, 'bpeDropout'> {
+  const p = num(v, 'bpe-dropout', 0, { min: 0 });
+  if (p >= 1) throw new CliError(`--bpe-dropout must be below 1 (1 drops every merge), got "${v['bpe-dropout']}"`);
+  return p ? { bpeDropout: p } : {};
+}
+
+// "en-de=2,fr-en=3" -> { "en-de": 2, "fr-en": 3 }
+export function parseOversample(spec: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!spec) return out;
+  for (const part of spec.split(',')) {
+    const m = /^\s*([^=\s]+)\s*=\s*(\d+)\s*$/.exec(part);
+    if (!m || Number(m[2]) < 1) throw new CliError(`--oversample wants PAIR=K with K a positive integer, e.g. en-de=2; got "${part}"`);
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
