@@ -44,7 +44,8 @@ export interface TrainConfig {
   cooldownSteps?: number;
   cooldownEnd?: number;
   // BPE-dropout (Provilkov et al. 2020): each epoch re-segments the corpus skipping each merge with this
-  // probability, a regularizer worth +1-2 BLEU on small corpora in their paper (p 0.1). 0 or absent: off.
+  // probability, a regularizer worth +1-2 BLEU on small corpora in their paper (p 0.1). Measured here on
+  // the bundled model's 2-hour Multi30k recipe, p 0.1 cost 3.5 val BLEU en->de (35.37 vs 38.92). 0 or absent: off.
   bpeDropout?: number;
   // Each step's batch holds about this many source + target tokens (paper: ~25k + 25k).
   batchTokens: number;
