@@ -43,12 +43,23 @@ async function servedVersion(version: string): Promise<Record<string, unknown>> 
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ text: 'a man rides a horse .', source: 'en', target: 'de', beam: 1 }),
-    }).catch((e) => ({ status: 0, json: async () => ({ error: String(e) }) }));
-    const body = (await res.json()) as Record<string, unknown>;
-    if (res.status === 200 && body.version === version) return body;
-    last = `${res.status} ${JSON.stringify(body)}`;
+    }).catch((e) => e as Error);
+    // Not JSON: wrangler dev's own answer while it restarts the worker ("Your worker restarted mid-request.
+    // Please try sending the request again."): asked again like any other not-yet answer.
+    const text = res instanceof Error ? String(res) : await res.text();
+    const body = parseJson(text);
+    if (!(res instanceof Error) && res.status === 200 && body?.version === version) return body;
+    last = res instanceof Error ? text : `${res.status} ${text.slice(0, 300)}`;
     if (Date.now() > deadline) throw new Error(`worker never served ${version}; last answer ${last}\n${devLog.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
