@@ -97,12 +97,29 @@ describe('mt CLI', () => {
     const out = mt(['translate', '--from', 'en', '--to', 'de', '--model', join(run, 'model')], 'a man rides\n');
     expect(out.code).toBe(0);
     expect(out.stdout.split('\n')).toHaveLength(2);
-    const resumed = train(run, 5);
+    const resumed = train(run, 5, ['--layers', '3,1', '--d-ff', '10']); // the same command resumes
     expect(resumed.stderr).toMatch(/resumed from .* at step 3\n.*3\+1 layers/);
     expect(resumed.code).toBe(0);
-    const other = train(run, 6, ['--layers', '2']);
+    const other = train(run, 6, ['--layers', '2', '--d-ff', '10']);
     expect(other.stderr).toMatch(/the checkpoint has encoderLayers 3, not 2: a new shape needs a new --out/);
     expect(other.code).toBe(1);
+    // The checkpoint's other settings are not silently replaced either.
+    const shape = ['--layers', '3,1', '--d-ff', '10'];
+    for (const [flags, message] of [
+      [[...shape, '--pre-norm'], /the checkpoint has preNorm false, not true/],
+      [['--preset', 'tiny'], /the checkpoint has dModel 8, not 128/],
+      [['--layers', '3,1'], /the checkpoint has dFF 10, not 12/], // --preset micro without the run's --d-ff 10
+      [[...shape, '--lr-scale', '2'], /the checkpoint was trained with --lr-scale 1, not 2: a resumed run keeps its settings/],
+      [[...shape, '--dropout', '0.3'], /trained with --dropout 0.1, not 0.3/],
+      [[...shape, '--bpe-dropout', '0.1'], /trained with --bpe-dropout 0, not 0.1/],
+      [[...shape, '--seed', '7'], /trained with --seed 1, not 7/],
+    ] as Array<[string[], RegExp]>) {
+      const r = train(run, 6, flags);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.code).toBe(1);
+    }
+    expect(train(run, 6, [...shape, '--dropout', '0.1', '--seed', '1']).code).toBe(0); // the same values are fine
   });
 
   it('averages checkpoints and translates stdin line by line (empty line -> empty line)', () => {

@@ -3,6 +3,10 @@
 import { checkConfig, type ModelConfig, type TrainConfig } from '../../model/config.ts';
 import { CliError, num, optNum } from '../args.ts';
 
+// What --preset picks beyond the tokenizer's vocabulary and --pre-norm, compared with a checkpoint's on resume.
+const PRESET_KEYS = ['dModel', 'dFF', 'heads', 'encoderLayers', 'decoderLayers', 'maxLen', 'activation'] as const;
+export const presetShape = (c: ModelConfig): Partial<ModelConfig> => Object.fromEntries(PRESET_KEYS.map((k) => [k, c[k]]));
+
 // --layers E[,D] --d-model N --d-ff N --heads N: the preset's fields they replace (absent flags: none).
 export function shapeOf(v: Record<string, any>): Partial<ModelConfig> {
   const out: Partial<ModelConfig> = {};
@@ -36,6 +40,23 @@ export function modelConfig(preset: ModelConfig, shape: Partial<ModelConfig>, re
     return checkConfig({ ...preset, ...shape });
   } catch (e) {
     throw new CliError((e as Error).message);
+  }
+}
+
+// A resumed run trains on with the settings saved in its checkpoint (that is what makes a resume exact):
+// a flag given with another value is refused rather than silently ignored. --cooldown is the exception
+// (it branches a cooldown off the checkpoint); stop conditions, threads and saving are the session's own.
+const RESUMED_FLAGS: Array<[flag: string, field: keyof TrainConfig]> = [
+  ['batch-tokens', 'batchTokens'], ['accumulate', 'accumulate'], ['warmup', 'warmupSteps'], ['lr-scale', 'lrScale'],
+  ['dropout', 'dropout'], ['label-smoothing', 'labelSmoothing'], ['bpe-dropout', 'bpeDropout'],
+];
+export function checkResumedFlags(v: Record<string, any>, train: TrainConfig, seed: number): void {
+  const given: Array<[string, unknown, number]> = RESUMED_FLAGS.map(([flag, field]) => [flag, train[field] ?? 0, v[flag]]);
+  given.push(['seed', seed, v.seed]);
+  for (const [flag, had, want] of given) {
+    if (want !== undefined && Number(want) !== had) {
+      throw new CliError(`the checkpoint was trained with --${flag} ${had}, not ${want}: a resumed run keeps its settings (new ones need a new --out)`);
+    }
   }
 }
 

@@ -12,7 +12,7 @@ import { appendMetrics, writeCurves } from '../metrics.ts';
 import { exportModel } from '../model-dir.ts';
 import { Progress, formatSeconds } from '../progress.ts';
 import { Trainer } from '../trainer.ts';
-import { bpeDropoutOf, cooldownOf, modelConfig, parseOversample, shapeOf } from './train-options.ts';
+import { bpeDropoutOf, checkResumedFlags, cooldownOf, modelConfig, parseOversample, presetShape, shapeOf } from './train-options.ts';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -44,7 +44,9 @@ mt train --tokenizer FILE --out DIR --pairs en-de[,de-en,...] (--data DIR | --sr
   --keep K             checkpoints kept for averaging (default 5)
   --valid-every N      validation loss every N steps when --data has a val split (default 500)
 Corpora: --data DIR reads DIR/train.<lang>[.gz] (Multi30k layout) for every pair; --src/--tgt read two
-line-aligned files and --tsv one source<TAB>target file, for the single pair in --pairs.`,
+line-aligned files and --tsv one source<TAB>target file, for the single pair in --pairs.
+Resuming keeps the checkpoint's model and training settings (so the run continues exactly); a model or
+training flag asking for other values is refused (--cooldown excepted).`,
   options: {
     tokenizer: { type: 'string' }, out: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' },
     src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, preset: { type: 'string' },
@@ -69,7 +71,10 @@ line-aligned files and --tsv one source<TAB>target file, for the single pair in 
     const resumed = latest ? readCheckpoint(latest) : undefined;
     const presetName = str(v, 'preset', 'tiny');
     if (!PRESETS[presetName]) throw new CliError(`unknown preset "${presetName}": ${Object.keys(PRESETS).join(', ')}`);
-    const config: ModelConfig = modelConfig({ ...PRESETS[presetName], vocabSize: tokenizer.vocabSize, preNorm: !!v['pre-norm'] }, shapeOf(v), resumed?.state.config);
+    // An explicit --preset or --pre-norm is part of the asked-for shape, checked against a checkpoint's.
+    const asked: Partial<ModelConfig> = { ...(v.preset !== undefined ? presetShape(PRESETS[presetName]) : {}), ...shapeOf(v), ...(v['pre-norm'] ? { preNorm: true } : {}) };
+    const config: ModelConfig = modelConfig({ ...PRESETS[presetName], vocabSize: tokenizer.vocabSize, preNorm: !!v['pre-norm'] }, asked, resumed?.state.config);
+    if (resumed) checkResumedFlags(v, resumed.state.train, resumed.state.seed);
     if (config.vocabSize !== tokenizer.vocabSize) throw new CliError(`checkpoint vocabulary (${config.vocabSize}) does not match the tokenizer (${tokenizer.vocabSize})`);
     // --cooldown on a resumed run branches a cooldown off that checkpoint (the schedule is otherwise the run's own).
     const branched = resumed && v.cooldown !== undefined ? { ...resumed.state.train, ...cooldownOf(v) } : undefined;
