@@ -87,6 +87,19 @@ describe('mt CLI', () => {
     expect(w(a).equals(w(plain))).toBe(false);
   });
 
+  it('drops attention weights under --attention-dropout (a training setting the checkpoint keeps)', () => {
+    const [ad, plain] = ['ad', 'ad-plain'].map((d) => join(dir, d));
+    const r = train(ad, 4, ['--attention-dropout', '0.5']);
+    expect(r.stderr).toMatch(/attention dropout 0.5/);
+    expect(r.code).toBe(0);
+    expect(train(plain, 4).code).toBe(0);
+    const w = (d: string) => readFileSync(join(d, 'model/weights.safetensors'));
+    expect(w(ad).equals(w(plain))).toBe(false);
+    const other = train(ad, 6, ['--attention-dropout', '0.1']);
+    expect(other.stderr).toMatch(/trained with --attention-dropout 0.5, not 0.1/);
+    expect(other.code).toBe(1);
+  });
+
   it('trains a shape other than the preset\'s (--layers 3,1 --d-ff 10) and keeps it on resume', () => {
     const run = join(dir, 'shape');
     const r = train(run, 3, ['--layers', '3,1', '--d-ff', '10']);
@@ -144,6 +157,8 @@ describe('mt CLI', () => {
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--oversample', 'de-en=2'], /de-en, which is not in --pairs/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--cooldown', '5'], /--cooldown needs --steps/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--bpe-dropout', '1'], /--bpe-dropout must be below 1/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--dropout', '1'], /--dropout must be below 1, got "1"/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--attention-dropout', '1.5'], /--attention-dropout must be below 1/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--bpe-dropout=-0.1'], /--bpe-dropout must be a number >= 0, got "-0.1"/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--threads', '2', '--hours', 'x'], /--hours must be a number/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--layers', '4,0'], /--layers wants N \(both stacks\) or ENCODER,DECODER/],

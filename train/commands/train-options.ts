@@ -48,7 +48,7 @@ export function modelConfig(preset: ModelConfig, shape: Partial<ModelConfig>, re
 // (it branches a cooldown off the checkpoint); stop conditions, threads and saving are the session's own.
 const RESUMED_FLAGS: Array<[flag: string, field: keyof TrainConfig]> = [
   ['batch-tokens', 'batchTokens'], ['accumulate', 'accumulate'], ['warmup', 'warmupSteps'], ['lr-scale', 'lrScale'],
-  ['dropout', 'dropout'], ['label-smoothing', 'labelSmoothing'], ['bpe-dropout', 'bpeDropout'],
+  ['dropout', 'dropout'], ['attention-dropout', 'attentionDropout'], ['label-smoothing', 'labelSmoothing'], ['bpe-dropout', 'bpeDropout'],
 ];
 export function checkResumedFlags(v: Record<string, any>, train: TrainConfig, seed: number): void {
   const given: Array<[string, unknown, number]> = RESUMED_FLAGS.map(([flag, field]) => [flag, train[field] ?? 0, v[flag]]);
@@ -70,9 +70,15 @@ export function cooldownOf(v: Record<string, any>): Pick<TrainConfig, 'cooldownS
   return { cooldownSteps: cd, cooldownEnd: end };
 }
 
+// A rate in [0, 1): at 1 dropout would keep nothing (and scale by 1/0), BPE-dropout would drop every merge.
+export function rateOf(v: Record<string, any>, key: string, def: number): number {
+  const p = num(v, key, def, { min: 0 });
+  if (p >= 1) throw new CliError(`--${key} must be below 1, got "${v[key]}"`);
+  return p;
+}
+
 export function bpeDropoutOf(v: Record<string, any>): Pick<TrainConfig, 'bpeDropout'> {
-  const p = num(v, 'bpe-dropout', 0, { min: 0 });
-  if (p >= 1) throw new CliError(`--bpe-dropout must be below 1 (1 drops every merge), got "${v['bpe-dropout']}"`);
+  const p = rateOf(v, 'bpe-dropout', 0);
   return p ? { bpeDropout: p } : {};
 }
 

@@ -12,7 +12,7 @@ import { appendMetrics, writeCurves } from '../metrics.ts';
 import { exportModel } from '../model-dir.ts';
 import { Progress, formatSeconds } from '../progress.ts';
 import { Trainer } from '../trainer.ts';
-import { bpeDropoutOf, checkResumedFlags, cooldownOf, modelConfig, parseOversample, presetShape, shapeOf } from './train-options.ts';
+import { bpeDropoutOf, checkResumedFlags, cooldownOf, modelConfig, parseOversample, presetShape, rateOf, shapeOf } from './train-options.ts';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -34,6 +34,7 @@ mt train --tokenizer FILE --out DIR --pairs en-de[,de-en,...] (--data DIR | --sr
   --warmup N           warmup steps of the learning-rate schedule (default ${TRAIN_DEFAULTS.warmupSteps})
   --lr-scale X         multiplies the paper's learning rate (default 1)
   --dropout P          residual dropout (default ${TRAIN_DEFAULTS.dropout})
+  --attention-dropout P  dropout on attention weights (default ${TRAIN_DEFAULTS.attentionDropout}; 0.1 in tensor2tensor)
   --label-smoothing E  (default ${TRAIN_DEFAULTS.labelSmoothing})
   --bpe-dropout P      BPE-dropout: re-segment the corpus every epoch skipping each merge with probability P
                        (0 <= P < 1; default 0; 0.1 in Provilkov et al. 2020); translation uses plain BPE
@@ -52,7 +53,7 @@ training flag asking for other values is refused (--cooldown excepted).`,
     src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, preset: { type: 'string' },
     'pre-norm': { type: 'boolean' }, layers: { type: 'string' }, 'd-model': { type: 'string' }, 'd-ff': { type: 'string' }, heads: { type: 'string' }, steps: { type: 'string' }, epochs: { type: 'string' }, hours: { type: 'string' },
     'batch-tokens': { type: 'string' }, accumulate: { type: 'string' }, warmup: { type: 'string' }, 'lr-scale': { type: 'string' },
-    dropout: { type: 'string' }, 'label-smoothing': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
+    dropout: { type: 'string' }, 'label-smoothing': { type: 'string' }, 'attention-dropout': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
     'save-minutes': { type: 'string' }, keep: { type: 'string' }, 'valid-every': { type: 'string' },
     name: { type: 'string' }, cooldown: { type: 'string' }, oversample: { type: 'string' }, 'bpe-dropout': { type: 'string' },
   },
@@ -84,8 +85,9 @@ training flag asking for other values is refused (--cooldown excepted).`,
       accumulate: num(v, 'accumulate', 1, { min: 1, integer: true }),
       warmupSteps: num(v, 'warmup', TRAIN_DEFAULTS.warmupSteps, { min: 1, integer: true }),
       lrScale: num(v, 'lr-scale', 1, { min: 0 }),
-      dropout: num(v, 'dropout', TRAIN_DEFAULTS.dropout, { min: 0 }),
-      labelSmoothing: num(v, 'label-smoothing', TRAIN_DEFAULTS.labelSmoothing, { min: 0 }),
+      dropout: rateOf(v, 'dropout', TRAIN_DEFAULTS.dropout),
+      attentionDropout: rateOf(v, 'attention-dropout', TRAIN_DEFAULTS.attentionDropout),
+      labelSmoothing: rateOf(v, 'label-smoothing', TRAIN_DEFAULTS.labelSmoothing),
       ...bpeDropoutOf(v),
       ...cooldownOf(v),
     };
@@ -118,7 +120,7 @@ training flag asking for other values is refused (--cooldown excepted).`,
         console.error(`resumed from ${latest} at step ${state.step}`);
       }
       const metricsPath = join(out, 'metrics.jsonl');
-      console.error(`training ${describe(config)} (${parameterCount(trainer.layout)} parameters) on ${train.length} pairs, ${trainer.threads} threads${tc.bpeDropout ? `, BPE-dropout ${tc.bpeDropout}` : ''}`);
+      console.error(`training ${describe(config)} (${parameterCount(trainer.layout)} parameters) on ${train.length} pairs, ${trainer.threads} threads${tc.attentionDropout ? `, attention dropout ${tc.attentionDropout}` : ''}${tc.bpeDropout ? `, BPE-dropout ${tc.bpeDropout}` : ''}`);
 
       const save = () => {
         const { m, v: vv } = trainer.adamView();
