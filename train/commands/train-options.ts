@@ -51,7 +51,7 @@ const RESUMED_FLAGS: Array<[flag: string, field: keyof TrainConfig]> = [
   ['dropout', 'dropout'], ['attention-dropout', 'attentionDropout'], ['label-smoothing', 'labelSmoothing'], ['bpe-dropout', 'bpeDropout'],
 ];
 export function checkResumedFlags(v: Record<string, any>, train: TrainConfig, seed: number): void {
-  const given: Array<[string, unknown, number]> = RESUMED_FLAGS.map(([flag, field]) => [flag, train[field] ?? 0, v[flag]]);
+  const given: Array<[string, unknown, unknown]> = RESUMED_FLAGS.map(([flag, field]) => [flag, train[field] ?? 0, v[flag]]);
   given.push(['seed', seed, v.seed]);
   for (const [flag, had, want] of given) {
     if (want !== undefined && Number(want) !== had) {
