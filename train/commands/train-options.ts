@@ -4,7 +4,7 @@ import { checkConfig, type ModelConfig, type TrainConfig } from '../../model/con
 import { CliError, num, optNum } from '../args.ts';
 
 // What --preset picks beyond the tokenizer's vocabulary and --pre-norm, compared with a checkpoint's on resume.
-const PRESET_KEYS = ['dModel', 'dFF', 'heads', 'encoderLayers', 'decoderLayers', 'maxLen', 'activation'] as const;
+export const PRESET_KEYS = ['dModel', 'dFF', 'heads', 'encoderLayers', 'decoderLayers', 'maxLen', 'activation'] as const;
 export const presetShape = (c: ModelConfig): Partial<ModelConfig> => Object.fromEntries(PRESET_KEYS.map((k) => [k, c[k]]));
 
 // --layers E[,D] --d-model N --d-ff N --heads N: the preset's fields they replace (absent flags: none).

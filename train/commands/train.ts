@@ -12,7 +12,7 @@ import { appendMetrics, writeCurves } from '../metrics.ts';
 import { exportModel } from '../model-dir.ts';
 import { Progress, formatSeconds } from '../progress.ts';
 import { Trainer } from '../trainer.ts';
-import { bpeDropoutOf, checkResumedFlags, cooldownOf, modelConfig, parseOversample, presetShape, rateOf, shapeOf } from './train-options.ts';
+import { bpeDropoutOf, checkResumedFlags, cooldownOf, modelConfig, parseOversample, PRESET_KEYS, presetShape, rateOf, shapeOf } from './train-options.ts';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -190,7 +190,6 @@ training flag asking for other values is refused (--cooldown excepted).`,
 
 // "tiny" when the shape is a preset's, else "6+2 layers, d_model 128, d_ff 256, 4 heads".
 function describe(c: ModelConfig): string {
-  const keys = ['dModel', 'dFF', 'heads', 'encoderLayers', 'decoderLayers'] as const;
-  const preset = Object.keys(PRESETS).find((n) => keys.every((k) => PRESETS[n][k] === c[k]));
+  const preset = Object.keys(PRESETS).find((n) => PRESET_KEYS.every((k) => PRESETS[n][k] === c[k]));
   return preset ?? `${c.encoderLayers}+${c.decoderLayers} layers, d_model ${c.dModel}, d_ff ${c.dFF}, ${c.heads} heads`;
 }
