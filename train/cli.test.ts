@@ -1,7 +1,7 @@
 // The `mt` command line end to end on a small corpus: tokenizer -> train -> kill/resume -> average ->
 // translate, and one-line errors with a non-zero exit on bad input.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +126,7 @@ describe('mt CLI', () => {
       [[...shape, '--dropout', '0.3'], /trained with --dropout 0.1, not 0.3/],
       [[...shape, '--bpe-dropout', '0.1'], /trained with --bpe-dropout 0, not 0.1/],
       [[...shape, '--seed', '7'], /trained with --seed 1, not 7/],
+      [[...shape, '--pairs', 'de-en'], /the checkpoint was trained on --pairs en-de, not de-en: a resumed run keeps its pairs/],
     ] as Array<[string[], RegExp]>) {
       const r = train(run, 6, flags);
       expect(r.stderr).toMatch(message);
@@ -170,6 +171,7 @@ describe('mt CLI', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(msg);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(dir, 'x'))).toBe(false); // a refused mt train leaves no --out behind
   });
 
   it('refuses misaligned corpora, unknown languages and corrupt checkpoints', () => {

@@ -60,6 +60,15 @@ export function checkResumedFlags(v: Record<string, any>, train: TrainConfig, se
   }
 }
 
+// A resumed run trains its checkpoint's language pairs: others would train directions the saved model does
+// not list, or stop training ones it does.
+export function checkResumedPairs(asked: string, had: string): void {
+  const list = (s: string) => s.split(',').map((p) => p.trim()).join(',');
+  if (list(asked) !== list(had)) {
+    throw new CliError(`the checkpoint was trained on --pairs ${had}, not ${asked}: a resumed run keeps its pairs (new ones need a new --out)`);
+  }
+}
+
 // --cooldown N needs the step budget it counts back from.
 export function cooldownOf(v: Record<string, any>): Pick<TrainConfig, 'cooldownSteps' | 'cooldownEnd'> {
   const cd = num(v, 'cooldown', 0, { min: 0, integer: true });

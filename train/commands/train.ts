@@ -6,13 +6,13 @@ import { mulberry32, parameterCount } from '../../model/params.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
 import { CliError, num, str, type Command } from '../args.ts';
 import { latestCheckpoint, loadTensors, readCheckpoint, saveCheckpoint, writeAtomic, type TrainState } from '../checkpoint.ts';
-import { encodeCorpus, loadExamples, readCorpus, type CorpusSpec } from '../corpus.ts';
+import { encodeCorpus, loadExamples, pairsOf, readCorpus, type CorpusSpec } from '../corpus.ts';
 import { makeBatches, type Example } from '../data.ts';
 import { appendMetrics, writeCurves } from '../metrics.ts';
 import { exportModel } from '../model-dir.ts';
 import { Progress, formatSeconds } from '../progress.ts';
 import { Trainer } from '../trainer.ts';
-import { bpeDropoutOf, checkResumedFlags, cooldownOf, modelConfig, parseOversample, PRESET_KEYS, presetShape, rateOf, shapeOf } from './train-options.ts';
+import { bpeDropoutOf, checkResumedFlags, checkResumedPairs, cooldownOf, modelConfig, parseOversample, PRESET_KEYS, presetShape, rateOf, shapeOf } from './train-options.ts';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -46,8 +46,8 @@ mt train --tokenizer FILE --out DIR --pairs en-de[,de-en,...] (--data DIR | --sr
   --valid-every N      validation loss every N steps when --data has a val split (default 500)
 Corpora: --data DIR reads DIR/train.<lang>[.gz] (Multi30k layout) for every pair; --src/--tgt read two
 line-aligned files and --tsv one source<TAB>target file, for the single pair in --pairs.
-Resuming keeps the checkpoint's model and training settings (so the run continues exactly); a model or
-training flag asking for other values is refused (--cooldown excepted).`,
+Resuming keeps the checkpoint's model, language pairs and training settings (so the run continues exactly);
+a model, --pairs or training flag asking for other values is refused (--cooldown excepted).`,
   options: {
     tokenizer: { type: 'string' }, out: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' },
     src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, preset: { type: 'string' },
@@ -63,13 +63,11 @@ training flag asking for other values is refused (--cooldown excepted).`,
     if (!existsSync(tokPath)) throw new CliError(`tokenizer not found: ${tokPath} (make one with mt tokenizer)`);
     const tokenizer = Tokenizer.fromJSON(readFileSync(tokPath, 'utf8'));
     const corpus: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
-    const trainText = readCorpus(tokenizer, corpus, 'train', parseOversample(v.oversample));
-    const train = encodeCorpus(tokenizer, trainText, TRAIN_DEFAULTS.maxTokens);
-    const valid = v.data ? loadExamples(tokenizer, corpus, 'val', 1000) : undefined;
-    mkdirSync(out, { recursive: true });
-
+    pairsOf(corpus, tokenizer.languages);
+    const oversample = parseOversample(v.oversample);
     const latest = latestCheckpoint(out);
     const resumed = latest ? readCheckpoint(latest) : undefined;
+    if (resumed) checkResumedPairs(corpus.pairs, resumed.state.pairs);
     const presetName = str(v, 'preset', 'tiny');
     if (!PRESETS[presetName]) throw new CliError(`unknown preset "${presetName}": ${Object.keys(PRESETS).join(', ')}`);
     // An explicit --preset or --pre-norm is part of the asked-for shape, checked against a checkpoint's.
@@ -105,6 +103,11 @@ training flag asking for other values is refused (--cooldown excepted).`,
     const validEvery = num(v, 'valid-every', 500, { min: 1, integer: true });
     const threads = num(v, 'threads', 2, { min: 1, integer: true });
     const name = str(v, 'name', 'multi30k');
+    // The corpus is read once every flag has been checked: a refused run costs no corpus reading.
+    const trainText = readCorpus(tokenizer, corpus, 'train', oversample);
+    const train = encodeCorpus(tokenizer, trainText, TRAIN_DEFAULTS.maxTokens);
+    const valid = v.data ? loadExamples(tokenizer, corpus, 'val', 1000) : undefined;
+    mkdirSync(out, { recursive: true });
     const trainer = Trainer.create({ config, train: tc, seed, threads });
     let stop = false;
     const onSignal = () => (stop = true);
