@@ -16,6 +16,7 @@ export interface TrainState {
   tokensSeen: number;
   elapsedSeconds: number;
   pairs: string; // language pairs trained, e.g. "en-de,de-en"
+  oversample?: Record<string, number>; // --oversample, e.g. { "en-de": 2 } (absent in checkpoints older than it)
   name: string; // model name written into config.json
 }
 

@@ -47,6 +47,18 @@ describe('mt CLI', () => {
     expect(readFileSync(join(a, 'curves.svg'), 'utf8')).toMatch(/^<svg/);
   });
 
+  it('keeps a checkpoint\'s --oversample on resume and refuses another', () => {
+    const run = join(dir, 'over');
+    expect(train(run, 2, ['--oversample', 'en-de=2']).code).toBe(0);
+    const again = train(run, 3); // without the flag: the checkpoint's data
+    expect(again.stderr).toMatch(/resumed from .* at step 2\n.*on 80 pairs/);
+    expect(again.code).toBe(0);
+    const other = train(run, 4, ['--oversample', 'en-de=3']);
+    expect(other.stderr).toMatch(/the checkpoint was trained with --oversample en-de=2, not en-de=3: a resumed run keeps its data/);
+    expect(other.stderr.trim().split('\n')).toHaveLength(1);
+    expect(other.code).toBe(1);
+  });
+
   it('cools the learning rate down to 0 at --steps and oversamples a pair', () => {
     const run = join(dir, 'cool');
     const r = train(run, 20, ['--cooldown', '10', '--oversample', 'en-de=2']);
@@ -126,6 +138,7 @@ describe('mt CLI', () => {
       [[...shape, '--dropout', '0.3'], /trained with --dropout 0.1, not 0.3/],
       [[...shape, '--bpe-dropout', '0.1'], /trained with --bpe-dropout 0, not 0.1/],
       [[...shape, '--seed', '7'], /trained with --seed 1, not 7/],
+      [[...shape, '--oversample', 'en-de=2'], /trained with --oversample none, not en-de=2/],
       [[...shape, '--pairs', 'de-en'], /the checkpoint was trained on --pairs en-de, not de-en: a resumed run keeps its pairs/],
     ] as Array<[string[], RegExp]>) {
       const r = train(run, 6, flags);

@@ -69,6 +69,14 @@ export function checkResumedPairs(asked: string, had: string): void {
   }
 }
 
+// ...and its --oversample, which decides what an epoch's batches are.
+export function checkResumedOversample(asked: Record<string, number>, had: Record<string, number>): void {
+  const text = (o: Record<string, number>) => Object.entries(o).filter(([, k]) => k !== 1).sort().map(([p, k]) => `${p}=${k}`).join(',') || 'none';
+  if (text(asked) !== text(had)) {
+    throw new CliError(`the checkpoint was trained with --oversample ${text(had)}, not ${text(asked)}: a resumed run keeps its data (new ones need a new --out)`);
+  }
+}
+
 // --cooldown N needs the step budget it counts back from.
 export function cooldownOf(v: Record<string, any>): Pick<TrainConfig, 'cooldownSteps' | 'cooldownEnd'> {
   const cd = num(v, 'cooldown', 0, { min: 0, integer: true });

@@ -12,7 +12,7 @@ import { appendMetrics, writeCurves } from '../metrics.ts';
 import { exportModel } from '../model-dir.ts';
 import { Progress, formatSeconds } from '../progress.ts';
 import { Trainer } from '../trainer.ts';
-import { bpeDropoutOf, checkResumedFlags, checkResumedPairs, cooldownOf, modelConfig, parseOversample, PRESET_KEYS, presetShape, rateOf, shapeOf } from './train-options.ts';
+import { bpeDropoutOf, checkResumedFlags, checkResumedOversample, checkResumedPairs, cooldownOf, modelConfig, parseOversample, PRESET_KEYS, presetShape, rateOf, shapeOf } from './train-options.ts';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -46,8 +46,8 @@ mt train --tokenizer FILE --out DIR --pairs en-de[,de-en,...] (--data DIR | --sr
   --valid-every N      validation loss every N steps when --data has a val split (default 500)
 Corpora: --data DIR reads DIR/train.<lang>[.gz] (Multi30k layout) for every pair; --src/--tgt read two
 line-aligned files and --tsv one source<TAB>target file, for the single pair in --pairs.
-Resuming keeps the checkpoint's model, language pairs and training settings (so the run continues exactly);
-a model, --pairs or training flag asking for other values is refused (--cooldown excepted).`,
+Resuming keeps the checkpoint's model, --pairs, --oversample and training settings (so the run continues
+exactly); a flag asking for other values is refused (--cooldown excepted).`,
   options: {
     tokenizer: { type: 'string' }, out: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' },
     src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, preset: { type: 'string' },
@@ -68,6 +68,8 @@ a model, --pairs or training flag asking for other values is refused (--cooldown
     const latest = latestCheckpoint(out);
     const resumed = latest ? readCheckpoint(latest) : undefined;
     if (resumed) checkResumedPairs(corpus.pairs, resumed.state.pairs);
+    // (Checkpoints from before --oversample was recorded take the flag as given.)
+    if (resumed?.state.oversample && v.oversample !== undefined) checkResumedOversample(oversample, resumed.state.oversample);
     const presetName = str(v, 'preset', 'tiny');
     if (!PRESETS[presetName]) throw new CliError(`unknown preset "${presetName}": ${Object.keys(PRESETS).join(', ')}`);
     // An explicit --preset or --pre-norm is part of the asked-for shape, checked against a checkpoint's.
@@ -104,7 +106,7 @@ a model, --pairs or training flag asking for other values is refused (--cooldown
     const threads = num(v, 'threads', 2, { min: 1, integer: true });
     const name = str(v, 'name', 'multi30k');
     // The corpus is read once every flag has been checked: a refused run costs no corpus reading.
-    const trainText = readCorpus(tokenizer, corpus, 'train', oversample);
+    const trainText = readCorpus(tokenizer, corpus, 'train', resumed?.state.oversample ?? oversample);
     const train = encodeCorpus(tokenizer, trainText, TRAIN_DEFAULTS.maxTokens);
     const valid = v.data ? loadExamples(tokenizer, corpus, 'val', 1000) : undefined;
     mkdirSync(out, { recursive: true });
@@ -112,7 +114,7 @@ a model, --pairs or training flag asking for other values is refused (--cooldown
     let stop = false;
     const onSignal = () => (stop = true);
     try {
-      const state: TrainState = resumed ? { ...resumed.state, train: tc } : { step: 0, epoch: 0, batchIndex: 0, seed, config, train: tc, tokensSeen: 0, elapsedSeconds: 0, pairs: corpus.pairs, name };
+      const state: TrainState = resumed ? { ...resumed.state, train: tc } : { step: 0, epoch: 0, batchIndex: 0, seed, config, train: tc, tokensSeen: 0, elapsedSeconds: 0, pairs: corpus.pairs, oversample, name };
       writeAtomic(join(out, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
       if (resumed) {
         loadTensors(trainer.layout, resumed.tensors, trainer.paramsView());
