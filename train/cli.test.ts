@@ -139,6 +139,7 @@ describe('mt CLI', () => {
       [[...shape, '--bpe-dropout', '0.1'], /trained with --bpe-dropout 0, not 0.1/],
       [[...shape, '--seed', '7'], /trained with --seed 1, not 7/],
       [[...shape, '--oversample', 'en-de=2'], /trained with --oversample none, not en-de=2/],
+      [[...shape, '--name', 'other'], /the checkpoint's model is named multi30k, not other: a resumed run keeps its name/],
       [[...shape, '--pairs', 'de-en'], /the checkpoint was trained on --pairs en-de, not de-en: a resumed run keeps its pairs/],
     ] as Array<[string[], RegExp]>) {
       const r = train(run, 6, flags);
@@ -146,7 +147,7 @@ describe('mt CLI', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.code).toBe(1);
     }
-    expect(train(run, 6, [...shape, '--dropout', '0.1', '--seed', '1']).code).toBe(0); // the same values are fine
+    expect(train(run, 6, [...shape, '--dropout', '0.1', '--seed', '1', '--name', 'multi30k']).code).toBe(0); // the same values are fine
   });
 
   it('averages checkpoints and translates stdin line by line (empty line -> empty line)', () => {

@@ -46,8 +46,8 @@ mt train --tokenizer FILE --out DIR --pairs en-de[,de-en,...] (--data DIR | --sr
   --valid-every N      validation loss every N steps when --data has a val split (default 500)
 Corpora: --data DIR reads DIR/train.<lang>[.gz] (Multi30k layout) for every pair; --src/--tgt read two
 line-aligned files and --tsv one source<TAB>target file, for the single pair in --pairs.
-Resuming keeps the checkpoint's model, --pairs, --oversample and training settings (so the run continues
-exactly); a flag asking for other values is refused (--cooldown excepted).`,
+Resuming keeps the checkpoint's model, --pairs, --oversample, --name and training settings (so the run
+continues exactly); a flag asking for other values is refused (--cooldown excepted).`,
   options: {
     tokenizer: { type: 'string' }, out: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' },
     src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, preset: { type: 'string' },
@@ -105,6 +105,9 @@ exactly); a flag asking for other values is refused (--cooldown excepted).`,
     const validEvery = num(v, 'valid-every', 500, { min: 1, integer: true });
     const threads = num(v, 'threads', 2, { min: 1, integer: true });
     const name = str(v, 'name', 'multi30k');
+    if (resumed && v.name !== undefined && name !== resumed.state.name) {
+      throw new CliError(`the checkpoint's model is named ${resumed.state.name}, not ${name}: a resumed run keeps its name`);
+    }
     // The corpus is read once every flag has been checked: a refused run costs no corpus reading.
     const trainText = readCorpus(tokenizer, corpus, 'train', resumed?.state.oversample ?? oversample);
     const train = encodeCorpus(tokenizer, trainText, TRAIN_DEFAULTS.maxTokens);
