@@ -2,6 +2,7 @@
 // overrides on a preset, the cooldown, BPE-dropout and per-pair oversampling.
 import { checkConfig, type ModelConfig, type TrainConfig } from '../../model/config.ts';
 import { CliError, num, optNum } from '../args.ts';
+import type { TrainState } from '../checkpoint.ts';
 
 // What --preset picks beyond the tokenizer's vocabulary and --pre-norm, compared with a checkpoint's on resume.
 export const PRESET_KEYS = ['dModel', 'dFF', 'heads', 'encoderLayers', 'decoderLayers', 'maxLen', 'activation'] as const;
@@ -50,30 +51,27 @@ const RESUMED_FLAGS: Array<[flag: string, field: keyof TrainConfig]> = [
   ['batch-tokens', 'batchTokens'], ['accumulate', 'accumulate'], ['warmup', 'warmupSteps'], ['lr-scale', 'lrScale'],
   ['dropout', 'dropout'], ['attention-dropout', 'attentionDropout'], ['label-smoothing', 'labelSmoothing'], ['bpe-dropout', 'bpeDropout'],
 ];
-export function checkResumedFlags(v: Record<string, any>, train: TrainConfig, seed: number): void {
-  const given: Array<[string, unknown, unknown]> = RESUMED_FLAGS.map(([flag, field]) => [flag, train[field] ?? 0, v[flag]]);
-  given.push(['seed', seed, v.seed]);
+// `oversample` is the run's parsed --oversample; a checkpoint from before it was recorded takes the flag as given.
+export function checkResumed(v: Record<string, any>, state: TrainState, oversample: Record<string, number>): void {
+  const given: Array<[string, unknown, unknown]> = RESUMED_FLAGS.map(([flag, field]) => [flag, state.train[field] ?? 0, v[flag]]);
+  given.push(['seed', state.seed, v.seed]);
   for (const [flag, had, want] of given) {
     if (want !== undefined && Number(want) !== had) {
       throw new CliError(`the checkpoint was trained with --${flag} ${had}, not ${want}: a resumed run keeps its settings (new ones need a new --out)`);
     }
   }
-}
-
-// A resumed run trains its checkpoint's language pairs: others would train directions the saved model does
-// not list, or stop training ones it does.
-export function checkResumedPairs(asked: string, had: string): void {
+  // Other pairs would train directions the saved model does not list, or stop training ones it does.
   const list = (s: string) => s.split(',').map((p) => p.trim()).join(',');
-  if (list(asked) !== list(had)) {
-    throw new CliError(`the checkpoint was trained on --pairs ${had}, not ${asked}: a resumed run keeps its pairs (new ones need a new --out)`);
+  if (list(v.pairs) !== list(state.pairs)) {
+    throw new CliError(`the checkpoint was trained on --pairs ${state.pairs}, not ${v.pairs}: a resumed run keeps its pairs (new ones need a new --out)`);
   }
-}
-
-// ...and its --oversample, which decides what an epoch's batches are.
-export function checkResumedOversample(asked: Record<string, number>, had: Record<string, number>): void {
+  // --oversample decides what an epoch's batches are.
   const text = (o: Record<string, number>) => Object.entries(o).filter(([, k]) => k !== 1).sort().map(([p, k]) => `${p}=${k}`).join(',') || 'none';
-  if (text(asked) !== text(had)) {
-    throw new CliError(`the checkpoint was trained with --oversample ${text(had)}, not ${text(asked)}: a resumed run keeps its data (new ones need a new --out)`);
+  if (state.oversample && v.oversample !== undefined && text(oversample) !== text(state.oversample)) {
+    throw new CliError(`the checkpoint was trained with --oversample ${text(state.oversample)}, not ${text(oversample)}: a resumed run keeps its data (new ones need a new --out)`);
+  }
+  if (v.name !== undefined && v.name !== state.name) {
+    throw new CliError(`the checkpoint's model is named ${state.name}, not ${v.name}: a resumed run keeps its name`);
   }
 }
 

@@ -12,7 +12,7 @@ import { appendMetrics, writeCurves } from '../metrics.ts';
 import { exportModel } from '../model-dir.ts';
 import { Progress, formatSeconds } from '../progress.ts';
 import { Trainer } from '../trainer.ts';
-import { bpeDropoutOf, checkResumedFlags, checkResumedOversample, checkResumedPairs, cooldownOf, modelConfig, parseOversample, PRESET_KEYS, presetShape, rateOf, shapeOf } from './train-options.ts';
+import { bpeDropoutOf, checkResumed, cooldownOf, modelConfig, parseOversample, PRESET_KEYS, presetShape, rateOf, shapeOf } from './train-options.ts';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -67,15 +67,12 @@ continues exactly); a flag asking for other values is refused (--cooldown except
     const oversample = parseOversample(v.oversample);
     const latest = latestCheckpoint(out);
     const resumed = latest ? readCheckpoint(latest) : undefined;
-    if (resumed) checkResumedPairs(corpus.pairs, resumed.state.pairs);
-    // (Checkpoints from before --oversample was recorded take the flag as given.)
-    if (resumed?.state.oversample && v.oversample !== undefined) checkResumedOversample(oversample, resumed.state.oversample);
     const presetName = str(v, 'preset', 'tiny');
     if (!PRESETS[presetName]) throw new CliError(`unknown preset "${presetName}": ${Object.keys(PRESETS).join(', ')}`);
     // An explicit --preset or --pre-norm is part of the asked-for shape, checked against a checkpoint's.
     const asked: Partial<ModelConfig> = { ...(v.preset !== undefined ? presetShape(PRESETS[presetName]) : {}), ...shapeOf(v), ...(v['pre-norm'] ? { preNorm: true } : {}) };
     const config: ModelConfig = modelConfig({ ...PRESETS[presetName], vocabSize: tokenizer.vocabSize, preNorm: !!v['pre-norm'] }, asked, resumed?.state.config);
-    if (resumed) checkResumedFlags(v, resumed.state.train, resumed.state.seed);
+    if (resumed) checkResumed(v, resumed.state, oversample);
     if (config.vocabSize !== tokenizer.vocabSize) throw new CliError(`checkpoint vocabulary (${config.vocabSize}) does not match the tokenizer (${tokenizer.vocabSize})`);
     // --cooldown on a resumed run branches a cooldown off that checkpoint (the schedule is otherwise the run's own).
     const branched = resumed && v.cooldown !== undefined ? { ...resumed.state.train, ...cooldownOf(v) } : undefined;
@@ -105,9 +102,6 @@ continues exactly); a flag asking for other values is refused (--cooldown except
     const validEvery = num(v, 'valid-every', 500, { min: 1, integer: true });
     const threads = num(v, 'threads', 2, { min: 1, integer: true });
     const name = str(v, 'name', 'multi30k');
-    if (resumed && v.name !== undefined && name !== resumed.state.name) {
-      throw new CliError(`the checkpoint's model is named ${resumed.state.name}, not ${name}: a resumed run keeps its name`);
-    }
     // The corpus is read once every flag has been checked: a refused run costs no corpus reading.
     const trainText = readCorpus(tokenizer, corpus, 'train', resumed?.state.oversample ?? oversample);
     const train = encodeCorpus(tokenizer, trainText, TRAIN_DEFAULTS.maxTokens);
