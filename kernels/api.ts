@@ -57,6 +57,11 @@ export interface KernelExports {
   crossentropy_forward(losses: P, probs: P, logits: P, targets: P, N: I, V: I, eps: f32): number;
   // dlogits (N,V) = scale * (probs - q) (overwrites; pad rows 0). Safe when dlogits == probs (in place).
   crossentropy_backward(dlogits: P, probs: P, targets: P, N: I, V: I, eps: f32, scale: f32): void;
+  // R-Drop's consistency loss between two dropout passes, rows n and N+n of logits (2N,V): losses (N) =
+  // (KL(p||q) + KL(q||p)) / 2, pad rows 0; stats (N,4) kept for the backward. Returns the sum over non-pad rows.
+  symkl_forward(losses: P, stats: P, logits: P, targets: P, N: I, V: I): number;
+  // dlogits (2N,V) += scale * dloss/dlogits (accumulates onto the cross-entropy gradient)
+  symkl_backward(dlogits: P, stats: P, logits: P, targets: P, N: I, V: I, scale: f32): void;
 
   // --- activations, residual, dropout ---
   relu_forward(out: P, inp: P, N: I): void;

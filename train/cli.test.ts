@@ -112,6 +112,22 @@ describe('mt CLI', () => {
     expect(other.code).toBe(1);
   });
 
+  it('runs each batch twice under --rdrop and logs the KL term (a training setting the checkpoint keeps)', () => {
+    const [rd, plain] = ['rd', 'rd-plain'].map((d) => join(dir, d));
+    const r = train(rd, 20, ['--rdrop', '5']); // metrics are written every 20 steps
+    expect(r.stderr).toMatch(/R-Drop alpha 5/);
+    expect(r.code).toBe(0);
+    expect(train(plain, 20).code).toBe(0);
+    const w = (d: string) => readFileSync(join(d, 'model/weights.safetensors'));
+    expect(w(rd).equals(w(plain))).toBe(false);
+    const rows = readFileSync(join(rd, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.kind === 'train');
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((m) => m.kl > 0 && Number.isFinite(m.loss))).toBe(true);
+    const other = train(rd, 22, ['--rdrop', '1']);
+    expect(other.stderr).toMatch(/trained with --rdrop 5, not 1/);
+    expect(other.code).toBe(1);
+  });
+
   it('trains a shape other than the preset\'s (--layers 3,1 --d-ff 10) and keeps it on resume', () => {
     const run = join(dir, 'shape');
     const r = train(run, 3, ['--layers', '3,1', '--d-ff', '10']);
@@ -137,6 +153,7 @@ describe('mt CLI', () => {
       [[...shape, '--lr-scale', '2'], /the checkpoint was trained with --lr-scale 1, not 2: a resumed run keeps its settings/],
       [[...shape, '--dropout', '0.3'], /trained with --dropout 0.1, not 0.3/],
       [[...shape, '--bpe-dropout', '0.1'], /trained with --bpe-dropout 0, not 0.1/],
+      [[...shape, '--rdrop', '5'], /trained with --rdrop 0, not 5/],
       [[...shape, '--seed', '7'], /trained with --seed 1, not 7/],
       [[...shape, '--oversample', 'en-de=2'], /trained with --oversample none, not en-de=2/],
       [[...shape, '--name', 'other'], /the checkpoint's model is named multi30k, not other: a resumed run keeps its name/],
@@ -175,6 +192,8 @@ describe('mt CLI', () => {
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--dropout', '1'], /--dropout must be below 1, got "1"/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--attention-dropout', '1.5'], /--attention-dropout must be below 1/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--bpe-dropout=-0.1'], /--bpe-dropout must be a number >= 0, got "-0.1"/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--rdrop=-1'], /--rdrop must be a number >= 0, got "-1"/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--rdrop', '5', '--dropout', '0'], /--rdrop needs dropout/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--threads', '2', '--hours', 'x'], /--hours must be a number/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--layers', '4,0'], /--layers wants N \(both stacks\) or ENCODER,DECODER/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--layers', '2,3,4'], /--layers wants N/],

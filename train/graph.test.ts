@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Arena } from '../kernels/host.ts';
 import { loadKernels } from '../kernels/node.ts';
 import { TOL } from '../kernels/tolerances.ts';
-import { PRESETS, TRAIN_DEFAULTS, type ModelConfig } from '../model/config.ts';
+import { PRESETS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../model/config.ts';
 import { initParams, mulberry32, paramLayout } from '../model/params.ts';
 import { collate, type Example } from './data.ts';
 import { TrainGraph } from './graph.ts';
@@ -15,8 +15,9 @@ function randomExamples(n: number, V: number, seed: number): Example[] {
   return Array.from({ length: n }, () => ({ src: ids(2 + Math.floor(r() * 6)), tgt: ids(1 + Math.floor(r() * 6)) }));
 }
 
-// Loss as a function of the flat parameters, through the wasm graph (dropout off).
-function setup(config: ModelConfig) {
+// Loss as a function of the flat parameters, through the wasm graph (dropout off unless `train` asks for R-Drop,
+// whose dropout masks are fixed by the forward's seed, so the objective is still a function of the parameters).
+function setup(config: ModelConfig, train: Partial<TrainConfig> = {}) {
   const kernels = loadKernels('scalar');
   const arena = new Arena(kernels);
   const layout = paramLayout(config);
@@ -27,23 +28,26 @@ function setup(config: ModelConfig) {
   const p = arena.f32view(params, layout.total);
   const r = mulberry32(9);
   for (const t of layout.tensors) if (!t.linear) for (let i = 0; i < t.size; i++) p[t.offset + i] += (r() - 0.5) * 0.2;
-  const graph = new TrainGraph(kernels, arena, layout, { ...TRAIN_DEFAULTS, labelSmoothing: 0.1 }, params, grads);
-  graph.dropout = false;
+  const tc = { ...TRAIN_DEFAULTS, labelSmoothing: 0.1, ...train };
+  const graph = new TrainGraph(kernels, arena, layout, tc, params, grads);
+  graph.dropout = !!tc.rdrop;
   const base = arena.mark();
   const batch = collate(randomExamples(3, config.vocabSize, 5));
+  // the objective backward() differentiates: cross-entropy plus R-Drop's weighted KL
   const loss = () => {
     arena.reset(base);
-    return graph.forward(batch, 1).loss;
+    const r = graph.forward(batch, 1);
+    return r.loss + (tc.rdrop ?? 0) * r.kl;
   };
   return { kernels, arena, layout, params, grads, graph, batch, base, loss };
 }
 
 describe('training graph', () => {
-  for (const variant of ['post-norm relu', 'pre-norm gelu', 'post-norm gelu', 'pre-norm relu'] as const) {
+  for (const variant of ['post-norm relu', 'pre-norm gelu', 'post-norm gelu', 'pre-norm relu', 'pre-norm gelu R-Drop'] as const) {
     it(`gradients match finite differences for every tensor (${variant})`, () => {
       const pre = variant.startsWith('pre');
-      const config: ModelConfig = { ...PRESETS.micro, preNorm: pre, activation: variant.endsWith('gelu') ? 'gelu' : 'relu' };
-      const s = setup(config);
+      const config: ModelConfig = { ...PRESETS.micro, preNorm: pre, activation: variant.includes('gelu') ? 'gelu' : 'relu' };
+      const s = setup(config, variant.endsWith('R-Drop') ? { dropout: 0.2, attentionDropout: 0.1, rdrop: 5 } : {});
       const n = s.layout.total;
       s.kernels.k.zero_f32(s.grads, n);
       s.arena.reset(s.base);
@@ -74,6 +78,24 @@ describe('training graph', () => {
       expect(failures, failures.slice(0, 5).join('\n')).toEqual([]);
     });
   }
+
+  it('R-Drop: the two passes differ (kl > 0), loss stays the mean over both, and without dropout it is off', () => {
+    const config: ModelConfig = { ...PRESETS.micro, preNorm: true };
+    const s = setup(config, { dropout: 0.2, rdrop: 5 });
+    s.arena.reset(s.base);
+    const r = s.graph.forward(s.batch, 1);
+    const tokens = Array.from(s.batch.tgtOut).filter((t) => t >= 0).length;
+    expect(r.tokens).toBe(tokens);
+    expect(r.kl).toBeGreaterThan(0);
+    expect(Number.isFinite(r.loss) && r.loss > 0).toBe(true);
+    s.graph.dropout = false; // evaluation: one pass, no KL, the plain loss
+    s.arena.reset(s.base);
+    const plain = s.graph.forward(s.batch, 1);
+    const off = setup(config);
+    off.arena.reset(off.base);
+    expect(plain).toEqual({ ...off.graph.forward(off.batch, 1) });
+    expect(plain.kl).toBe(0);
+  });
 
   it('the same seed gives the same losses, with 1 and with 2 threads', async () => {
     const config: ModelConfig = { ...PRESETS.micro, vocabSize: 30 };

@@ -49,7 +49,7 @@ export class TrainGraph {
   private batch?: Batch;
   private seed = 0;
   private site = 0;
-  private st = { srcIds: 0, srcPos: 0, tgtIds: 0, tgtPos: 0, srcLen: 0, tgtLen: 0, targets: 0, x0: 0, x0mask: 0, y0: 0, y0mask: 0, mem: 0, memLnMean: 0, memLnRstd: 0, memPre: 0, yfinal: 0, yPre: 0, yLnMean: 0, yLnRstd: 0, probs: 0, tokens: 0 };
+  private st = { srcIds: 0, srcPos: 0, tgtIds: 0, tgtPos: 0, srcLen: 0, tgtLen: 0, targets: 0, x0: 0, x0mask: 0, y0: 0, y0mask: 0, mem: 0, memLnMean: 0, memLnRstd: 0, memPre: 0, yfinal: 0, yPre: 0, yLnMean: 0, yLnRstd: 0, logits: 0, probs: 0, klStats: 0, copies: 1 };
   dropout = true; // off for gradient checks and evaluation loss
 
   constructor(kernels: Kernels, arena: Arena, layout: ParamLayout, train: TrainConfig, params: number, grads: number) {
@@ -83,10 +83,16 @@ export class TrainGraph {
   }
 
   // Runs the forward pass; returns the summed (label-smoothed) loss over target tokens and their count.
-  forward(batch: Batch, seed: number): { loss: number; tokens: number } {
+  // With R-Drop (train.rdrop > 0, dropout on) the batch runs twice in one pass (rows B..2B-1 repeat 0..B-1
+  // under other dropout masks): loss and kl are then per copy (halved), so loss / tokens stays the mean
+  // cross-entropy, and backward() differentiates loss + rdrop * kl (the paper's CE1 + CE2 + alpha KL, halved).
+  forward(batch: Batch, seed: number): { loss: number; tokens: number; kl: number } {
     const { k, arena } = this;
     const c = this.layout.config;
     const C = c.dModel;
+    const st = this.st;
+    st.copies = this.dropout && (this.train.rdrop ?? 0) > 0 ? 2 : 1;
+    if (st.copies === 2) batch = twice(batch);
     const { B, S, T } = batch;
     const Ms = B * S;
     const Mt = B * T;
@@ -95,7 +101,6 @@ export class TrainGraph {
     this.site = 0;
     this.tape = [];
     if (S > c.maxLen || T > c.maxLen) throw new Error(`sequence longer than maxLen ${c.maxLen}`);
-    const st = this.st;
     st.srcIds = arena.putI32(batch.src);
     st.tgtIds = arena.putI32(batch.tgtIn);
     st.targets = arena.putI32(batch.tgtOut);
@@ -128,15 +133,20 @@ export class TrainGraph {
 
     // Pre-softmax projection shares the embedding matrix (paper 3.4); loss with label smoothing (5.4).
     const V = c.vocabSize;
-    const logits = arena.f32(Mt * V);
-    k.matmul_forward(logits, y, this.p(this.layout.embed), 0, Mt, C, V);
+    st.logits = arena.f32(Mt * V);
+    k.matmul_forward(st.logits, y, this.p(this.layout.embed), 0, Mt, C, V);
     st.probs = arena.f32(Mt * V);
     const losses = arena.f32(Mt);
-    const loss = k.crossentropy_forward(losses, st.probs, logits, st.targets, Mt, V, this.train.labelSmoothing);
+    const loss = k.crossentropy_forward(losses, st.probs, st.logits, st.targets, Mt, V, this.train.labelSmoothing);
     let tokens = 0;
     for (let i = 0; i < batch.tgtOut.length; i++) if (batch.tgtOut[i] >= 0) tokens++;
-    st.tokens = tokens;
-    return { loss, tokens };
+    let kl = 0;
+    if (st.copies === 2) {
+      // R-Drop: symmetric KL between the two passes' distributions, rows n and Mt/2 + n
+      st.klStats = arena.f32(2 * Mt);
+      kl = k.symkl_forward(arena.f32(Mt / 2), st.klStats, st.logits, st.targets, Mt / 2, V);
+    }
+    return { loss: loss / st.copies, tokens: tokens / st.copies, kl: kl / st.copies };
   }
 
   // Backward of the last forward(); gradients of (scale * summed loss) are added into this.grads.
@@ -153,7 +163,8 @@ export class TrainGraph {
     const E = this.layout.embed;
 
     // dlogits = scale * (probs - q), in place over probs; logits = y E^T
-    k.crossentropy_backward(st.probs, st.probs, st.targets, Mt, V, this.train.labelSmoothing, scale);
+    k.crossentropy_backward(st.probs, st.probs, st.targets, Mt, V, this.train.labelSmoothing, scale / st.copies);
+    if (st.copies === 2) k.symkl_backward(st.probs, st.klStats, st.logits, st.targets, Mt / 2, V, (this.train.rdrop! * scale) / 2);
     let dy = this.zeros(Mt * C);
     k.matmul_backward(dy, this.g(E), 0, st.probs, st.yfinal, this.p(E), Mt, C, V);
     if (this.layout.decNorm) dy = this.finalNormBackward(dy, this.layout.decNorm, st.yPre, st.yLnMean, st.yLnRstd, Mt);
@@ -382,6 +393,17 @@ export class TrainGraph {
     else k.relu_backward(dpre, dact, sub.a, M * F);
     k.matmul_backward(dx, this.g(P.fc1_w), this.g(P.fc1_b), dpre, sub.fin, this.p(P.fc1_w), M, C, F);
   }
+}
+
+// The batch stacked on itself: rows B..2B-1 repeat rows 0..B-1 (R-Drop's two passes in one).
+function twice(b: Batch): Batch {
+  const cat = <A extends Int32Array>(a: A) => {
+    const out = new Int32Array(2 * a.length);
+    out.set(a);
+    out.set(a, a.length);
+    return out;
+  };
+  return { B: 2 * b.B, S: b.S, T: b.T, src: cat(b.src), srcLen: cat(b.srcLen), tgtIn: cat(b.tgtIn), tgtOut: cat(b.tgtOut), tgtLen: cat(b.tgtLen) };
 }
 
 // pos (B,T): 0..T-1 on every row

@@ -30,6 +30,7 @@ export interface Job {
 export interface JobResult {
   loss: number; // summed over target tokens
   tokens: number; // target tokens
+  kl: number; // R-Drop's symmetric KL, summed over target tokens (0 without R-Drop)
   srcTokens: number;
 }
 
@@ -45,7 +46,7 @@ export function makeRunner(spec: ReplicaSpec, kernels?: Kernels): (job: Job) => 
   const graph = new TrainGraph(kernels, arena, paramLayout(spec.config), spec.train, spec.params, spec.grads);
   const base = arena.mark();
   return (job) => {
-    const out: JobResult = { loss: 0, tokens: 0, srcTokens: 0 };
+    const out: JobResult = { loss: 0, tokens: 0, kl: 0, srcTokens: 0 };
     graph.dropout = job.dropout;
     job.micro.forEach((examples, i) => {
       if (!examples.length) return;
@@ -54,6 +55,7 @@ export function makeRunner(spec: ReplicaSpec, kernels?: Kernels): (job: Job) => 
       if (job.backward) graph.backward(job.scale);
       out.loss += r.loss;
       out.tokens += r.tokens;
+      out.kl += r.kl;
       out.srcTokens += examples.reduce((a, e) => a + e.src.length, 0);
     });
     arena.reset(base);

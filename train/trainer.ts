@@ -18,6 +18,7 @@ export interface TrainerOptions {
 
 export interface StepResult {
   loss: number; // mean per target token
+  kl: number; // R-Drop's symmetric KL, mean per target token (0 without R-Drop)
   tokens: number; // target tokens
   srcTokens: number;
   lr: number;
@@ -100,7 +101,7 @@ export class Trainer {
     k.adam_update(this.params, g, this.m, this.v, n, lr, t.beta1, t.beta2, t.adamEps, 0, step);
     k.zero_f32(g, n);
     this.step = step;
-    return { loss: r.loss / Math.max(r.tokens, 1), tokens: r.tokens, srcTokens: r.srcTokens, lr, gradNorm };
+    return { loss: r.loss / Math.max(r.tokens, 1), kl: r.kl / Math.max(r.tokens, 1), tokens: r.tokens, srcTokens: r.srcTokens, lr, gradNorm };
   }
 
   // Summed loss and token count without dropout or updates (validation loss).
@@ -129,7 +130,7 @@ export class Trainer {
     const remote = this.replicas.slice(1).map((rep, i) => rep.run(job(i + 1)));
     const local = await this.replicas[0].run(job(0));
     const results = [local, ...(await Promise.all(remote))];
-    return results.reduce((a, b) => ({ loss: a.loss + b.loss, tokens: a.tokens + b.tokens, srcTokens: a.srcTokens + b.srcTokens }));
+    return results.reduce((a, b) => ({ loss: a.loss + b.loss, tokens: a.tokens + b.tokens, kl: a.kl + b.kl, srcTokens: a.srcTokens + b.srcTokens }));
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ export * from './quant';
 export * from './attention';
 export * from './layernorm';
 export * from './softmax';
+export * from './rdrop';
 export * from './activations';
 export * from './embedding';
 export * from './optim';

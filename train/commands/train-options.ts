@@ -1,6 +1,6 @@
 // `mt train` flags that build the run's ModelConfig and TrainConfig beyond plain numbers: model shape
-// overrides on a preset, the cooldown, BPE-dropout and per-pair oversampling.
-import { checkConfig, type ModelConfig, type TrainConfig } from '../../model/config.ts';
+// overrides on a preset, the cooldown, BPE-dropout, R-Drop and per-pair oversampling.
+import { checkConfig, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../../model/config.ts';
 import { CliError, num, optNum } from '../args.ts';
 import type { TrainState } from '../checkpoint.ts';
 
@@ -49,7 +49,7 @@ export function modelConfig(preset: ModelConfig, shape: Partial<ModelConfig>, re
 // (it branches a cooldown off the checkpoint); stop conditions, threads and saving are the session's own.
 const RESUMED_FLAGS: Array<[flag: string, field: keyof TrainConfig]> = [
   ['batch-tokens', 'batchTokens'], ['accumulate', 'accumulate'], ['warmup', 'warmupSteps'], ['lr-scale', 'lrScale'],
-  ['dropout', 'dropout'], ['attention-dropout', 'attentionDropout'], ['label-smoothing', 'labelSmoothing'], ['bpe-dropout', 'bpeDropout'],
+  ['dropout', 'dropout'], ['attention-dropout', 'attentionDropout'], ['label-smoothing', 'labelSmoothing'], ['bpe-dropout', 'bpeDropout'], ['rdrop', 'rdrop'],
 ];
 // `oversample` is the run's parsed --oversample; a checkpoint from before it was recorded takes the flag as given.
 export function checkResumed(v: Record<string, any>, state: TrainState, oversample: Record<string, number>): void {
@@ -95,6 +95,15 @@ export function rateOf(v: Record<string, any>, key: string, def: number): number
 export function bpeDropoutOf(v: Record<string, any>): Pick<TrainConfig, 'bpeDropout'> {
   const p = rateOf(v, 'bpe-dropout', 0);
   return p ? { bpeDropout: p } : {};
+}
+
+// --rdrop A: R-Drop's weight on the symmetric KL (0: off). It needs dropout to have two passes that differ.
+export function rdropOf(v: Record<string, any>): Pick<TrainConfig, 'rdrop'> {
+  const a = num(v, 'rdrop', 0, { min: 0 });
+  if (a > 0 && rateOf(v, 'dropout', TRAIN_DEFAULTS.dropout) === 0 && rateOf(v, 'attention-dropout', TRAIN_DEFAULTS.attentionDropout) === 0) {
+    throw new CliError('--rdrop needs dropout (--dropout or --attention-dropout above 0): without it both passes are the same');
+  }
+  return a ? { rdrop: a } : {};
 }
 
 // "en-de=2,fr-en=3" -> { "en-de": 2, "fr-en": 3 }
