@@ -37,7 +37,7 @@ function setup(config: ModelConfig, train: Partial<TrainConfig> = {}) {
   const loss = () => {
     arena.reset(base);
     const r = graph.forward(batch, 1);
-    return r.loss + (tc.rdrop ?? 0) * r.kl;
+    return r.loss + ((tc.rdrop ?? 0) * r.kl) / 2;
   };
   return { kernels, arena, layout, params, grads, graph, batch, base, loss };
 }

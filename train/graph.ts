@@ -84,8 +84,9 @@ export class TrainGraph {
 
   // Runs the forward pass; returns the summed (label-smoothed) loss over target tokens and their count.
   // With R-Drop (train.rdrop > 0, dropout on) the batch runs twice in one pass (rows B..2B-1 repeat 0..B-1
-  // under other dropout masks): loss and kl are then per copy (halved), so loss / tokens stays the mean
-  // cross-entropy, and backward() differentiates loss + rdrop * kl (the paper's CE1 + CE2 + alpha KL, halved).
+  // under other dropout masks): loss is then per copy (halved), so loss / tokens stays the mean cross-entropy,
+  // kl is the symmetric KL summed over token pairs, and backward() differentiates loss + rdrop * kl / 2
+  // (the paper's CE1 + CE2 + alpha KL, halved).
   forward(batch: Batch, seed: number): { loss: number; tokens: number; kl: number } {
     const { k, arena } = this;
     const c = this.layout.config;
@@ -146,10 +147,10 @@ export class TrainGraph {
       st.klStats = arena.f32(2 * Mt);
       kl = k.symkl_forward(arena.f32(Mt / 2), st.klStats, st.logits, st.targets, Mt / 2, V);
     }
-    return { loss: loss / st.copies, tokens: tokens / st.copies, kl: kl / st.copies };
+    return { loss: loss / st.copies, tokens: tokens / st.copies, kl };
   }
 
-  // Backward of the last forward(); gradients of (scale * summed loss) are added into this.grads.
+  // Backward of the last forward(); gradients of scale * (summed loss + rdrop * kl / 2) are added into this.grads.
   backward(scale: number): void {
     const { k } = this;
     const batch = this.batch!;
@@ -397,7 +398,7 @@ export class TrainGraph {
 
 // The batch stacked on itself: rows B..2B-1 repeat rows 0..B-1 (R-Drop's two passes in one).
 function twice(b: Batch): Batch {
-  const cat = <A extends Int32Array>(a: A) => {
+  const cat = (a: Int32Array) => {
     const out = new Int32Array(2 * a.length);
     out.set(a);
     out.set(a, a.length);
