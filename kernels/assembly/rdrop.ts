@@ -3,29 +3,7 @@
 // KL divergence, added to the cross-entropy with a weight alpha. Rows n and N+n of the logits are the two
 // passes over the same target token; p and q their softmaxes. Everything is computed from the logits
 // (log p = x - logsumexp x), never from the log of a probability, so an underflowed p stays finite.
-import { exp_f32, exp_v128, row_max } from './vmath';
-
-// max + log sum exp(x - max) over a row, the sum in f64 (nothing stored)
-function row_lse(x: usize, n: i32): f32 {
-  const N = <usize>n;
-  const m = row_max(x, n);
-  let s: f64 = 0;
-  let i: usize = 0;
-  if (ASC_FEATURE_SIMD) {
-    const vm = f32x4.splat(m);
-    let lo = f64x2.splat(0);
-    let hi = f64x2.splat(0);
-    for (; i + 4 <= N; i += 4) {
-      const e = exp_v128(f32x4.sub(v128.load(x + (i << 2)), vm));
-      lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
-      hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
-    }
-    const t = f64x2.add(lo, hi);
-    s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
-  }
-  for (; i < N; i++) s += <f64>exp_f32(load<f32>(x + (i << 2)) - m);
-  return <f32>(<f64>m + Math.log(s));
-}
+import { exp_f32, exp_v128, row_lse } from './vmath';
 
 // losses (N) | stats (N,4) written: lse_p, lse_q, KL(p||q), KL(q||p) for the backward | logits (2N,V) |
 // targets (N) i32, < 0 = padding (loss 0).

@@ -155,6 +155,17 @@ export function row_sum_f64(p: usize, n: i32): f64 {
 
 // dst (n) = exp(src (n) - m); returns the sum, accumulated in f64. dst may equal src.
 export function row_exp_sum(dst: usize, src: usize, n: i32, m: f32): f64 {
+  return exp_sum(dst, src, n, m, true);
+}
+
+// max + log sum exp(p - max) over p (n), the sum in f64; nothing stored
+export function row_lse(p: usize, n: i32): f32 {
+  const m = row_max(p, n);
+  return <f32>(<f64>m + Math.log(exp_sum(0, p, n, m, false)));
+}
+
+// sum of exp(src - m), storing each term in dst when `keep` (a constant: inlining folds the branch away)
+@inline function exp_sum(dst: usize, src: usize, n: i32, m: f32, keep: bool): f64 {
   const N = <usize>n;
   let s: f64 = 0;
   let i: usize = 0;
@@ -164,7 +175,7 @@ export function row_exp_sum(dst: usize, src: usize, n: i32, m: f32): f64 {
     let hi = f64x2.splat(0);
     for (; i + 4 <= N; i += 4) {
       const e = exp_v128(f32x4.sub(v128.load(src + (i << 2)), vm));
-      v128.store(dst + (i << 2), e);
+      if (keep) v128.store(dst + (i << 2), e);
       lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
       hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
     }
@@ -173,7 +184,7 @@ export function row_exp_sum(dst: usize, src: usize, n: i32, m: f32): f64 {
   }
   for (; i < N; i++) {
     const e = exp_f32(load<f32>(src + (i << 2)) - m);
-    store<f32>(dst + (i << 2), e);
+    if (keep) store<f32>(dst + (i << 2), e);
     s += <f64>e;
   }
   return s;
