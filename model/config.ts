@@ -50,7 +50,8 @@ export interface TrainConfig {
   // R-Drop (Liang et al. 2021): each batch runs twice under different dropout masks and alpha times the
   // symmetric KL between the two output distributions joins the loss (CE1 + CE2 + alpha KL), a regularizer
   // whose largest translation gains in the paper are on small (IWSLT) corpora, with alpha 5. A step costs
-  // twice the compute of its batch. 0 or absent: off.
+  // twice the compute of its batch. Measured on the bundled model's 2-hour Multi30k recipe (alpha 5, half
+  // the batch to keep the compute per step), it cost 3.2 val BLEU en->de (35.74 vs 38.92). 0 or absent: off.
   rdrop?: number;
   // Each step's batch holds about this many source + target tokens (paper: ~25k + 25k).
   batchTokens: number;
