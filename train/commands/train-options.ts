@@ -1,6 +1,6 @@
 // `mt train` flags that build the run's ModelConfig and TrainConfig beyond plain numbers: model shape
 // overrides on a preset, the cooldown, BPE-dropout, R-Drop and per-pair oversampling.
-import { checkConfig, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../../model/config.ts';
+import { checkConfig, type ModelConfig, type TrainConfig } from '../../model/config.ts';
 import { CliError, num, optNum } from '../args.ts';
 import type { TrainState } from '../checkpoint.ts';
 
@@ -97,12 +97,9 @@ export function bpeDropoutOf(v: Record<string, any>): Pick<TrainConfig, 'bpeDrop
   return p ? { bpeDropout: p } : {};
 }
 
-// --rdrop A: R-Drop's weight on the symmetric KL (0: off). It needs dropout to have two passes that differ.
+// --rdrop A: R-Drop's weight on the symmetric KL (0: off).
 export function rdropOf(v: Record<string, any>): Pick<TrainConfig, 'rdrop'> {
   const a = num(v, 'rdrop', 0, { min: 0 });
-  if (a > 0 && rateOf(v, 'dropout', TRAIN_DEFAULTS.dropout) === 0 && rateOf(v, 'attention-dropout', TRAIN_DEFAULTS.attentionDropout) === 0) {
-    throw new CliError('--rdrop needs dropout (--dropout or --attention-dropout above 0): without it both passes are the same');
-  }
   return a ? { rdrop: a } : {};
 }
 

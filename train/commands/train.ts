@@ -92,8 +92,9 @@ continues exactly); a flag asking for other values is refused (--cooldown except
       ...rdropOf(v),
       ...cooldownOf(v),
     };
-    // Checked before the trainer starts its threads. A cooled-down run ends where its learning rate
-    // reaches 0; resuming it without --steps goes there.
+    // Checked before the trainer starts its threads. R-Drop needs dropout for its two passes to differ.
+    if (tc.rdrop && !tc.dropout && !tc.attentionDropout) throw new CliError('--rdrop needs dropout (--dropout or --attention-dropout above 0): without it both passes are the same');
+    // A cooled-down run ends where its learning rate reaches 0; resuming it without --steps goes there.
     if (resumed && branched && branched.cooldownEnd! <= resumed.state.step) throw new CliError(`--steps (${branched.cooldownEnd}) must be past the checkpoint's step ${resumed.state.step}`);
     const cooldownEnd = tc.cooldownSteps ? (tc.cooldownEnd ?? 0) : Infinity;
     const maxSteps = num(v, 'steps', cooldownEnd, { min: 0 });
