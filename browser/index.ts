@@ -5,6 +5,7 @@
 import { ApiError } from '../client/index.ts';
 import type { BatchTranslation, LocalTranslator, StreamEvent, TranslateParams, Translation } from '../client/types.ts';
 import type { ModelInfo, TranslateOptions } from '../model/engine.ts';
+import { RERANK_BEAM } from '../model/rerank.ts';
 import type { TextResult } from '../worker/translate.ts';
 import { type FromEngine, type ToEngine, cleanText, toTranslation } from './protocol.ts';
 
@@ -161,7 +162,10 @@ export class Translator implements LocalTranslator {
   private run(texts: string[], params: TranslateParams, stream: boolean, onToken?: Pending['onToken']): Promise<TextResult[]> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
-    const options: TranslateOptions = { source: params.source, target: params.target, beam: params.beam ?? 4, alignments: !!params.alignments };
+    const options: TranslateOptions = {
+      source: params.source, target: params.target, beam: params.beam ?? (params.rerank ? RERANK_BEAM : 4), alignments: !!params.alignments,
+      ...(params.rerank ? { rerank: true } : {}),
+    };
     return new Promise<TextResult[]>((resolve, reject) => {
       this.pending.set(id, { resolve: (m) => resolve((m as Extract<FromEngine, { type: 'result' }>).results), reject, onToken });
       this.worker.postMessage({ type: 'translate', id, texts: texts.map(cleanText), options, stream });

@@ -4,8 +4,9 @@
 export interface TranslateParams {
   source: string; // ISO 639-1, e.g. 'en'
   target: string;
-  beam?: number; // 1 is greedy; the API's default is 4
+  beam?: number; // 1 is greedy; the API's default is 4 (8 with rerank)
   alignments?: boolean; // return tokens and cross-attention per sentence
+  rerank?: boolean; // rescore the n-best with the reverse direction (needs a model serving target -> source)
 }
 
 // One sentence of a text: alignment[t][s] is the attention of target token t on source token s, averaged

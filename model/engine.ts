@@ -7,6 +7,10 @@ export interface TranslateOptions {
   beam: number; // 1 = greedy; the paper uses 4
   alpha?: number; // length penalty, the paper's 0.6
   alignments?: boolean; // return encoder-decoder attention per sentence
+  // Rescore the beam's n-best with the reverse direction of the model (model/rerank.ts): needs a model
+  // that also serves target -> source; costs one teacher-forced pass per candidate.
+  rerank?: boolean;
+  rerankWeight?: number; // weight of the reverse score: the model's for the direction, else 0.5
 }
 
 export interface SentenceResult {

@@ -15,7 +15,7 @@ export interface PartSpec {
 const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,31}\/$/;
 const key = ([s, t]: [string, string]) => `${s}-${t}`;
 
-export function isAlpha(a: unknown): a is number {
+export function isNonNegative(a: unknown): a is number {
   return typeof a === 'number' && a >= 0 && Number.isFinite(a);
 }
 
@@ -36,7 +36,7 @@ export function checkParts(parts: unknown, directions: Array<[string, string]>):
       if (served.has(key(d))) throw new Error(`direction ${key(d)} is served by two parts (${served.get(key(d))}, ${p.prefix})`);
       served.set(key(d), p.prefix);
     }
-    if (p.alpha !== undefined && !isAlpha(p.alpha)) throw new Error(`config.parts[${i}].alpha must be a number >= 0`);
+    if (p.alpha !== undefined && !isNonNegative(p.alpha)) throw new Error(`config.parts[${i}].alpha must be a number >= 0`);
   });
   const missing = [...all].filter((d) => !served.has(d));
   if (missing.length) throw new Error(`no part serves ${missing.join(', ')}`);

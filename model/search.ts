@@ -21,6 +21,7 @@ interface Live {
 export interface Hypothesis {
   tokens: number[]; // without </s>
   score: number; // length-normalised
+  logProb: number; // sum of log-probabilities, </s> included when finished
   attention?: Float32Array[]; // per target token (incl. </s>): (L,H,S)
 }
 
@@ -38,7 +39,7 @@ export function lengthPenalty(len: number, alpha: number): number {
 
 export class BeamSearch {
   private live: Live[][]; // per sentence, beam entries
-  private finished: Array<Array<{ node: Node; score: number }>>;
+  private finished: Array<Array<{ node: Node; score: number; logProb: number }>>;
   private done: boolean[];
   private probs: number;
   private crossAtt: number;
@@ -98,7 +99,7 @@ export class BeamSearch {
         if (att) node.att = rowAttention(att, model.config.decoderLayers, st.R, model.config.heads, st.S, s * beam + c.j);
         if (c.token === EOS) {
           // A finished hypothesis counts only if it ranks among the top `beam` candidates.
-          if (i < beam) this.finished[s].push({ node, score: c.score / lengthPenalty(node.length, opts.alpha) });
+          if (i < beam) this.finished[s].push({ node, score: c.score / lengthPenalty(node.length, opts.alpha), logProb: c.score });
           continue;
         }
         parents[s * beam + next.length] = s * beam + c.j;
@@ -109,7 +110,7 @@ export class BeamSearch {
       const atLimit = st.t >= opts.maxSteps[s];
       if (this.finished[s].length >= beam || atLimit || next[0].score === -Infinity) {
         if (!this.finished[s].length || atLimit) {
-          for (const h of next) if (h.node) this.finished[s].push({ node: h.node, score: h.score / lengthPenalty(h.node.length, opts.alpha) });
+          for (const h of next) if (h.node) this.finished[s].push({ node: h.node, score: h.score / lengthPenalty(h.node.length, opts.alpha), logProb: h.score });
         }
         this.done[s] = true;
       }
@@ -119,15 +120,23 @@ export class BeamSearch {
 
   // Best hypothesis per sentence.
   results(): Hypothesis[] {
+    return this.nbest().map((hs) => hs[0] ?? { tokens: [], score: 0, logProb: 0 });
+  }
+
+  // Every finished hypothesis per sentence, best first (ties: the one found first); the live ones of a
+  // sentence that finished none.
+  nbest(): Hypothesis[][] {
     return this.finished.map((fin, s) => {
-      const all = fin.length ? fin : this.live[s].filter((h) => h.node).map((h) => ({ node: h.node!, score: h.score }));
-      if (!all.length) return { tokens: [], score: 0 };
-      const best = all.reduce((a, b) => (b.score > a.score ? b : a));
-      const nodes = chain(best.node);
-      const tokens = nodes.map((n) => n.token).filter((t) => t !== EOS);
-      const out: Hypothesis = { tokens, score: best.score };
-      if (this.opts.alignments) out.attention = nodes.map((n) => n.att!);
-      return out;
+      const all = fin.length ? fin : this.live[s].filter((h) => h.node).map((h) => ({ node: h.node!, score: h.score, logProb: h.score }));
+      return all
+        .map((h, order) => ({ h, order }))
+        .sort((a, b) => b.h.score - a.h.score || a.order - b.order)
+        .map(({ h }) => {
+          const nodes = chain(h.node);
+          const out: Hypothesis = { tokens: nodes.map((n) => n.token).filter((t) => t !== EOS), score: h.score, logProb: h.logProb };
+          if (this.opts.alignments) out.attention = nodes.map((n) => n.att!);
+          return out;
+        });
     });
   }
 }

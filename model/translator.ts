@@ -4,9 +4,10 @@ import { Arena, type Kernels } from '../kernels/host.ts';
 import { checkConfig, type ModelConfig } from './config.ts';
 import { UnsupportedError, serves, type Engine, type ModelInfo, type SentenceResult, type TranslateOptions } from './engine.ts';
 import { parameterCount } from './params.ts';
-import { checkParts, isAlpha, partTensors, type PartSpec } from './parts.ts';
+import { checkParts, isNonNegative, partTensors, type PartSpec } from './parts.ts';
 import { InferenceModel } from './runtime.ts';
 import { parse } from './safetensors.ts';
+import { DEFAULT_RERANK_WEIGHT, forcedLogProbs, pickReranked } from './rerank.ts';
 import { BeamSearch, EOS, type Hypothesis } from './search.ts';
 import { Tokenizer } from './tokenizer.ts';
 
@@ -20,6 +21,9 @@ export interface ModelMeta extends ModelConfig {
   // Length penalty alpha of beam search when a request sets none, tuned on the validation set and
   // recorded by `mt eval --alpha A --record` with the BLEU it gave; the paper's 0.6 when absent.
   alpha?: number;
+  // Weight of the reverse direction's score when reranking the n-best (model/rerank.ts), per direction
+  // ("en-de": 0.5), tuned on the validation set and recorded by `mt eval --rerank --rerank-weight W --record`.
+  rerank?: Record<string, number>;
   // Separate weight sets per direction (model/parts.ts); absent: one set serves every direction.
   parts?: PartSpec[];
 }
@@ -49,11 +53,29 @@ export function parseMeta(config: ModelMeta | string): ModelMeta {
   const meta = (typeof config === 'string' ? JSON.parse(config) : config) as ModelMeta;
   checkConfig(meta);
   if (!Array.isArray(meta.directions) || !meta.directions.length) throw new Error('config.directions must list [source, target] pairs');
-  if (meta.alpha !== undefined && !isAlpha(meta.alpha)) {
+  if (meta.alpha !== undefined && !isNonNegative(meta.alpha)) {
     throw new Error(`config.alpha must be a number >= 0, got ${JSON.stringify(meta.alpha)}`);
   }
   checkParts(meta.parts, meta.directions);
+  checkRerank(meta);
   return meta;
+}
+
+function checkRerank(meta: ModelMeta): void {
+  if (meta.rerank === undefined) return;
+  if (typeof meta.rerank !== 'object' || meta.rerank === null || Array.isArray(meta.rerank)) throw new Error('config.rerank must map directions to weights');
+  for (const [dir, w] of Object.entries(meta.rerank)) {
+    const [s, t] = dir.split('-');
+    if (!serves(meta.directions, s, t) || !serves(meta.directions, t, s)) {
+      throw new Error(`config.rerank["${dir}"]: reranking needs a model serving ${dir} and its reverse`);
+    }
+    if (!isNonNegative(w)) throw new Error(`config.rerank["${dir}"] must be a number >= 0, got ${JSON.stringify(w)}`);
+  }
+}
+
+// The reverse-score weight a reranked request without one gets for this direction.
+export function rerankWeightFor(meta: ModelMeta, source: string, target: string): number {
+  return meta.rerank?.[`${source}-${target}`] ?? DEFAULT_RERANK_WEIGHT;
 }
 
 export function createEngine(files: ModelFiles, kernels: Kernels): Engine {
@@ -70,6 +92,7 @@ interface Part {
 class Translator implements Engine {
   readonly info: ModelInfo;
   private tok: Tokenizer;
+  private meta: ModelMeta;
   private parts: Part[];
   private maxLen: number;
   private arena: Arena;
@@ -78,6 +101,7 @@ class Translator implements Engine {
 
   constructor(files: ModelFiles, kernels: Kernels) {
     const meta = parseMeta(files.config);
+    this.meta = meta;
     this.tok = Tokenizer.fromJSON(files.tokenizer);
     if (this.tok.vocabSize !== meta.vocabSize) {
       throw new Error(`tokenizer has ${this.tok.vocabSize} tokens, config.vocabSize is ${meta.vocabSize}`);
@@ -107,27 +131,57 @@ class Translator implements Engine {
   }
 
   translate(sentences: string[], options: TranslateOptions): Promise<SentenceResult[]> {
-    return this.exclusive(async () => {
-      const { tag, part } = this.check(options);
-      const out: SentenceResult[] = sentences.map(() => ({ text: '' }));
-      const todo = sentences.map((s, i) => ({ i, ids: this.sourceIds(s, tag) })).filter((x) => x.ids.length > 2);
-      // Similar lengths together: less padding.
-      todo.sort((a, b) => a.ids.length - b.ids.length);
-      const perBatch = Math.max(1, Math.floor(MAX_ROWS / options.beam));
-      for (let b = 0; b < todo.length; b += perBatch) {
-        const chunk = todo.slice(b, b + perBatch);
-        const search = this.start(part, chunk.map((x) => x.ids), options);
-        while (!search.finishedAll) search.step();
-        search.results().forEach((h, j) => (out[chunk[j].i] = this.result(part, h, chunk[j].ids, options)));
-        this.arena.reset(this.base);
+    return this.exclusive(async () => this.translateNow(sentences, options));
+  }
+
+  private translateNow(sentences: string[], options: TranslateOptions): SentenceResult[] {
+    const { tag, part, reverse } = this.check(options);
+    // Weight 0 would keep the beam's choice: no need to score the n-best.
+    const weight = reverse ? (options.rerankWeight ?? rerankWeightFor(this.meta, options.source, options.target)) : 0;
+    const out: SentenceResult[] = sentences.map(() => ({ text: '' }));
+    const todo = sentences.map((s, i) => ({ i, ids: this.sourceIds(s, tag), nbest: [] as Hypothesis[] })).filter((x) => x.ids.length > 2);
+    // Similar lengths together: less padding.
+    todo.sort((a, b) => a.ids.length - b.ids.length);
+    const perBatch = Math.max(1, Math.floor(MAX_ROWS / options.beam));
+    for (let b = 0; b < todo.length; b += perBatch) {
+      const chunk = todo.slice(b, b + perBatch);
+      const search = this.start(part, chunk.map((x) => x.ids), options);
+      while (!search.finishedAll) search.step();
+      if (weight > 0) search.nbest().forEach((hs, j) => (chunk[j].nbest = hs));
+      else search.results().forEach((h, j) => (chunk[j].nbest = [h]));
+      this.arena.reset(this.base);
+    }
+    if (reverse && weight > 0) this.rerank(todo, reverse, options.alpha ?? part.alpha, weight, options.source);
+    for (const x of todo) out[x.i] = this.result(part, x.nbest[0], x.ids, options);
+    return out;
+  }
+
+  // Puts the reranked choice first in each sentence's n-best: every candidate y of source x is scored
+  // as a source, <2src> y </s>, whose target is x, by the reverse direction's weights.
+  private rerank(todo: Array<{ ids: number[]; nbest: Hypothesis[] }>, reverse: Part, alpha: number, weight: number, source: string): void {
+    const tag = this.tok.langId(source);
+    const pairs = todo.flatMap((x) => x.nbest.map((h) => ({ src: [tag, ...h.tokens.slice(0, this.maxLen - 2), EOS], tgt: x.ids.slice(1, -1) })));
+    try {
+      const logp = forcedLogProbs(reverse.model, pairs, MAX_ROWS);
+      let k = 0;
+      for (const x of todo) {
+        const rev = logp.slice(k, (k += x.nbest.length));
+        x.nbest = [pickReranked(x.nbest, rev, x.ids.length - 1, alpha, weight)];
       }
-      return out;
-    });
+    } finally {
+      this.arena.reset(this.base);
+    }
   }
 
   translateStream(sentence: string, options: TranslateOptions, onToken: (piece: string) => void): Promise<SentenceResult> {
     return this.exclusive(async () => {
-      const { tag, part } = this.check(options);
+      const { tag, part, reverse } = this.check(options);
+      // A reranked choice is known only once the whole n-best is: it arrives as one piece.
+      if (reverse) {
+        const [result] = this.translateNow([sentence], options);
+        if (result.text) onToken(result.text);
+        return result;
+      }
       const ids = this.sourceIds(sentence, tag);
       if (ids.length <= 2) return { text: '' };
       try {
@@ -163,7 +217,7 @@ class Translator implements Engine {
     return run;
   }
 
-  private check(o: TranslateOptions): { tag: number; part: Part } {
+  private check(o: TranslateOptions): { tag: number; part: Part; reverse?: Part } {
     const langs = this.tok.languages;
     for (const l of [o.source, o.target]) {
       if (!langs.includes(l)) throw new UnsupportedError('unsupported_language', `unknown language "${l}"; supported: ${langs.join(', ')}`);
@@ -174,7 +228,13 @@ class Translator implements Engine {
       throw new UnsupportedError('unsupported_direction', `direction ${o.source}-${o.target} is not supported; supported: ${dirs}`);
     }
     if (!Number.isInteger(o.beam) || o.beam < 1 || o.beam > 16) throw new UnsupportedError('invalid_beam', 'beam must be an integer from 1 to 16');
-    return { tag: this.tok.langId(o.target), part };
+    if (o.rerankWeight !== undefined && !isNonNegative(o.rerankWeight)) throw new UnsupportedError('invalid_rerank_weight', 'rerankWeight must be a number >= 0');
+    let reverse: Part | undefined;
+    if (o.rerank) {
+      reverse = this.parts.find((p) => serves(p.directions, o.target, o.source));
+      if (!reverse) throw new UnsupportedError('rerank_unavailable', `reranking ${o.source}-${o.target} needs the reverse direction ${o.target}-${o.source}, which this model does not serve`);
+    }
+    return { tag: this.tok.langId(o.target), part, reverse };
   }
 
   // <2xx> x1..xn </s>, truncated to the model's positions.

@@ -90,10 +90,10 @@ export const json = (body: unknown, headers: Record<string, string> = {}): Reque
 });
 
 // A real (random-weight) model in the micro preset: exercises tokenizer, wasm kernels and beam search.
-export function tinyModelFiles(): Files {
+export function tinyModelFiles(directions: Array<[string, string]> = [['en', 'de']]): Files {
   const corpus = ['a man rides a bike .', 'ein mann fährt ein fahrrad .', 'two dogs play .', 'zwei hunde spielen .'];
   const tok = Tokenizer.train([...corpus, ...corpus], { vocabSize: 300, languages: ['en', 'de'] });
-  const config = { ...PRESETS.micro, vocabSize: tok.vocabSize, name: 'tiny', directions: [['en', 'de']] };
+  const config = { ...PRESETS.micro, vocabSize: tok.vocabSize, name: 'tiny', directions };
   const layout = paramLayout(config);
   const flat = new Float32Array(layout.total);
   initParams(flat, layout, 1);

@@ -29,6 +29,23 @@ describe('real engine in workerd', () => {
     expect(done.translation).toBe(batch.translations[0]); // greedy stream = greedy batch
   });
 
+  it('reranks with the reverse direction when the model serves it, else answers 400 before any stream', async () => {
+    const M = { MODEL_NAME: 'tiny2' };
+    await putVersion('tiny2', 'r1', tinyModelFiles([['en', 'de'], ['de', 'en']]));
+    const req = { text: ['a man rides a bike .', 'two dogs play .'], source: 'en', target: 'de' };
+    const reranked = await call('/v1/translate', json({ ...req, rerank: true }), M, worker);
+    expect(reranked.status).toBe(200);
+    expect(((await reranked.json()) as Json).translations).toHaveLength(2);
+    const stream = await (await call('/v1/translate', json({ ...req, text: req.text[0], rerank: true, stream: true }), M, worker)).text();
+    expect(stream).toContain('event: done');
+
+    for (const stream of [false, true]) {
+      const oneWay = await call('/v1/translate', json({ ...req, rerank: true, stream }), T, worker);
+      expect(oneWay.status).toBe(400);
+      expect(((await oneWay.json()) as Json).error.code).toBe('rerank_unavailable');
+    }
+  });
+
   it('answers 503 model_unavailable when no model was uploaded', async () => {
     const res = await call('/v1/translate', json({ text: 'a', source: 'en', target: 'de' }), { MODEL_NAME: 'none' }, worker);
     expect(res.status).toBe(503);

@@ -85,6 +85,35 @@ describe('mt quantize', () => {
   });
 });
 
+describe('mt eval --rerank', () => {
+  const q8 = join(tmp, 'q8');
+  const tsv = join(tmp, 'dev.tsv');
+
+  it('reports and --record keeps the reranking weight per pair, leaving "bleu" as it was', async () => {
+    const before = json(join(q8, 'config.json'));
+    const r = await mt('eval', '--model', q8, '--pairs', 'en-de', '--tsv', tsv, '--rerank-weight', '0.7', '--record', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ beam: 8, rerank: true, results: [{ pair: 'en-de', rerankWeight: 0.7 }] });
+    expect(json(join(q8, 'config.json'))).toEqual({ ...before, rerank: { 'en-de': 0.7 } });
+    const again = await mt('eval', '--model', q8, '--pairs', 'en-de', '--tsv', tsv, '--rerank', '--beam', '2');
+    expect(again.out).toMatch(/beam 2, alpha 1.2, reranked \(weight en-de 0.7\)/);
+    const plain = await mt('eval', '--model', q8, '--pairs', 'en-de', '--tsv', tsv, '--json');
+    expect(JSON.parse(plain.out)).toMatchObject({ beam: 4, rerank: false });
+    expect(JSON.parse(plain.out).results[0].rerankWeight).toBeUndefined();
+  });
+
+  it('refuses a bad weight, and reranking a model without the reverse direction, with one line', async () => {
+    const bad = await mt('eval', '--model', q8, '--pairs', 'en-de', '--tsv', tsv, '--rerank-weight=-1');
+    expect([bad.code, bad.err]).toEqual([1, 'mt eval: --rerank-weight must be a number >= 0, got "-1"\n']);
+    const oneWay = join(tmp, 'one-way');
+    writeRandomModel(oneWay, { pairs: 'en-de' });
+    const r = await mt('eval', '--model', oneWay, '--pairs', 'en-de', '--tsv', tsv, '--rerank');
+    expect([r.code, r.err]).toEqual([1, 'mt eval: reranking en-de needs the reverse direction de-en, which this model does not serve\n']);
+    const t = await mt('translate', '--model', oneWay, '--from', 'en', '--to', 'de', '--rerank');
+    expect([t.code, t.err]).toEqual([1, 'mt translate: reranking en-de needs the reverse direction de-en, which this model does not serve\n']);
+  });
+});
+
 describe('mt export', () => {
   const q8 = join(tmp, 'q8');
 

@@ -39,6 +39,14 @@ export function checkDirection(info: ModelInfo, source: string, target: string):
   }
 }
 
+// Reranking scores each candidate with the reverse direction: the model must serve it (checked before
+// a stream starts, where an error could no longer change the status).
+export function checkRerank(info: ModelInfo, source: string, target: string): void {
+  if (!serves(info.directions, target, source)) {
+    throw new ApiError(400, 'rerank_unavailable', `rerank needs the reverse direction ${target}-${source}, which this model does not serve`);
+  }
+}
+
 function codePoints(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {

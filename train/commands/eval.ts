@@ -2,8 +2,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
-import { alphaFor, createEngine } from '../../model/translator.ts';
-import { CliError, num, optNum, str, type Command } from '../args.ts';
+import { alphaFor, createEngine, rerankWeightFor } from '../../model/translator.ts';
+import { CliError, num, str, type Command } from '../args.ts';
 import { corpusBleu, corpusChrf } from '../bleu.ts';
 import { writeAtomic } from '../checkpoint.ts';
 import { pairsOf, readPair, type CorpusSpec } from '../corpus.ts';
@@ -12,12 +12,14 @@ import type { PartSpec } from '../../model/parts.ts';
 import { defaultModelDir } from '../paths.ts';
 import { Progress } from '../progress.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
+import { DECODE_OPTIONS, DECODE_USAGE, decodeFlags } from './decode-options.ts';
 
 export interface EvalRow {
   pair: string;
   split: string;
   sentences: number;
   alpha: number;
+  rerankWeight?: number; // when reranked
   bleu: number;
   bleuLower: number;
   chrf: number;
@@ -28,19 +30,17 @@ export const evalCommand: Command = {
   summary: 'score a model: BLEU as sacreBLEU computes it (13a, cased), lowercased BLEU, chrF',
   usage: `
 mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FILE --tgt FILE | --tsv FILE)
-  --model DIR     model folder (default: the bundled model)
-  --beam N        (default 4)
-  --alpha A       length penalty of beam search, GNMT's (5+|Y|)^A/6^A (default: the model's config.json
-                  "alpha" (its part's, for a model combined per direction), else the paper's 0.6)
+  --model DIR     model folder (default: the bundled model)${DECODE_USAGE}
   --limit N       first N sentences only
   --out FILE      also write the hypotheses of the (single) pair, one a line
   --json          print the results as one JSON line
   --record        write each pair's cased BLEU into the model's config.json "bleu" (mt push copies it into
                   the manifest, and /v1/models shows it); with --alpha, also that alpha as the model's default
-                  (for a combined model: the default of the parts serving the scored pairs)`,
+                  (for a combined model: the default of the parts serving the scored pairs); with --rerank, only
+                  each pair's reranking weight, into config.json "rerank" ("bleu" stays the plain beam's)`,
   options: {
     model: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' },
-    src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, beam: { type: 'string' }, alpha: { type: 'string' },
+    src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, ...DECODE_OPTIONS,
     limit: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, record: { type: 'boolean' },
   },
   async run(v) {
@@ -49,8 +49,7 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
     const engine = createEngine(files, loadKernels());
     const spec: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
     const split = str(v, 'split', 'test_2016_flickr');
-    const beam = num(v, 'beam', 4, { min: 1, integer: true });
-    const askedAlpha = optNum(v, 'alpha', { min: 0 });
+    const { beam, alpha: askedAlpha, rerank, rerankWeight: askedWeight } = decodeFlags(v);
     const limit = num(v, 'limit', Infinity, { min: 1 });
     if (v.record && v.limit) throw new CliError('--record keeps the score of the whole split: drop --limit');
     const rows: EvalRow[] = [];
@@ -61,9 +60,10 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
       const refs = par.tgt.slice(0, limit);
       const hyps: string[] = [];
       const alpha = askedAlpha ?? alphaFor(files.meta, s, t);
+      const rerankWeight = rerank ? (askedWeight ?? rerankWeightFor(files.meta, s, t)) : undefined;
       const progress = new Progress(`${s}-${t}`, src.length);
       for (let i = 0; i < src.length; i += 32) {
-        const out = await engine.translate(src.slice(i, i + 32), { source: s, target: t, beam, alpha }).catch((e) => {
+        const out = await engine.translate(src.slice(i, i + 32), { source: s, target: t, beam, alpha, rerank, rerankWeight }).catch((e) => {
           throw new CliError((e as Error).message);
         });
         hyps.push(...out.map((r) => r.text));
@@ -72,17 +72,19 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
       progress.done();
       if (v.out) writeFileSync(pairsOf(spec, languages).length > 1 ? `${v.out}.${s}-${t}` : String(v.out), hyps.join('\n') + '\n');
       rows.push({
-        pair: `${s}-${t}`, split, sentences: src.length, alpha,
+        pair: `${s}-${t}`, split, sentences: src.length, alpha, ...(rerank ? { rerankWeight } : {}),
         bleu: corpusBleu(hyps, refs).score, bleuLower: corpusBleu(hyps, refs, { lowercase: true }).score, chrf: corpusChrf(hyps, refs).score,
       });
     }
-    if (v.record) console.error(`recorded BLEU ${JSON.stringify(recordBleu(modelDir, rows, askedAlpha))} in ${join(modelDir, 'config.json')}`);
+    if (v.record && rerank) console.error(`recorded reranking weights ${JSON.stringify(recordRerank(modelDir, rows))} in ${join(modelDir, 'config.json')}`);
+    else if (v.record) console.error(`recorded BLEU ${JSON.stringify(recordBleu(modelDir, rows, askedAlpha))} in ${join(modelDir, 'config.json')}`);
     // One alpha for the run (as before parts existed) when every pair used the same.
     const alphas = [...new Set(rows.map((r) => r.alpha))];
     const alpha = alphas.length === 1 ? alphas[0] : undefined;
-    if (v.json) console.log(JSON.stringify({ model: files.meta.name, beam, alpha, results: rows }));
+    if (v.json) console.log(JSON.stringify({ model: files.meta.name, beam, alpha, rerank, results: rows }));
     else {
-      console.log(`model ${files.meta.name}, beam ${beam}` + (alpha === undefined ? '' : `, alpha ${alpha}`));
+      const weights = rows.map((r) => `${r.pair} ${r.rerankWeight}`).join(', ');
+      console.log(`model ${files.meta.name}, beam ${beam}` + (alpha === undefined ? '' : `, alpha ${alpha}`) + (rerank ? `, reranked (weight ${weights})` : ''));
       console.log('pair    split               sents alpha   BLEU  BLEU(lc)  chrF');
       for (const r of rows) console.log(`${r.pair.padEnd(8)}${r.split.padEnd(20)}${String(r.sentences).padStart(5)} ${String(r.alpha).padStart(5)} ${r.bleu.toFixed(2).padStart(6)} ${r.bleuLower.toFixed(2).padStart(8)} ${r.chrf.toFixed(2).padStart(6)}`);
     }
@@ -105,4 +107,14 @@ export function recordBleu(modelDir: string, rows: EvalRow[], alpha?: number): R
     : { ...config, bleu, alpha };
   writeAtomic(path, JSON.stringify(updated, null, 2) + '\n');
   return bleu;
+}
+
+// Merges the reranking weight of each scored pair into config.json's "rerank", keeping every other field.
+export function recordRerank(modelDir: string, rows: EvalRow[]): Record<string, number> {
+  const path = join(modelDir, 'config.json');
+  const config = JSON.parse(readFileSync(path, 'utf8')) as { rerank?: Record<string, number> };
+  const rerank = { ...(config.rerank ?? {}) };
+  for (const r of rows) if (r.rerankWeight !== undefined) rerank[r.pair] = r.rerankWeight;
+  writeAtomic(path, JSON.stringify({ ...config, rerank }, null, 2) + '\n');
+  return rerank;
 }

@@ -3,7 +3,8 @@ import { createInterface } from 'node:readline';
 import { loadKernels } from '../../kernels/node.ts';
 import { UnsupportedError } from '../../model/engine.ts';
 import { createEngine } from '../../model/translator.ts';
-import { CliError, num, optNum, str, type Command } from '../args.ts';
+import { CliError, num, str, type Command } from '../args.ts';
+import { DECODE_OPTIONS, DECODE_USAGE, decodeFlags } from './decode-options.ts';
 import { defaultModelDir } from '../paths.ts';
 import { readModelDir } from '../model-dir.ts';
 
@@ -11,20 +12,17 @@ export const translateCommand: Command = {
   name: 'translate',
   summary: 'translate stdin to stdout, one sentence a line (an empty line gives an empty line)',
   usage: `
-mt translate --from en --to de [--model DIR] [--beam 4] [--alpha 0.6] [--batch 16]
-  --model DIR   model folder (config.json, tokenizer.json, weights.safetensors); default: the bundled model
-  --beam N      beam size, 1 = greedy (default 4)
-  --alpha A     length penalty of beam search (default: the model's, else the paper's 0.6)
-  --batch N     lines translated together (default 16)`,
-  options: { from: { type: 'string' }, to: { type: 'string' }, model: { type: 'string' }, beam: { type: 'string' }, alpha: { type: 'string' }, batch: { type: 'string' } },
+mt translate --from en --to de [--model DIR] [--beam 4] [--alpha 0.6] [--rerank] [--batch 16]
+  --model DIR     model folder (config.json, tokenizer.json, weights.safetensors); default: the bundled model${DECODE_USAGE}
+  --batch N       lines translated together (default 16)`,
+  options: { from: { type: 'string' }, to: { type: 'string' }, model: { type: 'string' }, ...DECODE_OPTIONS, batch: { type: 'string' } },
   async run(v) {
     const source = str(v, 'from');
     const target = str(v, 'to');
-    const beam = num(v, 'beam', 4, { min: 1, integer: true });
-    const alpha = optNum(v, 'alpha', { min: 0 });
+    const decode = decodeFlags(v);
     const batch = num(v, 'batch', 16, { min: 1, integer: true });
     const engine = createEngine(readModelDir(v.model ?? defaultModelDir()), loadKernels());
-    const opts = { source, target, beam, alpha };
+    const opts = { source, target, ...decode };
     const flush = async (lines: string[]) => {
       try {
         const out = await engine.translate(lines, opts);

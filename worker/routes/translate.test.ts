@@ -107,6 +107,22 @@ describe('POST /v1/translate', () => {
 });
 
 describe('POST /v1/translate errors', () => {
+  it('rerank: the engine gets rerank and beam 8 unless a beam is given; refused without the reverse direction', async () => {
+    const { post, engine } = setup(fakeEngine({ directions: [['en', 'de'], ['de', 'en']] }));
+    expect((await post({ text: 'A dog.', source: 'en', target: 'de', rerank: true })).status).toBe(200);
+    expect(engine.options[0]).toEqual({ source: 'en', target: 'de', beam: 8, alignments: false, rerank: true });
+    await post({ text: 'A dog.', source: 'en', target: 'de', rerank: true, beam: 3 });
+    expect(engine.options[1]).toMatchObject({ beam: 3, rerank: true });
+    await post({ text: 'A dog.', source: 'en', target: 'de', rerank: false });
+    expect(engine.options[2]).toEqual({ source: 'en', target: 'de', beam: 4, alignments: false });
+
+    const oneWay = setup();
+    await expectError(await oneWay.post({ text: 'a', source: 'en', target: 'de', rerank: true }), 400, 'rerank_unavailable', /reverse direction de-en/);
+    await expectError(await oneWay.post({ text: 'a', source: 'en', target: 'de', rerank: true, stream: true }), 400, 'rerank_unavailable');
+    expect(oneWay.engine.calls).toEqual([]);
+    await expectError(await oneWay.post({ text: 'a', source: 'en', target: 'de', rerank: 'yes' }), 422, 'invalid_request', /rerank/);
+  });
+
   it('400 malformed_json for bad JSON, 415 for a non-JSON body', async () => {
     const { app } = setup();
     await expectError(await app.request('/v1/translate', postJson('{"text": "a",')), 400, 'malformed_json');

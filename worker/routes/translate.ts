@@ -2,10 +2,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { type TranslateOptions, UnsupportedError } from '../../model/engine.ts';
+import { RERANK_BEAM } from '../../model/rerank.ts';
 import { cacheGet, cacheKey, cachePut } from '../cache.ts';
 import { type AppEnv, settings } from '../env.ts';
 import { ApiError, errorBody } from '../errors.ts';
-import { checkDirection, checkLimits, cleanTexts } from '../input.ts';
+import { checkDirection, checkLimits, checkRerank, cleanTexts } from '../input.ts';
 import { jsonBody } from '../middleware/json-body.ts';
 import type { ServedModel } from '../model-provider.ts';
 import { errors, router } from '../openapi.ts';
@@ -16,7 +17,10 @@ const TranslateRequest = z
     text: z.union([z.string(), z.array(z.string())]).openapi({ description: 'one text, or a batch of texts', example: 'A man rides a bike.' }),
     source: z.string().min(1).max(16).openapi({ example: 'en' }),
     target: z.string().min(1).max(16).openapi({ example: 'de' }),
-    beam: z.number().int().min(1).max(8).default(4).openapi({ description: 'beam width; 1 is greedy' }),
+    beam: z.number().int().min(1).max(8).optional().openapi({ description: `beam width; 1 is greedy (default 4, ${RERANK_BEAM} with rerank)` }),
+    rerank: z.boolean().default(false).openapi({
+      description: 'rescore the n-best with the reverse direction of the model (fewer dropped or invented words; about twice the compute); needs a model that also serves target to source',
+    }),
     alignments: z.boolean().default(false).openapi({ description: 'return source/target tokens and cross-attention per sentence' }),
     stream: z.boolean().default(false).openapi({ description: 'stream tokens as server-sent events (also: Accept: text/event-stream)' }),
   })
@@ -73,7 +77,11 @@ export function translateRoutes() {
 
     const model = await c.var.models.current(); // keep this reference: a swap may happen meanwhile
     checkDirection(model.engine.info, req.source, req.target);
-    const options: TranslateOptions = { source: req.source, target: req.target, beam: req.beam, alignments: req.alignments };
+    if (req.rerank) checkRerank(model.engine.info, req.source, req.target);
+    const options: TranslateOptions = {
+      source: req.source, target: req.target, beam: req.beam ?? (req.rerank ? RERANK_BEAM : 4), alignments: req.alignments,
+      ...(req.rerank ? { rerank: true } : {}),
+    };
     const shape = (results: TextResult[]) => responseBody(model, batch, results, req.alignments);
     c.header('X-Model-Version', model.version);
 
