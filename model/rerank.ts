@@ -16,11 +16,10 @@ export const RERANK_BEAM = 8;
 // Weight of the reverse score when the model records none for the direction (0.3-0.7 all gained on val).
 export const DEFAULT_RERANK_WEIGHT = 0.5;
 
-// Sum of log P(tgt_1..tgt_n </s> | src) for each pair, by teacher forcing: one decoder step per target
-// position for up to maxRows pairs at once. src: <2xx> x1..xm </s>; tgt: token ids without </s>.
+// Sum of log P(tgt_1..tgt_n </s> | src) for each pair, by teacher forcing, up to maxRows pairs in one
+// decoder pass. src: <2xx> x1..xm </s>; tgt: token ids without </s>.
 export function forcedLogProbs(model: InferenceModel, pairs: Array<{ src: number[]; tgt: number[] }>, maxRows: number): number[] {
   const { arena } = model;
-  const V = model.config.vocabSize;
   const out = new Array<number>(pairs.length).fill(0);
   // Similar lengths together: less padding.
   const order = pairs.map((_, i) => i).sort((a, b) => pairs[a].src.length - pairs[b].src.length || pairs[a].tgt.length - pairs[b].tgt.length);
@@ -30,19 +29,20 @@ export function forcedLogProbs(model: InferenceModel, pairs: Array<{ src: number
     const S = Math.max(...rows.map((i) => pairs[i].src.length));
     const src = new Int32Array(rows.length * S);
     rows.forEach((i, r) => src.set(pairs[i].src, r * S));
-    const steps = Math.max(...rows.map((i) => pairs[i].tgt.length)) + 1; // </s> included
-    const st = model.encode(src, Int32Array.from(rows, (i) => pairs[i].src.length), S, 1, steps);
-    const probs = arena.f32(rows.length * V);
-    const tokens = new Int32Array(rows.length);
-    for (let t = 0; t < steps; t++) {
-      rows.forEach((i, r) => (tokens[r] = t === 0 ? BOS : (pairs[i].tgt[t - 1] ?? EOS)));
-      model.step(st, tokens, probs);
-      const p = arena.f32view(probs, rows.length * V);
-      rows.forEach((i, r) => {
-        const tgt = pairs[i].tgt;
-        if (t <= tgt.length) out[i] += Math.log(p[r * V + (t < tgt.length ? tgt[t] : EOS)]);
-      });
-    }
+    const T = Math.max(...rows.map((i) => pairs[i].tgt.length)) + 1; // </s> included
+    const st = model.encode(src, Int32Array.from(rows, (i) => pairs[i].src.length), S, 1, 1);
+    // inputs <s> y1..yn (then padding), targets y1..yn </s>
+    const inputs = new Int32Array(rows.length * T).fill(EOS);
+    const targets = new Int32Array(rows.length * T).fill(EOS);
+    rows.forEach((i, r) => {
+      inputs[r * T] = BOS;
+      inputs.set(pairs[i].tgt, r * T + 1);
+      targets.set(pairs[i].tgt, r * T);
+    });
+    const logp = model.forced(st, inputs, targets, T);
+    rows.forEach((i, r) => {
+      for (let t = 0; t <= pairs[i].tgt.length; t++) out[i] += logp[r * T + t];
+    });
     arena.reset(mark);
   }
   return out;

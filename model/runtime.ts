@@ -233,6 +233,61 @@ export class InferenceModel {
     st.t = t + 1;
   }
 
+  // Teacher forcing over whole sequences, as in training: row r (of st.R = st.Bs, group 1) reads inputs
+  // (R,T) = <s> y1..y(T-1) under the causal mask in one pass (not T incremental steps, so the linears
+  // run on R*T rows at once). Returns log P(targets[r,t] | inputs[r,0..t], source r), (R,T).
+  forced(st: DecoderState, inputs: Int32Array, targets: Int32Array, T: number): Float64Array {
+    const { k, arena } = this;
+    const c = this.config;
+    const C = c.dModel;
+    const H = c.heads;
+    const D = headSize(c);
+    const V = c.vocabSize;
+    const { R, S } = st;
+    const M = R * T;
+    if (st.group !== 1 || T > c.maxLen) throw new Error('forced: one row per source and at most maxLen steps');
+    const mark = arena.mark();
+    const y = this.embed(inputs, new Int32Array(M).map((_, i) => i % T));
+    const att = arena.f32(R * H * T * Math.max(T, S));
+    for (let l = 0; l < this.layout.decoder.length; l++) {
+      const L = this.layout.decoder[l];
+      this.sublayer(y, L.ln1, M, (out, fin) => {
+        const qkv = arena.f32(M * 3 * C);
+        this.linear(qkv, fin, M, this.lin(L.self.qkv_w, L.self.qkv_b));
+        const a = arena.f32(M * C);
+        k.attention_forward(a, att, qkv, qkv + 4 * C, qkv + 8 * C, 0, 0, R, T, T, H, D, 3 * C, 3 * C, 1, 1);
+        this.linear(out, a, M, this.lin(L.self.out_w, L.self.out_b));
+      });
+      this.sublayer(y, L.ln2, M, (out, fin) => {
+        const q = arena.f32(M * C);
+        this.linear(q, fin, M, this.lin(L.cross.qkv_w, L.cross.qkv_b));
+        const a = arena.f32(M * C);
+        const kv = st.crossKV[l];
+        k.attention_forward(a, att, q, kv, kv + 4 * C, st.srcLen, 0, R, T, S, H, D, C, 2 * C, 0, 1);
+        this.linear(out, a, M, this.lin(L.cross.out_w, L.cross.out_b));
+      });
+      this.sublayer(y, L.ln3, M, (out, fin) => this.ffn(out, fin, L.ffn, M));
+    }
+    if (this.layout.decNorm) this.norm(y, y, this.layout.decNorm, M);
+    // The (rows, V) logits a block at a time (the whole (M, V) could be tens of MB); the loss kernel without
+    // label smoothing gives -log softmax at the target, by log-sum-exp (no underflow for unlikely tokens).
+    const out = new Float64Array(M);
+    const block = 64;
+    const logits = arena.f32(block * V);
+    const probs = arena.f32(block * V);
+    const losses = arena.f32(block);
+    const tgt = arena.putI32(targets);
+    for (let m0 = 0; m0 < M; m0 += block) {
+      const n = Math.min(block, M - m0);
+      this.linear(logits, y + 4 * m0 * C, n, this.lin(this.layout.embed));
+      k.crossentropy_forward(losses, probs, logits, tgt + 4 * m0, n, V, 0);
+      const l = arena.f32view(losses, n);
+      for (let i = 0; i < n; i++) out[m0 + i] = -l[i];
+    }
+    arena.reset(mark);
+    return out;
+  }
+
   // Beam search bookkeeping: hypothesis r continues from parents[r]; copy the cached steps accordingly.
   reorder(st: DecoderState, parents: Int32Array): void {
     const C = this.config.dModel;
