@@ -11,6 +11,7 @@ const els = {
   source: $<HTMLSelectElement>('source'),
   target: $<HTMLSelectElement>('target'),
   beam: $<HTMLSelectElement>('beam'),
+  rerank: $<HTMLInputElement>('rerank'),
   swap: $<HTMLButtonElement>('swap'),
   input: $<HTMLTextAreaElement>('input'),
   output: $<HTMLDivElement>('output'),
@@ -115,7 +116,8 @@ function fillLanguages(): void {
   };
   fill(els.source, [...new Set(directions.map((d) => d.source))], 'en');
   fill(els.target, directions.filter((d) => d.source === els.source.value).map((d) => d.target), 'de');
-  els.swap.disabled = !directions.some((d) => d.source === els.target.value && d.target === els.source.value);
+  // Swapping and reranking both need the reverse direction.
+  els.swap.disabled = els.rerank.disabled = !directions.some((d) => d.source === els.target.value && d.target === els.source.value);
   els.input.placeholder = `Type ${languageName(els.source.value || 'en')} text to translate…`;
 }
 
@@ -176,7 +178,10 @@ async function run(): Promise<void> {
       if (id !== seq) return;
     }
     if (!els.source.value || !els.target.value) return; // languages not known yet: loadLanguages() runs again
-    const params: TranslateParams = { source: els.source.value, target: els.target.value, beam: Number(els.beam.value), alignments: true };
+    const params: TranslateParams = {
+      source: els.source.value, target: els.target.value, beam: Number(els.beam.value), alignments: true,
+      ...(els.rerank.checked && !els.rerank.disabled ? { rerank: true } : {}),
+    };
     const events: AsyncIterable<StreamEvent> = engine === 'browser' ? translator!.stream(text, params) : client.stream(text, params, { signal: ctl.signal });
     setState('translating');
     els.status.textContent = 'Translating…';
@@ -283,7 +288,7 @@ els.input.addEventListener('input', () => {
   setState('pending');
   schedule();
 });
-for (const sel of [els.target, els.beam]) sel.addEventListener('change', () => schedule(0));
+for (const sel of [els.target, els.beam, els.rerank]) sel.addEventListener('change', () => schedule(0));
 els.source.addEventListener('change', () => {
   fillLanguages();
   schedule(0);

@@ -67,13 +67,11 @@ describe('demo page in Chromium', () => {
   });
 
   it('translates through the API and in the browser alike, and draws the attention', async () => {
-    const api = (await (
-      await fetch(`${server.url}/v1/translate`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ text: SENTENCE, source: 'en', target: 'de', beam: 4 }),
-      })
-    ).json()) as { translation: string };
+    const translate = async (body: object) =>
+      (await (
+        await fetch(`${server.url}/v1/translate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+      ).json()) as { translation: string };
+    const api = await translate({ text: SENTENCE, source: 'en', target: 'de', beam: 4 });
     expect(api.translation.length).toBeGreaterThan(0);
 
     const page = await openDemo();
@@ -101,6 +99,16 @@ describe('demo page in Chromium', () => {
     await page.uncheck('#stretch');
     expect(await heatmapInk(page)).toBeGreaterThan(0);
     await page.check('#stretch');
+
+    // Reranking (the model serves both directions, so the box is enabled): the in-browser engine picks
+    // what the API picks. A new input sets the page pending at once, so the wait sees the new result.
+    const other = 'A woman reads a book.';
+    const reranked = await translate({ text: other, source: 'en', target: 'de', beam: 4, rerank: true });
+    expect(await page.isDisabled('#rerank')).toBe(false);
+    await page.check('#rerank');
+    await page.fill('#input', other);
+    await state(page, 'browser', 'done');
+    expect(await page.textContent('#output')).toBe(reranked.translation);
 
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'demo.png'), fullPage: true });
