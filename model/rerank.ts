@@ -16,15 +16,27 @@ export const RERANK_BEAM = 8;
 // Weight of the reverse score when the model records none for the direction (0.3-0.7 all gained on val).
 export const DEFAULT_RERANK_WEIGHT = 0.5;
 
-// Sum of log P(tgt_1..tgt_n </s> | src) for each pair, by teacher forcing, up to maxRows pairs in one
-// decoder pass. src: <2xx> x1..xm </s>; tgt: token ids without </s>.
+// Padded positions (rows x max(source, target) length) of one teacher-forced pass: bounds its buffers,
+// whose largest, the (rows, heads, T, T) attention, grows with the square of the length (about 4 MiB at
+// 4 heads and the longest sentences; 32 sentences of typical length fit at once).
+const FORCED_POSITIONS = 1024;
+
+// Sum of log P(tgt_1..tgt_n </s> | src) for each pair, by teacher forcing, up to maxRows pairs (and
+// FORCED_POSITIONS) in one decoder pass. src: <2xx> x1..xm </s>; tgt: token ids without </s>.
 export function forcedLogProbs(model: InferenceModel, pairs: Array<{ src: number[]; tgt: number[] }>, maxRows: number): number[] {
   const { arena } = model;
   const out = new Array<number>(pairs.length).fill(0);
   // Similar lengths together: less padding.
   const order = pairs.map((_, i) => i).sort((a, b) => pairs[a].src.length - pairs[b].src.length || pairs[a].tgt.length - pairs[b].tgt.length);
-  for (let b = 0; b < order.length; b += maxRows) {
-    const rows = order.slice(b, b + maxRows);
+  const len = (i: number) => Math.max(pairs[i].src.length, pairs[i].tgt.length + 1);
+  for (let b = 0, e = 0; b < order.length; b = e) {
+    let longest = len(order[b]);
+    for (e = b + 1; e < order.length && e - b < maxRows; e++) {
+      const l = Math.max(longest, len(order[e]));
+      if ((e - b + 1) * l > FORCED_POSITIONS) break;
+      longest = l;
+    }
+    const rows = order.slice(b, e);
     const mark = arena.mark();
     const S = Math.max(...rows.map((i) => pairs[i].src.length));
     const src = new Int32Array(rows.length * S);

@@ -136,8 +136,8 @@ class Translator implements Engine {
 
   private translateNow(sentences: string[], options: TranslateOptions): SentenceResult[] {
     const { tag, part, reverse } = this.check(options);
-    // Weight 0 would keep the beam's choice: no need to score the n-best.
     const weight = reverse ? (options.rerankWeight ?? rerankWeightFor(this.meta, options.source, options.target)) : 0;
+    const reranker = weight > 0 ? reverse : undefined; // weight 0 would keep the beam's choice
     const out: SentenceResult[] = sentences.map(() => ({ text: '' }));
     const todo = sentences.map((s, i) => ({ i, ids: this.sourceIds(s, tag), nbest: [] as Hypothesis[] })).filter((x) => x.ids.length > 2);
     // Similar lengths together: less padding.
@@ -147,11 +147,11 @@ class Translator implements Engine {
       const chunk = todo.slice(b, b + perBatch);
       const search = this.start(part, chunk.map((x) => x.ids), options);
       while (!search.finishedAll) search.step();
-      if (weight > 0) search.nbest().forEach((hs, j) => (chunk[j].nbest = hs));
+      if (reranker) search.nbest().forEach((hs, j) => (chunk[j].nbest = hs));
       else search.results().forEach((h, j) => (chunk[j].nbest = [h]));
       this.arena.reset(this.base);
     }
-    if (reverse && weight > 0) this.rerank(todo, reverse, options.alpha ?? part.alpha, weight, options.source);
+    if (reranker) this.rerank(todo, reranker, options.alpha ?? part.alpha, weight, options.source);
     for (const x of todo) out[x.i] = this.result(part, x.nbest[0], x.ids, options);
     return out;
   }

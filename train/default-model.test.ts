@@ -58,9 +58,10 @@ describe('bundled default model', () => {
     expect(b1, `plain ${b0.toFixed(2)}, reranked ${b1.toFixed(2)}`).toBeGreaterThanOrEqual(b0);
   });
 
-  it('keeps a worst-case request (max-length sentences, beam 8) under 64 MiB of wasm memory', async () => {
+  it('keeps a worst-case request (max-length sentences, beam 8, reranked too) under 64 MiB of wasm memory', async () => {
     const long = Array.from({ length: 8 }, (_, i) => `${'A very long sentence about a man who walks a dog in the park '.repeat(25)} ${i}`);
     await engine.translate(long, { source: 'en', target: 'de', beam: 8 });
+    await engine.translate(long, { source: 'en', target: 'de', beam: 8, rerank: true, rerankWeight: 0.5 });
     expect(kernels.memory.buffer.byteLength).toBeLessThan(64 * 2 ** 20);
   });
 });
