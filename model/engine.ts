@@ -8,7 +8,8 @@ export interface TranslateOptions {
   alpha?: number; // length penalty, the paper's 0.6
   alignments?: boolean; // return encoder-decoder attention per sentence
   // Rescore the beam's n-best with the reverse direction of the model (model/rerank.ts): needs a model
-  // that also serves target -> source; costs one teacher-forced pass per candidate.
+  // that also serves target -> source; costs one teacher-forced pass per candidate. translateStream then
+  // sends the whole sentence as one piece (the choice is known only at the end).
   rerank?: boolean;
   rerankWeight?: number; // weight of the reverse score: the model's for the direction, else 0.5
 }
