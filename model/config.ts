@@ -26,6 +26,9 @@ export interface ModelConfig {
 
 export interface TrainConfig {
   // P_drop on each sub-layer output before the residual add, and on embeddings + positions (paper 5.4).
+  // Measured on the bundled model's 2-hour Multi30k recipe (0.2): 0.3 with half the batch (twice the
+  // updates) reached a lower valid loss (2.867 vs 2.895) but 0.8 less val BLEU en->de (38.10 vs 38.92;
+  // de->en +0.4).
   dropout: number;
   // Dropout on attention weights (tensor2tensor's attention dropout; 0 in the paper's text).
   attentionDropout: number;
