@@ -103,7 +103,7 @@ describe('per-part length penalty, on the bundled model', () => {
   // Its directions, each a part of its own (for a combined model, its own parts).
   const single = (d: [string, string]): ModelFiles => {
     const part = meta.parts?.find((p) => p.directions.some(([s, t]) => s === d[0] && t === d[1]));
-    const { parts: _, ...rest } = meta;
+    const { parts: _, rerank: __, ...rest } = meta; // one direction: no parts, nothing to rerank with
     const weights = part ? serialize(partTensors(parse(files.weights).tensors, part.prefix)) : files.weights;
     return { config: { ...rest, directions: [d] }, tokenizer: files.tokenizer, weights };
   };
