@@ -91,30 +91,36 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
   },
 };
 
+// Rewrites the model's config.json (atomically) with what update returns, and returns that.
+function updateConfig<C extends object>(modelDir: string, update: (config: C) => C): C {
+  const path = join(modelDir, 'config.json');
+  const updated = update(JSON.parse(readFileSync(path, 'utf8')) as C);
+  writeAtomic(path, JSON.stringify(updated, null, 2) + '\n');
+  return updated;
+}
+
 // Merges the cased BLEU of each pair (2 decimals) into config.json's "bleu", keeping every other field;
 // an explicit alpha becomes the model's default (for a combined model, that of the parts serving the scored
 // pairs), so the recorded BLEU is what the service delivers.
 export function recordBleu(modelDir: string, rows: EvalRow[], alpha?: number): Record<string, number> {
-  const path = join(modelDir, 'config.json');
-  const config = JSON.parse(readFileSync(path, 'utf8')) as { bleu?: Record<string, number>; alpha?: number; parts?: PartSpec[] };
-  const bleu = { ...(config.bleu ?? {}) };
-  for (const r of rows) bleu[r.pair] = Math.round(r.bleu * 100) / 100;
-  const scored = new Set(rows.map((r) => r.pair));
-  const tuned = (p: PartSpec) => p.directions.some(([s, t]) => scored.has(`${s}-${t}`));
-  const updated =
-    alpha === undefined ? { ...config, bleu }
-    : config.parts ? { ...config, bleu, parts: config.parts.map((p) => (tuned(p) ? { ...p, alpha } : p)) }
-    : { ...config, bleu, alpha };
-  writeAtomic(path, JSON.stringify(updated, null, 2) + '\n');
-  return bleu;
+  const updated = updateConfig<{ bleu?: Record<string, number>; alpha?: number; parts?: PartSpec[] }>(modelDir, (config) => {
+    const bleu = { ...(config.bleu ?? {}) };
+    for (const r of rows) bleu[r.pair] = Math.round(r.bleu * 100) / 100;
+    const scored = new Set(rows.map((r) => r.pair));
+    const tuned = (p: PartSpec) => p.directions.some(([s, t]) => scored.has(`${s}-${t}`));
+    return alpha === undefined ? { ...config, bleu }
+      : config.parts ? { ...config, bleu, parts: config.parts.map((p) => (tuned(p) ? { ...p, alpha } : p)) }
+      : { ...config, bleu, alpha };
+  });
+  return updated.bleu!;
 }
 
 // Merges the reranking weight of each scored pair into config.json's "rerank", keeping every other field.
 export function recordRerank(modelDir: string, rows: EvalRow[]): Record<string, number> {
-  const path = join(modelDir, 'config.json');
-  const config = JSON.parse(readFileSync(path, 'utf8')) as { rerank?: Record<string, number> };
-  const rerank = { ...(config.rerank ?? {}) };
-  for (const r of rows) if (r.rerankWeight !== undefined) rerank[r.pair] = r.rerankWeight;
-  writeAtomic(path, JSON.stringify({ ...config, rerank }, null, 2) + '\n');
-  return rerank;
+  const updated = updateConfig<{ rerank?: Record<string, number> }>(modelDir, (config) => {
+    const rerank = { ...(config.rerank ?? {}) };
+    for (const r of rows) if (r.rerankWeight !== undefined) rerank[r.pair] = r.rerankWeight;
+    return { ...config, rerank };
+  });
+  return updated.rerank!;
 }
