@@ -1,5 +1,5 @@
 // The decoding flags `mt eval` and `mt translate` share: beam size, length penalty and n-best reranking.
-import { RERANK_BEAM } from '../../model/rerank.ts';
+import { RERANK_BEAM, beamFor } from '../../model/rerank.ts';
 import { num, optNum } from '../args.ts';
 
 export const DECODE_OPTIONS = {
@@ -25,5 +25,5 @@ export interface DecodeFlags {
 export function decodeFlags(v: Record<string, any>): DecodeFlags {
   const rerankWeight = optNum(v, 'rerank-weight', { min: 0 });
   const rerank = !!v.rerank || rerankWeight !== undefined;
-  return { beam: num(v, 'beam', rerank ? RERANK_BEAM : 4, { min: 1, integer: true }), alpha: optNum(v, 'alpha', { min: 0 }), rerank, rerankWeight };
+  return { beam: num(v, 'beam', beamFor(undefined, rerank), { min: 1, integer: true }), alpha: optNum(v, 'alpha', { min: 0 }), rerank, rerankWeight };
 }

@@ -2,7 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { type TranslateOptions, UnsupportedError } from '../../model/engine.ts';
-import { RERANK_BEAM } from '../../model/rerank.ts';
+import { RERANK_BEAM, beamFor } from '../../model/rerank.ts';
 import { cacheGet, cacheKey, cachePut } from '../cache.ts';
 import { type AppEnv, settings } from '../env.ts';
 import { ApiError, errorBody } from '../errors.ts';
@@ -79,7 +79,7 @@ export function translateRoutes() {
     checkDirection(model.engine.info, req.source, req.target);
     if (req.rerank) checkRerank(model.engine.info, req.source, req.target);
     const options: TranslateOptions = {
-      source: req.source, target: req.target, beam: req.beam ?? (req.rerank ? RERANK_BEAM : 4), alignments: req.alignments,
+      source: req.source, target: req.target, beam: beamFor(req.beam, req.rerank), alignments: req.alignments,
       ...(req.rerank ? { rerank: true } : {}),
     };
     const shape = (results: TextResult[]) => responseBody(model, batch, results, req.alignments);
