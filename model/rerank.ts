@@ -18,6 +18,7 @@ export const RERANK_BEAM = 8;
 export function beamFor(beam: number | undefined, rerank: boolean | undefined): number {
   return beam ?? (rerank ? RERANK_BEAM : 4);
 }
+
 // Weight of the reverse score when the model records none for the direction. Multi30k val, beam 8: the
 // lrScale 1.5 model gained +0.8 BLEU en->de at 0.3-0.7 and nothing de->en; the bundled (lrScale 2.25)
 // one gains +0.5 en->de at 0.3 (0.5: +0.4) and +0.35 de->en at 0.2 (0.5: -0.2). So tune it per model and
