@@ -19,6 +19,8 @@ export interface ModelConfig {
   // more stably for deep stacks and short warmups, with a final LayerNorm on each stack. Measured here:
   // tiny post-norm on Multi30k at peak lr 1.7e-3 (warmup 1000) collapsed its encoder (every position's
   // output identical, cross-attention uniform, BLEU 7 after 10 epochs); pre-norm at the same lr did not.
+  // Again at peak lr 5e-3 (warmup 1600, batch 8192, the bundled recipe otherwise): valid loss 4.52 at step
+  // 1,500 against pre-norm's 3.54, translations generic whatever the source; stopped.
   preNorm: boolean;
   // The paper uses ReLU in the FFN; GELU is offered for later models.
   activation: 'relu' | 'gelu';
