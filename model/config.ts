@@ -31,7 +31,7 @@ export interface TrainConfig {
   // Measured on the 2-hour Multi30k recipe at lrScale 1.5 (dropout 0.2): 0.3 with half the batch (twice the
   // updates) reached a lower valid loss (2.867 vs 2.895) but 0.8 less val BLEU en->de (38.10 vs 38.92;
   // de->en +0.4). At lrScale 2.25 with the same batch, 0.3 stayed behind on valid loss all 2 hours (2.891 vs
-  // 2.836) and lost 1.4 val BLEU en->de (37.93 vs 39.30): more dropout needs more epochs than 2 h give.
+  // 2.836) and lost 1.4 val BLEU en->de (37.93 vs 39.30): it learns slower and does not catch up in 2 h.
   dropout: number;
   // Dropout on attention weights (tensor2tensor's attention dropout; 0 in the paper's text).
   attentionDropout: number;
