@@ -18,6 +18,7 @@ export interface TrainState {
   pairs: string; // language pairs trained, e.g. "en-de,de-en"
   oversample?: Record<string, number>; // --oversample, e.g. { "en-de": 2 } (absent in checkpoints older than it)
   name: string; // model name written into config.json
+  mix?: string; // a recipe's corpora (JSON), when it trained on them: a resume must read the same data
 }
 
 export function writeAtomic(path: string, data: Uint8Array | string): void {

@@ -9,12 +9,18 @@ export interface CorpusSpec {
   src?: string; // two line-aligned files (one pair)
   tgt?: string;
   tsv?: string; // source<TAB>target (one pair)
+  columns?: string; // the TSV's column languages, e.g. "en-de": then it serves en-de and de-en
 }
 
 // Sentence pairs of one language pair and split.
 export function readPair(spec: CorpusSpec, split: string, src: string, tgt: string): Parallel {
   if (spec.data) return readAligned(splitFile(spec.data, split, src), splitFile(spec.data, split, tgt));
-  if (spec.tsv) return readTsv(spec.tsv);
+  if (spec.tsv) {
+    const par = readTsv(spec.tsv);
+    if (!spec.columns || spec.columns === `${src}-${tgt}`) return par;
+    if (spec.columns === `${tgt}-${src}`) return { src: par.tgt, tgt: par.src };
+    throw new CliError(`--tsv ${spec.tsv} holds ${spec.columns} (--columns), not ${src}-${tgt}`);
+  }
   if (spec.src && spec.tgt) return readAligned(spec.src, spec.tgt);
   throw new CliError('give a corpus: --data DIR, or --src FILE --tgt FILE, or --tsv FILE');
 }
@@ -25,6 +31,12 @@ export function pairsOf(spec: CorpusSpec, languages: string[]): Array<[string, s
     pairs = parsePairs(spec.pairs, languages);
   } catch (e) {
     throw new CliError((e as Error).message);
+  }
+  if (spec.tsv && spec.columns) {
+    if (!/^[a-z]{2,3}-[a-z]{2,3}$/.test(spec.columns)) throw new CliError(`--columns wants the TSV's two languages, e.g. en-de; got "${spec.columns}"`);
+    const [a, b] = spec.columns.split('-');
+    for (const [s, t] of pairs) if (!((s === a && t === b) || (s === b && t === a))) throw new CliError(`--pairs ${s}-${t} is not a direction of --columns ${spec.columns}`);
+    return pairs;
   }
   if (!spec.data && pairs.length !== 1) throw new CliError('--src/--tgt and --tsv hold one language pair: give exactly one in --pairs');
   return pairs;

@@ -29,7 +29,8 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'score a model: BLEU as sacreBLEU computes it (13a, cased), lowercased BLEU, chrF',
   usage: `
-mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FILE --tgt FILE | --tsv FILE)
+mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FILE --tgt FILE | --tsv FILE [--columns en-de])
+  --columns A-B   the languages of the TSV's two columns: it then scores A-B and B-A alike
   --model DIR     model folder (default: the bundled model)${DECODE_USAGE}
   --limit N       first N sentences only
   --out FILE      also write the hypotheses of the (single) pair, one a line
@@ -40,14 +41,14 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
                   each pair's reranking weight, into config.json "rerank" ("bleu" stays the plain beam's)`,
   options: {
     model: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' },
-    src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, ...DECODE_OPTIONS,
+    src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, columns: { type: 'string' }, ...DECODE_OPTIONS,
     limit: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, record: { type: 'boolean' },
   },
   async run(v) {
     const modelDir = v.model ?? defaultModelDir();
     const files = readModelDir(modelDir);
     const engine = createEngine(files, loadKernels());
-    const spec: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
+    const spec: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv, columns: v.columns };
     const split = str(v, 'split', 'test_2016_flickr');
     const { beam, alpha: askedAlpha, rerank, rerankWeight: askedWeight } = decodeFlags(v);
     const limit = num(v, 'limit', Infinity, { min: 1 });

@@ -11,9 +11,10 @@ export const tokenizerCommand: Command = {
   usage: `
 mt tokenizer --out FILE --langs en,de[,fr,cs] (--data DIR | FILE...)
   --data DIR      read DIR/train.<lang>[.gz] for every language (Multi30k layout)
-  FILE...         or any text files (one sentence a line, .gz allowed)
+  FILE...         or any text files (one sentence a line, .gz allowed); a .tsv[.gz] file gives both columns
+  --max-lines N   at most N lines from each file (an even sample over the file; default all)
   --vocab N       vocabulary size including specials and the 256 byte tokens (default 8000)`,
-  options: { out: { type: 'string' }, langs: { type: 'string' }, data: { type: 'string' }, vocab: { type: 'string' } },
+  options: { out: { type: 'string' }, langs: { type: 'string' }, data: { type: 'string' }, vocab: { type: 'string' }, 'max-lines': { type: 'string' } },
   async run(v, files) {
     const out = str(v, 'out');
     const langs = str(v, 'langs').split(',').map((l) => l.trim());
@@ -21,7 +22,17 @@ mt tokenizer --out FILE --langs en,de[,fr,cs] (--data DIR | FILE...)
     const vocabSize = num(v, 'vocab', 8000, { min: 300, integer: true });
     const paths = v.data ? langs.map((l) => splitFile(String(v.data), 'train', l)) : files;
     if (!paths.length) throw new CliError('give --data DIR or text files to learn from');
-    const texts = paths.flatMap((p) => readLines(p));
+    const maxLines = num(v, 'max-lines', Infinity, { min: 1, integer: true });
+    const texts = paths.flatMap((p) => {
+      let lines: string[];
+      try {
+        lines = readLines(p);
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      if (lines.length > maxLines) lines = Array.from({ length: maxLines }, (_, i) => lines[Math.floor((i * lines.length) / maxLines)]);
+      return /\.tsv(\.gz)?$/.test(p) ? lines.flatMap((l) => l.split('\t')) : lines;
+    });
     const t0 = Date.now();
     const tok = Tokenizer.train(texts, { vocabSize, languages: langs });
     mkdirSync(dirname(out) || '.', { recursive: true });

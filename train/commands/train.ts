@@ -12,6 +12,7 @@ import { appendMetrics, writeCurves } from '../metrics.ts';
 import { exportModel } from '../model-dir.ts';
 import { Progress, formatSeconds } from '../progress.ts';
 import { Trainer } from '../trainer.ts';
+import { describeMix, encodeMix, epochExamples, mixPairs, parseRecipe, readMix, recipeRoot, type EncodedPart, type Recipe } from '../mix.ts';
 import { bpeDropoutOf, checkResumed, cooldownOf, modelConfig, parseOversample, PRESET_KEYS, presetShape, rateOf, rdropOf, shapeOf } from './train-options.ts';
 
 export const trainCommand: Command = {
@@ -19,6 +20,10 @@ export const trainCommand: Command = {
   summary: 'train a translation model (resumes from the newest checkpoint in --out)',
   usage: `
 mt train --tokenizer FILE --out DIR --pairs en-de[,de-en,...] (--data DIR | --src FILE --tgt FILE | --tsv FILE)
+mt train --config recipes/NAME.json --tokenizer FILE --out DIR
+  --config FILE        a recipe: flags by name plus "corpora" (several, each with a weight) and "valid";
+                       flags on the command line override the recipe's (recipes/README.md)
+  --data-root DIR      where a recipe's relative corpus paths start (default $MT_DATA, else ../shared/data)
   --preset NAME        model size: tiny (default), base, micro (config.ts)
   --layers E[,D]       encoder and decoder layers (one number: both), replacing the preset's
   --d-model N, --d-ff N, --heads N   the preset's widths, replaced (d-model must divide by heads)
@@ -58,15 +63,22 @@ continues exactly); a flag asking for other values is refused (--cooldown except
     'batch-tokens': { type: 'string' }, accumulate: { type: 'string' }, warmup: { type: 'string' }, 'lr-scale': { type: 'string' },
     dropout: { type: 'string' }, 'label-smoothing': { type: 'string' }, 'attention-dropout': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
     'save-minutes': { type: 'string' }, keep: { type: 'string' }, 'valid-every': { type: 'string' },
+    config: { type: 'string' }, 'data-root': { type: 'string' },
     name: { type: 'string' }, cooldown: { type: 'string' }, oversample: { type: 'string' }, 'bpe-dropout': { type: 'string' }, rdrop: { type: 'string' },
   },
-  async run(v) {
+  async run(cli) {
+    const recipe = cli.config !== undefined ? readRecipe(String(cli.config)) : undefined;
+    const v: Record<string, any> = { ...(recipe?.flags ?? {}), ...cli };
+    if (recipe?.corpora.length) {
+      for (const k of ['pairs', 'data', 'src', 'tgt', 'tsv', 'oversample']) if (cli[k] !== undefined) throw new CliError(`--${k} and a recipe's corpora do not go together: the recipe says what to train on`);
+      v.pairs = mixPairs(recipe.corpora);
+    }
     const out = str(v, 'out');
     const tokPath = str(v, 'tokenizer');
     if (!existsSync(tokPath)) throw new CliError(`tokenizer not found: ${tokPath} (make one with mt tokenizer)`);
     const tokenizer = Tokenizer.fromJSON(readFileSync(tokPath, 'utf8'));
     const corpus: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
-    pairsOf(corpus, tokenizer.languages);
+    if (!recipe?.corpora.length) pairsOf(corpus, tokenizer.languages);
     const oversample = parseOversample(v.oversample);
     const latest = latestCheckpoint(out);
     const resumed = latest ? readCheckpoint(latest) : undefined;
@@ -108,15 +120,23 @@ continues exactly); a flag asking for other values is refused (--cooldown except
     const threads = num(v, 'threads', 2, { min: 1, integer: true });
     const name = str(v, 'name', 'multi30k');
     // The corpus is read once every flag has been checked: a refused run costs no corpus reading.
-    const trainText = readCorpus(tokenizer, corpus, 'train', resumed?.state.oversample ?? oversample);
-    const train = encodeCorpus(tokenizer, trainText, TRAIN_DEFAULTS.maxTokens);
-    const valid = v.data ? loadExamples(tokenizer, corpus, 'val', 1000) : undefined;
+    const mixKey = recipe?.corpora.length ? JSON.stringify(recipe.corpora) : undefined;
+    if (resumed && (resumed.state.mix ?? undefined) !== mixKey) throw new CliError(`the checkpoint was trained on ${resumed.state.mix ? 'another recipe\'s corpora' : 'the corpus flags, not a recipe'}: a resumed run keeps its data (new data needs a new --out)`);
+    const root = recipeRoot(v);
+    const mix = recipe?.corpora.length ? readMix(tokenizer, recipe.corpora, root) : undefined;
+    const trainText = mix ? undefined : readCorpus(tokenizer, corpus, 'train', resumed?.state.oversample ?? oversample);
+    const mixParts: EncodedPart[] | undefined = mix && encodeMix(tokenizer, mix, TRAIN_DEFAULTS.maxTokens);
+    if (mix && mixParts) console.error(`corpora (pairs kept x weight = share of an epoch):\n${describeMix(mix, mixParts)}`);
+    const train = trainText ? encodeCorpus(tokenizer, trainText, TRAIN_DEFAULTS.maxTokens) : [];
+    const valid = recipe?.valid.length
+      ? encodeMix(tokenizer, readMix(tokenizer, recipe.valid, root), 1000).flatMap((p) => p.examples)
+      : v.data ? loadExamples(tokenizer, corpus, 'val', 1000) : undefined;
     mkdirSync(out, { recursive: true });
     const trainer = Trainer.create({ config, train: tc, seed, threads });
     let stop = false;
     const onSignal = () => (stop = true);
     try {
-      const state: TrainState = resumed ? { ...resumed.state, train: tc } : { step: 0, epoch: 0, batchIndex: 0, seed, config, train: tc, tokensSeen: 0, elapsedSeconds: 0, pairs: corpus.pairs, oversample, name };
+      const state: TrainState = resumed ? { ...resumed.state, train: tc } : { step: 0, epoch: 0, batchIndex: 0, seed, config, train: tc, tokensSeen: 0, elapsedSeconds: 0, pairs: corpus.pairs, oversample, name, ...(mixKey ? { mix: mixKey } : {}) };
       writeAtomic(join(out, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
       if (resumed) {
         loadTensors(trainer.layout, resumed.tensors, trainer.paramsView());
@@ -127,7 +147,7 @@ continues exactly); a flag asking for other values is refused (--cooldown except
         console.error(`resumed from ${latest} at step ${state.step}`);
       }
       const metricsPath = join(out, 'metrics.jsonl');
-      console.error(`training ${describe(config)} (${parameterCount(trainer.layout)} parameters) on ${train.length} pairs, ${trainer.threads} threads${tc.attentionDropout ? `, attention dropout ${tc.attentionDropout}` : ''}${tc.bpeDropout ? `, BPE-dropout ${tc.bpeDropout}` : ''}${tc.rdrop ? `, R-Drop alpha ${tc.rdrop}` : ''}`);
+      console.error(`training ${describe(config)} (${parameterCount(trainer.layout)} parameters) on ${mixParts ? `${mixParts.reduce((a, p) => a + Math.round(p.weight * p.examples.length), 0)} pairs an epoch` : `${train.length} pairs`}, ${trainer.threads} threads${tc.attentionDropout ? `, attention dropout ${tc.attentionDropout}` : ''}${tc.bpeDropout ? `, BPE-dropout ${tc.bpeDropout}` : ''}${tc.rdrop ? `, R-Drop alpha ${tc.rdrop}` : ''}`);
 
       const save = () => {
         const { m, v: vv } = trainer.adamView();
@@ -149,7 +169,9 @@ continues exactly); a flag asking for other values is refused (--cooldown except
         if (batchesEpoch !== state.epoch) {
           // Under BPE-dropout each epoch has its own segmentation, from (seed, epoch): a resume redoes it exactly.
           const dropout = tc.bpeDropout ? { p: tc.bpeDropout, rand: mulberry32(seed * 104729 + state.epoch) } : undefined;
-          const examples = dropout ? encodeCorpus(tokenizer, trainText, TRAIN_DEFAULTS.maxTokens, dropout) : train;
+          const examples = mix
+            ? epochExamples(dropout ? encodeMix(tokenizer, mix, TRAIN_DEFAULTS.maxTokens, dropout) : mixParts!, seed, state.epoch)
+            : dropout ? encodeCorpus(tokenizer, trainText!, TRAIN_DEFAULTS.maxTokens, dropout) : train;
           batches = makeBatches(examples, tc.batchTokens, seed * 7919 + state.epoch);
           batchesEpoch = state.epoch;
         }
@@ -199,4 +221,15 @@ continues exactly); a flag asking for other values is refused (--cooldown except
 function describe(c: ModelConfig): string {
   const preset = Object.keys(PRESETS).find((n) => PRESET_KEYS.every((k) => PRESETS[n][k] === c[k]));
   return preset ?? `${c.encoderLayers}+${c.decoderLayers} layers, d_model ${c.dModel}, d_ff ${c.dFF}, ${c.heads} heads`;
+}
+
+function readRecipe(path: string): Recipe {
+  if (!existsSync(path)) throw new CliError(`recipe not found: ${path}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CliError(`${path}: not JSON (${(e as Error).message})`);
+  }
+  return parseRecipe(json, path);
 }
