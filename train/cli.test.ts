@@ -179,6 +179,20 @@ describe('mt CLI', () => {
     expect(lines[1]).toBe('');
   });
 
+  it('--from auto detects each line\'s language and keeps the lines in order (the bundled model)', () => {
+    const out = mt(['translate', '--from', 'auto', '--to', 'en', '--beam', '1'], 'Ein Hund läuft.\n\nZwei Männer spielen Fußball.\n');
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    const lines = out.stdout.split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/dog/i);
+    expect(lines[1]).toBe('');
+    expect(lines[2]).toMatch(/soccer|football/i);
+    const none = mt(['translate', '--from', 'auto', '--to', 'fr'], 'x\n');
+    expect(none.stderr.trim()).toBe("mt translate: --from auto: nothing translates into 'fr'; supported directions: en-de, de-en");
+    expect(none.code).toBe(1);
+  });
+
   it.each([
     [['bogus'], /unknown command "bogus"/],
     [['train', '--nope'], /Unknown option '--nope'/],

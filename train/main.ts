@@ -6,13 +6,14 @@ import { evalCommand } from './commands/eval.ts';
 import { exportCommand } from './commands/export.ts';
 import { quantizeCommand } from './commands/quantize.ts';
 import { deployCommand, modelsCommand, pushCommand, rollbackCommand } from './commands/registry.ts';
+import { langidCommand } from './commands/langid.ts';
 import { tokenizerCommand } from './commands/tokenizer.ts';
 import { trainCommand } from './commands/train.ts';
 import { translateCommand } from './commands/translate.ts';
 
 const COMMANDS: Command[] = [
   tokenizerCommand, trainCommand, averageCommand, evalCommand, translateCommand,
-  quantizeCommand, combineCommand, exportCommand, pushCommand, deployCommand, rollbackCommand, modelsCommand,
+  quantizeCommand, combineCommand, langidCommand, exportCommand, pushCommand, deployCommand, rollbackCommand, modelsCommand,
 ];
 
 function help(): string {

@@ -1,5 +1,8 @@
 // `mt translate`: one sentence a line on stdin, one translation a line on stdout.
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { LanguageDetector, detectSource } from '../../model/langid.ts';
 import { loadKernels } from '../../kernels/node.ts';
 import { UnsupportedError } from '../../model/engine.ts';
 import { createEngine } from '../../model/translator.ts';
@@ -12,9 +15,10 @@ export const translateCommand: Command = {
   name: 'translate',
   summary: 'translate stdin to stdout, one sentence a line (an empty line gives an empty line)',
   usage: `
-mt translate --from en --to de [--model DIR] [--beam 4] [--alpha 0.6] [--rerank] [--batch 16]
+mt translate --from en|auto --to de [--model DIR] [--beam 4] [--alpha 0.6] [--rerank] [--batch 16]
   --model DIR     model folder (config.json, tokenizer.json, weights.safetensors); default: the bundled model${DECODE_USAGE}
-  --batch N       lines translated together (default 16)`,
+  --batch N       lines translated together (default 16)
+  --from auto     detect each line's language (models/langid.json, as the API's source "auto")`,
   options: { from: { type: 'string' }, to: { type: 'string' }, model: { type: 'string' }, ...DECODE_OPTIONS, batch: { type: 'string' } },
   async run(v) {
     const source = str(v, 'from');
@@ -22,11 +26,22 @@ mt translate --from en --to de [--model DIR] [--beam 4] [--alpha 0.6] [--rerank]
     const decode = decodeFlags(v);
     const batch = num(v, 'batch', 16, { min: 1, integer: true });
     const engine = createEngine(readModelDir(v.model ?? defaultModelDir()), loadKernels());
-    const opts = { source, target, ...decode };
+    const det = source === 'auto' ? LanguageDetector.fromJSON(readFileSync(fileURLToPath(new URL('../../models/langid.json', import.meta.url)), 'utf8')) : undefined;
+    const directions = engine.info.directions;
+    if (det && !directions.some(([, t]) => t === target)) throw new CliError(`--from auto: nothing translates into '${target}'; supported directions: ${directions.map(([s, t]) => `${s}-${t}`).join(', ')}`);
+    // Lines grouped by their detected language, translated group by group, printed in input order.
+    const sourceOf = (line: string) => (det ? (detectSource(det, [line], directions, target)?.language ?? directions.find(([, t]) => t === target)![0]) : source);
     const flush = async (lines: string[]) => {
       try {
-        const out = await engine.translate(lines, opts);
-        process.stdout.write(out.map((r) => r.text + '\n').join(''));
+        const out: string[] = new Array(lines.length);
+        const groups = new Map<string, number[]>();
+        lines.forEach((l, i) => groups.set(sourceOf(l), [...(groups.get(sourceOf(l)) ?? []), i]));
+        if (!lines.length && !det) groups.set(source, []);
+        for (const [src, idx] of groups) {
+          const r = await engine.translate(idx.map((i) => lines[i]), { source: src, target, ...decode });
+          idx.forEach((i, k) => (out[i] = r[k].text));
+        }
+        process.stdout.write(out.map((t) => t + '\n').join(''));
       } catch (e) {
         if (e instanceof UnsupportedError) throw new CliError(e.message);
         throw e;

@@ -147,6 +147,21 @@ describe('POST /v1/translate errors', () => {
     await expectError(await post({ text: 'UNSUPPORTED', source: 'en', target: 'de' }), 400, 'unsupported_input');
   });
 
+  it('source "auto" detects the language among those the model translates into the target, and says so', async () => {
+    const { post, engine } = setup(fakeEngine({ languages: ['en', 'de', 'fr', 'es', 'cs'], directions: [['en', 'de'], ['fr', 'de'], ['es', 'de'], ['de', 'en']] }));
+    const res = await post({ text: ['Je voudrais un café, s\'il vous plaît.', 'Merci beaucoup.'], source: 'auto', target: 'de' });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Json;
+    expect(body.detected.language).toBe('fr');
+    expect(body.detected.confidence).toBeGreaterThan(0.5);
+    expect(engine.options[0].source).toBe('fr');
+    expect(((await (await post({ text: '¿Dónde está la estación de tren?', source: 'auto', target: 'de' })).json()) as Json).detected.language).toBe('es');
+    // Only languages that translate into the target are candidates: German text into German is not one.
+    expect(((await (await post({ text: 'Guten Morgen, wie geht es Ihnen?', source: 'auto', target: 'en' })).json()) as Json).detected.language).toBe('de');
+    await expectError(await post({ text: '12345 !!!', source: 'auto', target: 'de' }), 422, 'language_not_detected', /give source explicitly/);
+    await expectError(await post({ text: 'Hello', source: 'auto', target: 'fr' }), 422, 'language_not_detected', /nothing translates into 'fr'/);
+  });
+
   it('rejects invalid UTF-8 and lone surrogates with 400, strips control characters', async () => {
     const { app, post, engine } = setup();
     const bytes = new Uint8Array([...new TextEncoder().encode('{"text":"a'), 0xff, 0xfe, ...new TextEncoder().encode('","source":"en","target":"de"}')]);

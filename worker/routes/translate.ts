@@ -2,6 +2,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { type TranslateOptions, UnsupportedError } from '../../model/engine.ts';
+import { type Detection, LanguageDetector, detectSource } from '../../model/langid.ts';
+import langidJson from '../../models/langid.json';
 import { RERANK_BEAM, beamFor } from '../../model/rerank.ts';
 import { cacheGet, cacheKey, cachePut } from '../cache.ts';
 import { type AppEnv, settings } from '../env.ts';
@@ -15,7 +17,7 @@ import { type TextResult, streamTexts, translateTexts } from '../translate.ts';
 const TranslateRequest = z
   .object({
     text: z.union([z.string(), z.array(z.string())]).openapi({ description: 'one text, or a batch of texts', example: 'A man rides a bike.' }),
-    source: z.string().min(1).max(16).openapi({ example: 'en' }),
+    source: z.string().min(1).max(16).openapi({ example: 'en', description: 'source language, or "auto" to detect it (the response says what was detected)' }),
     target: z.string().min(1).max(16).openapi({ example: 'de' }),
     beam: z.number().int().min(1).max(8).optional().openapi({ description: `beam width; 1 is greedy (default 4, ${RERANK_BEAM} with rerank)` }),
     rerank: z.boolean().default(false).openapi({
@@ -43,6 +45,7 @@ const TranslateResponse = z
     model: z.string(),
     version: z.string(),
     alignments: z.union([z.array(Alignment), z.array(z.array(Alignment))]).optional(),
+    detected: z.object({ language: z.string(), confidence: z.number() }).optional().openapi({ description: 'with source "auto": the detected source language and its posterior' }),
   })
   .openapi('TranslateResponse');
 
@@ -76,13 +79,18 @@ export function translateRoutes() {
     const clean = cleanTexts(texts);
 
     const model = await c.var.models.current(); // keep this reference: a swap may happen meanwhile
-    checkDirection(model.engine.info, req.source, req.target);
-    if (req.rerank) checkRerank(model.engine.info, req.source, req.target);
+    const detected = req.source === 'auto' ? detect(clean, model.engine.info.directions, req.target) : undefined;
+    const source = detected?.language ?? req.source;
+    checkDirection(model.engine.info, source, req.target);
+    if (req.rerank) checkRerank(model.engine.info, source, req.target);
     const options: TranslateOptions = {
-      source: req.source, target: req.target, beam: beamFor(req.beam, req.rerank), alignments: req.alignments,
+      source, target: req.target, beam: beamFor(req.beam, req.rerank), alignments: req.alignments,
       ...(req.rerank ? { rerank: true } : {}),
     };
-    const shape = (results: TextResult[]) => responseBody(model, batch, results, req.alignments);
+    const shape = (results: TextResult[]) => ({
+      ...responseBody(model, batch, results, req.alignments),
+      ...(detected ? { detected: { language: detected.language, confidence: Math.round(detected.confidence * 1000) / 1000 } } : {}),
+    });
     c.header('X-Model-Version', model.version);
 
     if (req.stream || (c.req.header('accept') ?? '').includes('text/event-stream')) {
@@ -110,6 +118,18 @@ export function translateRoutes() {
     return c.json(body, 200) as never;
   });
   return app;
+}
+
+let detector: LanguageDetector | undefined;
+function detect(texts: string[], directions: Array<[string, string]>, target: string): Detection {
+  detector ??= LanguageDetector.fromJSON(langidJson);
+  const d = detectSource(detector, texts, directions, target);
+  if (!d) {
+    throw new ApiError(422, 'language_not_detected', directions.some(([, t]) => t === target)
+      ? 'source "auto": the text has no letters to tell its language by; give source explicitly'
+      : `source "auto": nothing translates into '${target}'; supported directions: ${directions.map(([s, t]) => `${s}-${t}`).join(', ')}`);
+  }
+  return d;
 }
 
 function responseBody(model: ServedModel, batch: boolean, results: TextResult[], withAlignments: boolean) {
