@@ -1,6 +1,7 @@
 // Checkpoints that survive a kill: each is written to a temporary file, fsynced and renamed into place,
 // then `latest.json` is replaced the same way. Resuming restores parameters, Adam moments and the data position.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ModelConfig, TrainConfig } from '../model/config.ts';
 import type { ParamLayout } from '../model/params.ts';
@@ -58,7 +59,11 @@ export function saveCheckpoint(dir: string, layout: ParamLayout, state: TrainSta
   for (const [name, t] of modelTensors(layout, m, 'adam.m.')) tensors.set(name, t);
   for (const [name, t] of modelTensors(layout, v, 'adam.v.')) tensors.set(name, t);
   const name = `ckpt-${String(state.step).padStart(7, '0')}.safetensors`;
-  writeAtomic(join(dir, name), serialize(tensors, { state: JSON.stringify(state) }));
+  const stateJson = JSON.stringify(state);
+  // The checksum covers the state and the tensor bytes (the data section is the same in both serializations).
+  const plain = serialize(tensors, { state: stateJson });
+  const sha256 = checksum(stateJson, dataSection(plain));
+  writeAtomic(join(dir, name), serialize(tensors, { state: stateJson, sha256 }));
   writeAtomic(join(dir, 'latest.json'), JSON.stringify({ checkpoint: name, step: state.step }) + '\n');
   // Keep the newest `keep` checkpoints (for averaging); older ones go.
   const all = listCheckpoints(dir);
@@ -84,7 +89,40 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
     throw new Error(`corrupt checkpoint ${path}: ${(e as Error).message}`);
   }
   if (!st.metadata.state) throw new Error(`corrupt checkpoint ${path}: no training state in its metadata`);
+  // Checkpoints written before checksums were recorded have none and load as they are.
+  if (st.metadata.sha256 !== undefined) {
+    const bytes = new Uint8Array(readFileSync(path));
+    if (checksum(st.metadata.state, dataSection(bytes)) !== st.metadata.sha256) throw new Error(`corrupt checkpoint ${path}: its bytes do not match the checksum written with it`);
+  }
   return { state: JSON.parse(st.metadata.state) as TrainState, tensors: st.tensors };
+}
+
+function dataSection(file: Uint8Array): Uint8Array {
+  const headerLen = Number(new DataView(file.buffer, file.byteOffset, 8).getBigUint64(0, true));
+  return file.subarray(8 + headerLen);
+}
+
+function checksum(state: string, data: Uint8Array): string {
+  return createHash('sha256').update(state).update(data).digest('hex');
+}
+
+// The newest checkpoint that verifies, for a resume: latest.json's, else (it is corrupt) the newest older
+// one that reads, with a warning naming what was skipped. Undefined when the folder has none.
+export function resumeCheckpoint(dir: string, warn: (msg: string) => void): { path: string; loaded: LoadedCheckpoint } | undefined {
+  const latest = latestCheckpoint(dir);
+  if (!latest) return undefined;
+  const candidates = [latest, ...listCheckpoints(dir).reverse().map((f) => join(dir, f)).filter((p) => p !== latest)];
+  const bad: string[] = [];
+  for (const path of candidates) {
+    try {
+      const loaded = readCheckpoint(path);
+      if (bad.length) warn(`skipped ${bad.join('; ')}: resuming from ${path}`);
+      return { path, loaded };
+    } catch (e) {
+      bad.push((e as Error).message);
+    }
+  }
+  throw new Error(`no checkpoint in ${dir} verifies: ${bad.join('; ')}`);
 }
 
 // The checkpoint latest.json names, or undefined when the folder has none.

@@ -1,7 +1,7 @@
 // The `mt` command line end to end on a small corpus: tokenizer -> train -> kill/resume -> average ->
 // translate, and one-line errors with a non-zero exit on bad input.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -177,6 +177,44 @@ describe('mt CLI', () => {
     const lines = out.stdout.split('\n');
     expect(lines.length).toBe(4); // three translations + the final newline
     expect(lines[1]).toBe('');
+  });
+
+  it('resumes from the newest checkpoint that verifies, drops metrics rows past it, and refuses when none does', () => {
+    const run = join(dir, 'flip');
+    expect(train(run, 4, ['--save-minutes', '0']).code).toBe(0);
+    const last = join(run, 'ckpt-0000004.safetensors');
+    const bytes = readFileSync(last);
+    bytes[bytes.length - 10] ^= 0x10; // one flipped bit in the tensor data
+    writeFileSync(last, bytes);
+    // As a run killed after logging step 4 leaves it; the resumed run logs steps after 3 again.
+    writeFileSync(join(run, 'metrics.jsonl'), [{ kind: 'train', step: 2, loss: 2 }, { kind: 'train', step: 4, loss: 1 }].map((r) => JSON.stringify(r) + '\n').join(''));
+    const r = train(run, 5);
+    expect(r.stderr).toMatch(/warning: skipped corrupt checkpoint .*ckpt-0000004.safetensors: its bytes do not match the checksum written with it: resuming from .*ckpt-0000003/);
+    expect(r.stderr).toMatch(/resumed from .*ckpt-0000003.safetensors at step 3/);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8')).toBe(JSON.stringify({ kind: 'train', step: 2, loss: 2 }) + '\n');
+    for (const f of readdirSync(run).filter((f) => f.startsWith('ckpt-'))) {
+      const b = readFileSync(join(run, f));
+      b[b.length - 20] ^= 0x01;
+      writeFileSync(join(run, f), b);
+    }
+    const none = train(run, 6);
+    expect(none.stderr.trim().split('\n')).toHaveLength(1);
+    expect(none.stderr).toMatch(/^mt train: no checkpoint in .* verifies/);
+    expect(none.code).toBe(1);
+  });
+
+  it('refuses corpora that are not what their names say, naming the file', () => {
+    writeFileSync(join(dir, 'fake.en.gz'), 'plain text, not gzip\n');
+    const gz = train(join(dir, 'gz'), 1).stderr; // baseline flags, then the bad file:
+    expect(gz).not.toMatch(/not gzip/);
+    const bad = mt(['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'gz2'), '--pairs', 'en-de', '--src', join(dir, 'fake.en.gz'), '--tgt', join(dir, 'train.de'), '--preset', 'micro', '--steps', '1']);
+    expect(bad.stderr.trim()).toMatch(/^mt train: .*fake.en.gz: not gzip/);
+    expect(bad.code).toBe(1);
+    writeFileSync(join(dir, 'latin1.en'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]));
+    const enc = mt(['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'enc'), '--pairs', 'en-de', '--src', join(dir, 'latin1.en'), '--tgt', join(dir, 'short.de'), '--preset', 'micro', '--steps', '1']);
+    expect(enc.stderr.trim()).toMatch(/^mt train: .*latin1.en: not UTF-8 text$/);
+    expect(enc.code).toBe(1);
   });
 
   it('--from auto detects each line\'s language and keeps the lines in order (the bundled model)', () => {

@@ -15,12 +15,30 @@ export interface Example {
   tgt: Int32Array; // y1..ym (no <s> or </s>)
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 // Reads a text file (gzip if it ends in .gz or starts with the gzip magic) as lines; a final empty line is dropped.
+// Not gzip where the name says so, a broken gzip stream or bytes that are not UTF-8 are errors naming the
+// file: training on such text would run and learn garbage.
 export function readLines(path: string): string[] {
   if (!existsSync(path)) throw new Error(`file not found: ${path}`);
   let bytes: Buffer = readFileSync(path);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
-  const lines = bytes.toString('utf8').split(/\r?\n/);
+  const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
+  if (!gzip && path.endsWith('.gz')) throw new Error(`${path}: not gzip (the name ends in .gz but the file does not start with gzip's magic bytes)`);
+  if (gzip) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (e) {
+      throw new Error(`${path}: broken gzip stream (${(e as Error).message})`);
+    }
+  }
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw new Error(`${path}: not UTF-8 text`);
+  }
+  const lines = text.split(/\r?\n/);
   if (lines.length && lines[lines.length - 1] === '') lines.pop();
   return lines;
 }

@@ -1,5 +1,5 @@
 // The metrics log (JSON lines next to the checkpoints) and an SVG plot of training and validation loss.
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 export interface MetricsRow {
   kind: 'train' | 'valid' | 'eval';
@@ -10,6 +10,24 @@ export interface MetricsRow {
 
 export function appendMetrics(path: string, row: MetricsRow): void {
   appendFileSync(path, JSON.stringify({ time: new Date().toISOString(), ...row }) + '\n');
+}
+
+// Keeps the rows up to `step` (and the eval rows, which are not tied to training steps), atomically.
+export function truncateMetrics(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
+  const kept = lines.filter((l) => {
+    try {
+      const r = JSON.parse(l) as MetricsRow;
+      return r.kind === 'eval' || r.step <= step;
+    } catch {
+      return false;
+    }
+  });
+  if (kept.length === lines.length) return;
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, kept.map((l) => l + '\n').join(''));
+  renameSync(tmp, path);
 }
 
 export function readMetrics(path: string): MetricsRow[] {

@@ -5,10 +5,10 @@ import { PRESETS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../
 import { mulberry32, parameterCount } from '../../model/params.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
 import { CliError, num, str, type Command } from '../args.ts';
-import { latestCheckpoint, loadTensors, readCheckpoint, saveCheckpoint, writeAtomic, type TrainState } from '../checkpoint.ts';
+import { loadTensors, resumeCheckpoint, saveCheckpoint, writeAtomic, type TrainState } from '../checkpoint.ts';
 import { encodeCorpus, loadExamples, pairsOf, readCorpus, type CorpusSpec } from '../corpus.ts';
 import { makeBatches, type Example } from '../data.ts';
-import { appendMetrics, writeCurves } from '../metrics.ts';
+import { appendMetrics, truncateMetrics, writeCurves } from '../metrics.ts';
 import { exportModel } from '../model-dir.ts';
 import { Progress, formatSeconds } from '../progress.ts';
 import { Trainer } from '../trainer.ts';
@@ -80,8 +80,14 @@ continues exactly); a flag asking for other values is refused (--cooldown except
     const corpus: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
     if (!recipe?.corpora.length) pairsOf(corpus, tokenizer.languages);
     const oversample = parseOversample(v.oversample);
-    const latest = latestCheckpoint(out);
-    const resumed = latest ? readCheckpoint(latest) : undefined;
+    let found;
+    try {
+      found = resumeCheckpoint(out, (msg) => console.error(`warning: ${msg}`));
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    const latest = found?.path;
+    const resumed = found?.loaded;
     const presetName = str(v, 'preset', 'tiny');
     if (!PRESETS[presetName]) throw new CliError(`unknown preset "${presetName}": ${Object.keys(PRESETS).join(', ')}`);
     // An explicit --preset or --pre-norm is part of the asked-for shape, checked against a checkpoint's.
@@ -147,6 +153,8 @@ continues exactly); a flag asking for other values is refused (--cooldown except
         console.error(`resumed from ${latest} at step ${state.step}`);
       }
       const metricsPath = join(out, 'metrics.jsonl');
+      // Rows logged after the checkpoint (a run killed between saves) are dropped: the resumed run logs those steps again.
+      if (resumed) truncateMetrics(metricsPath, state.step);
       console.error(`training ${describe(config)} (${parameterCount(trainer.layout)} parameters) on ${mixParts ? `${mixParts.reduce((a, p) => a + Math.round(p.weight * p.examples.length), 0)} pairs an epoch` : `${train.length} pairs`}, ${trainer.threads} threads${tc.attentionDropout ? `, attention dropout ${tc.attentionDropout}` : ''}${tc.bpeDropout ? `, BPE-dropout ${tc.bpeDropout}` : ''}${tc.rdrop ? `, R-Drop alpha ${tc.rdrop}` : ''}`);
 
       const save = () => {
