@@ -72,15 +72,20 @@ export function encodeCorpus(tok: Tokenizer, corpus: CorpusText, maxTokens: numb
   const out: Example[] = [];
   for (const { tag, par, times } of corpus.pairs) {
     for (let i = 0; i < par.src.length; i++) {
-      const x = tok.encode(par.src[i], dropout);
-      const y = tok.encode(par.tgt[i], dropout);
-      if (!x.length || !y.length || x.length + 2 > maxTokens || y.length + 1 > maxTokens) continue;
-      const e = { src: Int32Array.from([tag, ...x, EOS]), tgt: Int32Array.from(y) };
-      for (let k = 0; k < times; k++) out.push(e);
+      const e = encodeExample(tok, tag, par.src[i], par.tgt[i], maxTokens, dropout);
+      if (e) for (let k = 0; k < times; k++) out.push(e);
     }
   }
   if (!out.length) throw new CliError(`no usable sentence pairs in the ${corpus.split} corpus`);
   return out;
+}
+
+// One pair as an example, or undefined when a side is empty or longer than maxTokens.
+export function encodeExample(tok: Tokenizer, tag: number, source: string, target: string, maxTokens: number, dropout?: BpeDropout): Example | undefined {
+  const x = tok.encode(source, dropout);
+  const y = tok.encode(target, dropout);
+  if (!x.length || !y.length || x.length + 2 > maxTokens || y.length + 1 > maxTokens) return undefined;
+  return { src: Int32Array.from([tag, ...x, EOS]), tgt: Int32Array.from(y) };
 }
 
 export function loadExamples(tok: Tokenizer, spec: CorpusSpec, split: string, maxTokens: number, repeat: Record<string, number> = {}): Example[] {

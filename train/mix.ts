@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../model/params.ts';
 import type { BpeDropout, Tokenizer } from '../model/tokenizer.ts';
 import { CliError } from './args.ts';
-import { EOS, parsePairs, readAligned, readTsv, splitFile, type Example, type Parallel } from './data.ts';
+import { encodeExample } from './corpus.ts';
+import { parsePairs, readAligned, readTsv, splitFile, type Example, type Parallel } from './data.ts';
 
 export interface CorpusEntry {
   // The languages of the file's two sides, e.g. "en-de": TSV column 1 / --src side is en.
@@ -170,10 +171,8 @@ export function encodeMix(tok: Tokenizer, mix: Mix, maxTokens: number, dropout?:
   return mix.parts.map((p) => {
     const examples: Example[] = [];
     for (let i = 0; i < p.src.length; i++) {
-      const x = tok.encode(p.src[i], dropout);
-      const y = tok.encode(p.tgt[i], dropout);
-      if (!x.length || !y.length || x.length + 2 > maxTokens || y.length + 1 > maxTokens) continue;
-      examples.push({ src: Int32Array.from([p.tag, ...x, EOS]), tgt: Int32Array.from(y) });
+      const e = encodeExample(tok, p.tag, p.src[i], p.tgt[i], maxTokens, dropout);
+      if (e) examples.push(e);
     }
     if (!examples.length) throw new CliError(`no usable sentence pairs in ${p.label}`);
     return { weight: p.weight, examples };
