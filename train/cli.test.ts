@@ -251,6 +251,8 @@ describe('mt CLI', () => {
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--layers', '2,3,4'], /--layers wants N/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--d-model', '130'], /config.dModel \(130\) must be divisible by heads \(4\)/],
     [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--heads', '0'], /--heads must be an integer >= 1, got "0"/],
+    [['train', '--tokenizer', join(dir, 'tok.json'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv'), '--steps', '-5'], /--steps must be a number >= 0, got "-5"/],
+    [['train', '--tokenizer', join(dir, 'pairs.tsv'), '--out', join(dir, 'x'), '--pairs', 'en-de', '--tsv', join(dir, 'pairs.tsv')], /tokenizer .*pairs.tsv is not usable: /],
   ])('mt %j fails with one line', (args, msg) => {
     const r = mt(args as string[]);
     expect(r.code).not.toBe(0);

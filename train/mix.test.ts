@@ -98,4 +98,16 @@ describe('mt train --config', () => {
     const missing = mt(['train', '--config', join(dir, 'nope.json'), '--tokenizer', tok, '--out', join(dir, 'x')]);
     expect(missing.stderr.trim()).toMatch(/^mt train: recipe not found: .*nope.json$/);
   });
+
+  it('validates on a valid corpus that holds a pair longer than the model\'s maxLen (skipped, not fatal)', () => {
+    const long = Array.from({ length: 40 }, () => 'a man rides a horse .').join(' ');
+    writeFileSync(join(dir, 'long.tsv'), `${long}\t${long}\n` + en.map((e, i) => `${e}\t${de[i]}`).join('\n') + '\n');
+    writeFileSync(join(dir, 'long.json'), JSON.stringify({ ...recipe, 'valid-every': 1, valid: [{ pair: 'en-de', tsv: 'long.tsv' }] }));
+    const out = join(dir, 'long-run');
+    const r = mt(['train', '--config', join(dir, 'long.json'), '--data-root', dir, '--tokenizer', tok, '--out', out, '--steps', '2']);
+    expect(r.stderr).not.toMatch(/longer than maxLen/);
+    expect(r.code).toBe(0);
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.filter((m) => m.kind === 'valid')).toHaveLength(2);
+  });
 });

@@ -1,9 +1,7 @@
 // `mt average`: averages the parameters of the newest K checkpoints into a model folder (Vaswani et al. 6.1).
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paramLayout } from '../../model/params.ts';
-import { Tokenizer } from '../../model/tokenizer.ts';
-import { CliError, num, type Command } from '../args.ts';
+import { CliError, loadTokenizer, num, type Command } from '../args.ts';
 import { listCheckpoints, loadTensors, readCheckpoint } from '../checkpoint.ts';
 import { exportModel } from '../model-dir.ts';
 
@@ -18,8 +16,7 @@ mt average RUN_DIR [--last 5] [--out RUN_DIR/model]`,
     const k = num(v, 'last', 5, { min: 1, integer: true });
     const names = listCheckpoints(dir).slice(-k);
     if (!names.length) throw new CliError(`no checkpoints in ${dir}`);
-    const tokPath = join(dir, 'tokenizer.json');
-    if (!existsSync(tokPath)) throw new CliError(`${tokPath} is missing`);
+    const tokenizer = loadTokenizer(join(dir, 'tokenizer.json'));
     let sum: Float64Array | undefined;
     let state;
     let layout;
@@ -35,7 +32,7 @@ mt average RUN_DIR [--last 5] [--out RUN_DIR/model]`,
     }
     const avg = Float32Array.from(sum!, (x) => x / names.length);
     const out = v.out ?? join(dir, 'model');
-    exportModel(out, layout!, avg, Tokenizer.fromJSON(readFileSync(tokPath, 'utf8')), state!.pairs, state!.name);
+    exportModel(out, layout!, avg, tokenizer, state!.pairs, state!.name);
     console.error(`averaged ${names.length} checkpoints (${names[0]} .. ${names[names.length - 1]}) -> ${out}`);
   },
 };

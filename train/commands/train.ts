@@ -3,8 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PRESETS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../../model/config.ts';
 import { mulberry32, parameterCount } from '../../model/params.ts';
-import { Tokenizer } from '../../model/tokenizer.ts';
-import { CliError, num, str, type Command } from '../args.ts';
+import { CliError, loadTokenizer, num, str, type Command } from '../args.ts';
 import { loadTensors, resumeCheckpoint, saveCheckpoint, writeAtomic, type TrainState } from '../checkpoint.ts';
 import { encodeCorpus, loadExamples, pairsOf, readCorpus, type CorpusSpec } from '../corpus.ts';
 import { makeBatches, type Example } from '../data.ts';
@@ -75,8 +74,7 @@ continues exactly); a flag asking for other values is refused (--cooldown except
     }
     const out = str(v, 'out');
     const tokPath = str(v, 'tokenizer');
-    if (!existsSync(tokPath)) throw new CliError(`tokenizer not found: ${tokPath} (make one with mt tokenizer)`);
-    const tokenizer = Tokenizer.fromJSON(readFileSync(tokPath, 'utf8'));
+    const tokenizer = loadTokenizer(tokPath);
     const corpus: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
     if (!recipe?.corpora.length) pairsOf(corpus, tokenizer.languages);
     const oversample = parseOversample(v.oversample);
@@ -134,9 +132,10 @@ continues exactly); a flag asking for other values is refused (--cooldown except
     const mixParts: EncodedPart[] | undefined = mix && encodeMix(tokenizer, mix, TRAIN_DEFAULTS.maxTokens);
     if (mix && mixParts) console.error(`corpora (pairs kept x weight = share of an epoch):\n${describeMix(mix, mixParts)}`);
     const train = trainText ? encodeCorpus(tokenizer, trainText, TRAIN_DEFAULTS.maxTokens) : [];
+    // Validation keeps pairs up to what the model can hold (longer than the training cut, never past maxLen).
     const valid = recipe?.valid.length
-      ? encodeMix(tokenizer, readMix(tokenizer, recipe.valid, root), 1000).flatMap((p) => p.examples)
-      : v.data ? loadExamples(tokenizer, corpus, 'val', 1000) : undefined;
+      ? encodeMix(tokenizer, readMix(tokenizer, recipe.valid, root), config.maxLen).flatMap((p) => p.examples)
+      : v.data ? loadExamples(tokenizer, corpus, 'val', config.maxLen) : undefined;
     mkdirSync(out, { recursive: true });
     const trainer = Trainer.create({ config, train: tc, seed, threads });
     let stop = false;
