@@ -79,8 +79,9 @@ describe('mt train --config', () => {
     expect(mt(['tokenizer', '--out', tok, '--langs', 'en,de,fr', '--vocab', '300', join(dir, 'ende.tsv'), join(dir, 'enfr.tsv')]).code).toBe(0);
     const out = join(dir, 'run');
     const r = train(out, 2);
-    expect(r.stderr).toMatch(/ende.tsv en-de: 3 pairs x 2 = 44.4%/);
-    expect(r.stderr).toMatch(/enfr.tsv en-fr: 3 pairs x 0.5 = 11.1%/);
+    // One French caption is longer than micro's maxLen (32) in this 300-piece vocabulary: it is not kept.
+    expect(r.stderr).toMatch(/ende.tsv en-de: 3 pairs x 2 = 46.2%/);
+    expect(r.stderr).toMatch(/enfr.tsv en-fr: 2 pairs x 0.5 = 7.7%/);
     expect(r.stderr).not.toMatch(/fr-en/);
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'model/config.json'), 'utf8')).directions).toEqual([['en', 'de'], ['de', 'en'], ['en', 'fr']]);
@@ -99,10 +100,10 @@ describe('mt train --config', () => {
     expect(missing.stderr.trim()).toMatch(/^mt train: recipe not found: .*nope.json$/);
   });
 
-  it('validates on a valid corpus that holds a pair longer than the model\'s maxLen (skipped, not fatal)', () => {
-    const long = Array.from({ length: 40 }, () => 'a man rides a horse .').join(' ');
+  it('skips training and valid pairs longer than the model\'s maxLen (micro: 32) instead of stopping', () => {
+    const long = Array.from({ length: 7 }, () => 'a man rides a horse .').join(' ');
     writeFileSync(join(dir, 'long.tsv'), `${long}\t${long}\n` + en.map((e, i) => `${e}\t${de[i]}`).join('\n') + '\n');
-    writeFileSync(join(dir, 'long.json'), JSON.stringify({ ...recipe, 'valid-every': 1, valid: [{ pair: 'en-de', tsv: 'long.tsv' }] }));
+    writeFileSync(join(dir, 'long.json'), JSON.stringify({ ...recipe, 'valid-every': 1, corpora: [{ pair: 'en-de', tsv: 'long.tsv', weight: 30 }], valid: [{ pair: 'en-de', tsv: 'long.tsv' }] }));
     const out = join(dir, 'long-run');
     const r = mt(['train', '--config', join(dir, 'long.json'), '--data-root', dir, '--tokenizer', tok, '--out', out, '--steps', '2']);
     expect(r.stderr).not.toMatch(/longer than maxLen/);

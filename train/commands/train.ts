@@ -129,9 +129,11 @@ continues exactly); a flag asking for other values is refused (--cooldown except
     const root = recipeRoot(v);
     const mix = recipe?.corpora.length ? readMix(tokenizer, recipe.corpora, root) : undefined;
     const trainText = mix ? undefined : readCorpus(tokenizer, corpus, 'train', resumed?.state.oversample ?? oversample);
-    const mixParts: EncodedPart[] | undefined = mix && encodeMix(tokenizer, mix, TRAIN_DEFAULTS.maxTokens);
+    // Training pairs are cut at maxTokens (long pairs cost memory and teach little), or at what the model holds.
+    const maxTokens = Math.min(TRAIN_DEFAULTS.maxTokens, config.maxLen);
+    const mixParts: EncodedPart[] | undefined = mix && encodeMix(tokenizer, mix, maxTokens);
     if (mix && mixParts) console.error(`corpora (pairs kept x weight = share of an epoch):\n${describeMix(mix, mixParts)}`);
-    const train = trainText ? encodeCorpus(tokenizer, trainText, TRAIN_DEFAULTS.maxTokens) : [];
+    const train = trainText ? encodeCorpus(tokenizer, trainText, maxTokens) : [];
     // Validation keeps pairs up to what the model can hold (longer than the training cut, never past maxLen).
     const valid = recipe?.valid.length
       ? encodeMix(tokenizer, readMix(tokenizer, recipe.valid, root), config.maxLen).flatMap((p) => p.examples)
@@ -177,8 +179,8 @@ continues exactly); a flag asking for other values is refused (--cooldown except
           // Under BPE-dropout each epoch has its own segmentation, from (seed, epoch): a resume redoes it exactly.
           const dropout = tc.bpeDropout ? { p: tc.bpeDropout, rand: mulberry32(seed * 104729 + state.epoch) } : undefined;
           const examples = mix
-            ? epochExamples(dropout ? encodeMix(tokenizer, mix, TRAIN_DEFAULTS.maxTokens, dropout) : mixParts!, seed, state.epoch)
-            : dropout ? encodeCorpus(tokenizer, trainText!, TRAIN_DEFAULTS.maxTokens, dropout) : train;
+            ? epochExamples(dropout ? encodeMix(tokenizer, mix, maxTokens, dropout) : mixParts!, seed, state.epoch)
+            : dropout ? encodeCorpus(tokenizer, trainText!, maxTokens, dropout) : train;
           batches = makeBatches(examples, tc.batchTokens, seed * 7919 + state.epoch);
           batchesEpoch = state.epoch;
         }
