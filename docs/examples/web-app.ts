@@ -1,4 +1,4 @@
-import { createClient } from 'edge-mt/client';      // typed API client: retries 429/503, SSE streaming
+import { createClient } from '@edge-mt/client';     // typed API client: retries 429/503, SSE streaming
 const api = createClient({ baseUrl: 'https://mt.example.com', apiKey: 'YOUR_KEY' });
 const { translation } = await api.translate('Hello.', { source: 'en', target: 'de' });
 const batch = await api.translate(['Hello.', 'Good night.'], { source: 'en', target: 'de' });
@@ -6,7 +6,7 @@ for await (const ev of api.stream('Hello.', { source: 'en', target: 'de' })) {
   if (ev.type === 'token') console.log(ev.index, ev.piece);
 }
 
-import { Translator } from 'edge-mt/browser';         // same wasm + model, offline, in a Web Worker
+import { Translator } from '@edge-mt/browser';        // same wasm + model, offline, in a Web Worker
 const local = await Translator.load('/v1/models/multi30k/<version>/', { onProgress: console.log });
 const offline = await local.translate('Hello.', { source: 'en', target: 'de' });
 console.log(translation, batch.translations, offline.translation);

@@ -1,0 +1,129 @@
+// Builds the two packages an app installs: `@edge-mt/client` (the typed API client) and `@edge-mt/browser`
+// (the offline engine: Translator, its module Web Worker and the SIMD / relaxed-SIMD kernels), each as ES
+// modules with type declarations, into dist/<name>/ (publish with `npm publish dist/client`, or install the
+// folder or its `npm pack` tarball). The sources stay TypeScript; this is what leaves the repository.
+import { build, type Plugin } from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const root = join(import.meta.dirname, '..');
+const WASM = ['kernels.simd.wasm', 'kernels.relaxed.wasm'];
+
+interface Pkg {
+  name: string;
+  dir: string; // source folder
+  description: string;
+  entries: Record<string, string>; // output name -> source entry
+  assets?: Record<string, string>; // output path -> repo path
+}
+
+const PACKAGES: Pkg[] = [
+  {
+    name: '@edge-mt/client',
+    dir: 'client',
+    description: 'Typed client for the edge-mt translation API: retries, SSE streaming, offline fallback.',
+    entries: { index: 'client/index.ts' },
+  },
+  {
+    name: '@edge-mt/browser',
+    dir: 'browser',
+    description: 'The edge-mt translation engine in the browser: WebAssembly SIMD kernels in a Web Worker, offline.',
+    entries: { index: 'browser/index.ts', 'engine.worker': 'browser/engine.worker.ts' },
+    assets: Object.fromEntries(WASM.map((f) => [`wasm/${f}`, `kernels/build/${f}`])),
+  },
+];
+
+// In the repository the Translator finds its worker and kernels beside the sources; in the package they sit
+// beside index.js. Written as `new URL(literal, import.meta.url)` so that Vite and webpack 5 bundle them.
+const SOURCE_URLS: Array<[string, string]> = [
+  ["new URL('./engine.worker.ts', import.meta.url)", "new URL('./engine.worker.js', import.meta.url)"],
+  ["new URL('../kernels/build/', import.meta.url)", "new URL('./wasm/', import.meta.url)"],
+];
+const packagedUrls: Plugin = {
+  name: 'packaged-urls',
+  setup(b) {
+    b.onLoad({ filter: /browser[\\/]index\.ts$/ }, (args) => {
+      let text = readFileSync(args.path, 'utf8');
+      for (const [from, to] of SOURCE_URLS) {
+        if (!text.includes(from)) throw new Error(`${relative(root, args.path)} no longer contains ${from}: update scripts/build-packages.ts`);
+        text = text.replaceAll(from, to);
+      }
+      return { contents: text, loader: 'ts' };
+    });
+  },
+};
+
+export async function buildPackages(out = join(root, 'dist')): Promise<string[]> {
+  for (const f of WASM) {
+    if (!existsSync(join(root, 'kernels/build', f))) throw new Error(`kernels/build/${f} is missing: run \`npm run build\` first`);
+  }
+  const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
+  const dirs: string[] = [];
+  for (const p of PACKAGES) {
+    const dir = join(out, p.dir);
+    rmSync(dir, { recursive: true, force: true });
+    await build({
+      absWorkingDir: root,
+      entryPoints: p.entries,
+      outdir: dir,
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral', // fetch, ReadableStream, Worker: browsers, Node 18+, Workers
+      target: 'es2022',
+      sourcemap: 'linked',
+      legalComments: 'none',
+      logLevel: 'warning',
+      plugins: [packagedUrls],
+    });
+    for (const [to, from] of Object.entries(p.assets ?? {})) {
+      mkdirSync(dirname(join(dir, to)), { recursive: true });
+      copyFileSync(join(root, from), join(dir, to));
+    }
+    emitDeclarations(join(root, p.entries.index), join(dir, 'types'));
+    const types = `./types/${p.dir}/index.d.ts`;
+    writeFileSync(join(dir, 'index.d.ts'), `export * from '${types.replace(/\.d\.ts$/, '.js')}';\n`);
+    const pkg = {
+      name: p.name,
+      version,
+      description: p.description,
+      type: 'module',
+      license: 'MIT',
+      sideEffects: false,
+      exports: { '.': { types: './index.d.ts', import: './index.js' }, ...(p.assets ? { './engine.worker.js': './engine.worker.js', './wasm/*': './wasm/*' } : {}), './package.json': './package.json' },
+      types: './index.d.ts',
+      files: ['*.js', '*.js.map', '*.d.ts', 'types', ...(p.assets ? ['wasm'] : [])],
+    };
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
+    dirs.push(dir);
+  }
+  return dirs;
+}
+
+// Declarations of the entry and everything it imports, with the sources' `.ts` specifiers as `.js` (what
+// a consumer's TypeScript resolves to the emitted `.d.ts`). Type errors fail the build.
+function emitDeclarations(entry: string, outDir: string): void {
+  const parsed = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
+  const options: ts.CompilerOptions = {
+    ...parsed.options,
+    noEmit: false,
+    declaration: true,
+    emitDeclarationOnly: true,
+    rewriteRelativeImportExtensions: true,
+    rootDir: root,
+    outDir,
+  };
+  const program = ts.createProgram([entry], options);
+  const diagnostics = [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics(), ...program.emit().diagnostics];
+  if (diagnostics.length) throw new Error(ts.formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }));
+  for (const e of readdirSync(outDir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() || !e.name.endsWith('.d.ts')) continue;
+    const p = join(e.parentPath, e.name);
+    writeFileSync(p, readFileSync(p, 'utf8').replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]+)\.ts\2/g, '$1$2$3.js$2'));
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const d of await buildPackages()) console.log(`built ${relative(root, d)}`);
+}
