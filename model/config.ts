@@ -7,7 +7,6 @@ export interface ModelConfig {
   // d_model: width of every residual stream; embeddings are scaled by sqrt(dModel) (paper 3.4).
   dModel: number;
   // d_ff: inner width of the position-wise feed-forward network (paper 3.3).
-  // Measured: tiny at 512 instead of 256 on the bundled 2-hour recipe: valid loss level, val BLEU en->de -0.8.
   dFF: number;
   // h: attention heads; d_k = d_v = dModel / heads (paper 3.2.2).
   heads: number;
@@ -17,11 +16,8 @@ export interface ModelConfig {
   // Longest sequence the positional table covers, in tokens (sinusoids extrapolate, but the table is finite).
   maxLen: number;
   // Post-norm LayerNorm(x + Sublayer(x)) is the paper's; pre-norm x + Sublayer(LayerNorm(x)) trains
-  // more stably for deep stacks and short warmups, with a final LayerNorm on each stack. Measured here:
-  // tiny post-norm on Multi30k at peak lr 1.7e-3 (warmup 1000) collapsed its encoder (every position's
-  // output identical, cross-attention uniform, BLEU 7 after 10 epochs); pre-norm at the same lr did not.
-  // Again at peak lr 5e-3 (warmup 1600, batch 8192, the bundled recipe otherwise): valid loss 4.52 at step
-  // 1,500 against pre-norm's 3.54, translations generic whatever the source; stopped.
+  // more stably for deep stacks, short warmups and high learning rates (Xiong et al. 2020), with a final
+  // LayerNorm on each stack. Small post-norm models can collapse their encoder early (docs/experiments.md).
   preNorm: boolean;
   // The paper uses ReLU in the FFN; GELU is offered for later models.
   activation: 'relu' | 'gelu';
@@ -29,10 +25,7 @@ export interface ModelConfig {
 
 export interface TrainConfig {
   // P_drop on each sub-layer output before the residual add, and on embeddings + positions (paper 5.4).
-  // Measured on the 2-hour Multi30k recipe at lrScale 1.5 (dropout 0.2): 0.3 with half the batch (twice the
-  // updates) reached a lower valid loss (2.867 vs 2.895) but 0.8 less val BLEU en->de (38.10 vs 38.92;
-  // de->en +0.4). At lrScale 2.25 with the same batch, 0.3 stayed behind on valid loss all 2 hours (2.891 vs
-  // 2.836) and lost 1.4 val BLEU en->de (37.93 vs 39.30): it learns slower and does not catch up in 2 h.
+  // More regularizes small corpora but learns slower: short runs want less.
   dropout: number;
   // Dropout on attention weights (tensor2tensor's attention dropout; 0 in the paper's text).
   attentionDropout: number;
@@ -43,10 +36,7 @@ export interface TrainConfig {
   beta2: number;
   adamEps: number;
   // lrate = lrScale * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5) (paper 5.3; lrScale 1 there).
-  // Measured on the bundled model's 2-hour Multi30k recipe (tiny pre-norm, warmup 1600): lrScale 2.25
-  // (peak 5.0e-3, the published tiny baseline's) against 1.5 (3.3e-3): valid loss 2.836 vs 2.895, val
-  // BLEU en->de 39.30 vs 38.92, de->en 42.56 vs 42.03 (beam 4); the bundled model uses 2.25. lrScale 3
-  // (6.6e-3) gave the same (valid loss 2.843, BLEU within 0.05): the gain has saturated.
+  // Small pre-norm models take a higher peak than the paper's base model (lrScale 2-3).
   warmupSteps: number;
   lrScale: number;
   // Optional linear cooldown: lrate is also multiplied by (cooldownEnd - step) / cooldownSteps over the
@@ -55,14 +45,13 @@ export interface TrainConfig {
   cooldownSteps?: number;
   cooldownEnd?: number;
   // BPE-dropout (Provilkov et al. 2020): each epoch re-segments the corpus skipping each merge with this
-  // probability, a regularizer worth +1-2 BLEU on small corpora in their paper (p 0.1). Measured here on
-  // the 2-hour Multi30k recipe at lrScale 1.5, p 0.1 cost 3.5 val BLEU en->de (35.37 vs 38.92). 0 or absent: off.
+  // probability, a regularizer worth +1-2 BLEU on small corpora in their paper (p 0.1); it pays only in
+  // runs long enough to learn the extra segmentations. 0 or absent: off.
   bpeDropout?: number;
   // R-Drop (Liang et al. 2021): each batch runs twice under different dropout masks and alpha times the
   // symmetric KL between the two output distributions joins the loss (CE1 + CE2 + alpha KL), a regularizer
   // whose largest translation gains in the paper are on small (IWSLT) corpora, with alpha 5. A step costs
-  // twice the compute of its batch. Measured on the 2-hour Multi30k recipe at lrScale 1.5 (alpha 5, half
-  // the batch to keep the compute per step), it cost 3.2 val BLEU en->de (35.74 vs 38.92). 0 or absent: off.
+  // twice the compute of its batch. 0 or absent: off.
   rdrop?: number;
   // Each step's batch holds about this many source + target tokens (paper: ~25k + 25k).
   batchTokens: number;
