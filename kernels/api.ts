@@ -2,6 +2,8 @@
 // (worker, trainer, browser). Pointers are byte addresses in linear memory; dims are element counts.
 // Legend: B batch, T query time, S key/source time, C = H*D channels, H heads, D head size, F ffn size,
 // V vocab, M rows, K in-features, N out-features. A 0 pointer means "absent" where a comment says optional.
+import type { Flavor } from './host.ts';
+
 type P = number; // pointer
 type I = number; // i32 dimension
 type f32 = number;
@@ -52,6 +54,10 @@ export interface KernelExports {
   exp_forward(out: P, inp: P, N: I): void;
   // probs (N,V) = softmax(logits (N,V)) row-wise, stable
   softmax_forward(probs: P, logits: P, N: I, V: I): void;
+  // idx (N,k) i32, logp (N,k) | lse (N, optional) | logits (N,V): per row the k largest logits, best first
+  // (ties: lower index first), with log-probabilities x - logsumexp(row); no probability vector written.
+  // Slots past V: idx -1, logp -inf. Logits finite or -inf; k >= 1. The search step (k = 2*beam).
+  logsoftmax_topk(idx: P, logp: P, lse: P, logits: P, N: I, V: I, k: I): void;
   // losses (N) | probs (N,V) written | logits (N,V) | targets (N) i32, target < 0 = padding (loss 0)
   // label smoothing eps: q = (1-eps)*onehot + eps/V; loss = -sum q log p. Returns the summed loss over non-pad rows.
   crossentropy_forward(losses: P, probs: P, logits: P, targets: P, N: I, V: I, eps: f32): number;
@@ -89,3 +95,7 @@ export interface KernelExports {
   // p -= lr * (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps) + lr * wd * p
   adam_update(params: P, grads: P, m: P, v: P, N: I, lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, t: I): void;
 }
+
+// Exports that only some flavours build: declared optional (`name?(...)`) above and listed here with the
+// flavours that have them. kernels/api.test.ts checks every flavour's exports against this contract.
+export const FLAVOR_ONLY: Partial<Record<keyof KernelExports, readonly Flavor[]>> = {};

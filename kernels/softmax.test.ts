@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { crossEntropyBackwardRef, crossEntropyRef, softmaxRef } from './ref/softmax.ts';
-import { expectClose, FLAVORS, randn, rng, withArena } from './testing.ts';
+import { crossEntropyBackwardRef, crossEntropyRef, logSoftmaxTopKRef, softmaxRef } from './ref/softmax.ts';
+import { expectClose, expectEqual, FLAVORS, randn, rng, withArena } from './testing.ts';
 import { TOL } from './tolerances.ts';
 
 const SHAPES: [number, number][] = [[1, 1], [3, 3], [2, 4], [7, 5], [3, 17], [4, 33], [2, 1000], [3, 8000]];
@@ -192,6 +192,65 @@ describe('crossentropy', () => {
           expect(d.every(Number.isFinite), label).toBe(true);
           expectClose(d, crossEntropyBackwardRef(ref.probs, y, N, V, eps, 0.5), TOL.crossentropy, `${label} dlogits`);
         }
+      }
+    }
+  });
+});
+
+describe('logsoftmax_topk', () => {
+  // Logits on a coarse grid (many ties), some -inf (masked), a row of -inf only and a constant row.
+  function awkwardLogits(N: number, V: number, seed: number): Float32Array {
+    const x = makeLogits(N, V, seed);
+    const r = rng(seed + 1);
+    for (let i = 0; i < x.length; i++) x[i] = r() < 0.1 ? -Infinity : Math.round(x[i] * 2) / 2;
+    if (N > 1) x.fill(-Infinity, V, 2 * V);
+    if (N > 2) x.fill(0.5, 2 * V, 3 * V);
+    return x;
+  }
+
+  it('matches the reference (indices exactly, ties to the lower index; log-probs; lse) on awkward shapes, every flavour', () => {
+    for (const f of FLAVORS) {
+      const { kernels, arena } = withArena(f);
+      for (const [N, V] of [...SHAPES, [4, 8003]] as [number, number][]) {
+        for (const k of [1, 2, 5, 8, 32]) {
+          for (const x of [awkwardLogits(N, V, N * 11 + V + k), makeLogits(N, V, N * 13 + V + k)]) {
+            const mark = arena.mark();
+            const ref = logSoftmaxTopKRef(x, N, V, k);
+            const idx = arena.putI32(new Int32Array(N * k).fill(-7));
+            const logp = arena.putF32(new Float32Array(N * k).fill(NaN));
+            const lse = arena.putF32(new Float32Array(N).fill(NaN));
+            kernels.k.logsoftmax_topk(idx, logp, lse, arena.putF32(x), N, V, k);
+            const label = `${f} ${N}x${V} k ${k}`;
+            expectEqual(arena.i32view(idx, N * k), ref.idx, `${label} idx`);
+            const got = arena.f32view(logp, N * k);
+            // -inf where the reference has -inf (expectClose cannot subtract infinities)
+            expect(Array.from(got, (v) => v === -Infinity), `${label} -inf slots`).toEqual(Array.from(ref.logp, (v) => v === -Infinity));
+            const fin = (a: ArrayLike<number>) => Array.from(a).map((v) => (v === -Infinity ? 0 : v));
+            expectClose(fin(got), fin(ref.logp), TOL.logprobs, `${label} logp`);
+            expectClose(fin(arena.f32view(lse, N)), fin(ref.lse), TOL.logprobs, `${label} lse`);
+            kernels.k.logsoftmax_topk(idx, logp, 0, arena.putF32(x), N, V, k); // lse optional
+            expectEqual(arena.i32view(idx, N * k), ref.idx, `${label} idx without lse`);
+            arena.reset(mark);
+          }
+        }
+      }
+    }
+  });
+
+  it('picks the same tokens, in the same order, as the top-k of softmax probabilities when logits are distinct', () => {
+    const N = 3, V = 8000, k = 8;
+    const x = makeLogits(N, V, 99);
+    const p = softmaxRef(x, N, V);
+    for (const f of FLAVORS) {
+      const { kernels, arena } = withArena(f);
+      const idx = arena.i32(N * k);
+      const logp = arena.f32(N * k);
+      kernels.k.logsoftmax_topk(idx, logp, 0, arena.putF32(x), N, V, k);
+      const got = arena.i32view(idx, N * k);
+      for (let n = 0; n < N; n++) {
+        const want = Array.from({ length: V }, (_, v) => v).sort((a, b) => p[n * V + b] - p[n * V + a] || a - b).slice(0, k);
+        expect(Array.from(got.subarray(n * k, n * k + k)), `${f} row ${n}`).toEqual(want);
+        expectClose(arena.f32view(logp, N * k).subarray(n * k, n * k + k), want.map((v) => Math.log(p[n * V + v])), TOL.logprobs, `${f} row ${n} log p`);
       }
     }
   });

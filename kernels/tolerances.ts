@@ -10,6 +10,8 @@ export const TOL = {
   // as llm.c does): partial sums reach ~sqrt(N), so the error is ~sqrt(N) ulps of that.
   grad_rowsum: 2e-4,
   softmax: 1e-6,
+  // log-probabilities x - logsumexp stored in f32 (the sum of f32 exponentials in f64)
+  logprobs: 1e-6,
   crossentropy: 1e-5,
   elementwise: 1e-6,
   embedding: 1e-6,

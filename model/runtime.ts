@@ -190,6 +190,17 @@ export class InferenceModel {
   // One decoder step: tokens (R) at position st.t; writes next-token probabilities (R,V) into `probs`.
   // If `crossAtt` is given, the encoder-decoder attention of every layer is copied there as (L,R,H,S).
   step(st: DecoderState, tokens: Int32Array, probs: number, crossAtt?: number): void {
+    this.decode(st, tokens, crossAtt, (logits, R, V) => this.k.softmax_forward(probs, logits, R, V));
+  }
+
+  // The step beam search takes: only each row's K most likely next tokens, best first (ties: the lower
+  // id), into idx (R,K) i32 and their log-probabilities into logp (R,K) f32; no probability vector.
+  stepTopK(st: DecoderState, tokens: Int32Array, K: number, idx: number, logp: number, crossAtt?: number): void {
+    this.decode(st, tokens, crossAtt, (logits, R, V) => this.k.logsoftmax_topk(idx, logp, 0, logits, R, V, K));
+  }
+
+  // The decoder step up to the output projection; `head` reads the logits (R,V) before they are freed.
+  private decode(st: DecoderState, tokens: Int32Array, crossAtt: number | undefined, head: (logits: number, R: number, V: number) => void): void {
     const { k, arena } = this;
     const c = this.config;
     const C = c.dModel;
@@ -228,7 +239,7 @@ export class InferenceModel {
     const V = c.vocabSize;
     const logits = arena.f32(R * V);
     this.linear(logits, y, R, this.lin(this.layout.embed));
-    k.softmax_forward(probs, logits, R, V);
+    head(logits, R, V);
     arena.reset(mark);
     st.t = t + 1;
   }

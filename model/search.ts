@@ -41,7 +41,9 @@ export class BeamSearch {
   private live: Live[][]; // per sentence, beam entries
   private finished: Array<Array<{ node: Node; score: number; logProb: number }>>;
   private done: boolean[];
-  private probs: number;
+  private K: number; // candidates per hypothesis and step
+  private topIdx: number; // i32 (R,K): each row's K most likely next tokens, best first
+  private topLogp: number; // f32 (R,K): their log-probabilities
   private crossAtt: number;
   private model: InferenceModel;
   private st: DecoderState;
@@ -57,7 +59,10 @@ export class BeamSearch {
     this.finished = Array.from({ length: Bs }, () => []);
     this.done = new Array(Bs).fill(false);
     const c = model.config;
-    this.probs = model.arena.f32(st.R * c.vocabSize);
+    // 2*beam candidates per hypothesis: even if up to beam of them end in </s>, beam live ones remain.
+    this.K = 2 * beam;
+    this.topIdx = model.arena.i32(st.R * this.K);
+    this.topLogp = model.arena.f32(st.R * this.K);
     this.crossAtt = opts.alignments ? model.arena.f32(c.decoderLayers * st.R * c.heads * st.S) : 0;
   }
 
@@ -74,11 +79,12 @@ export class BeamSearch {
   step(): void {
     const { model, st, opts } = this;
     const { beam } = opts;
-    const V = model.config.vocabSize;
+    const { K } = this;
     const tokens = new Int32Array(st.R);
     for (let s = 0; s < st.Bs; s++) for (let j = 0; j < beam; j++) tokens[s * beam + j] = this.live[s][j].node?.token ?? BOS;
-    model.step(st, tokens, this.probs, this.crossAtt || undefined);
-    const probs = model.arena.f32view(this.probs, st.R * V);
+    model.stepTopK(st, tokens, K, this.topIdx, this.topLogp, this.crossAtt || undefined);
+    const topIdx = model.arena.i32view(this.topIdx, st.R * K);
+    const topLogp = model.arena.f32view(this.topLogp, st.R * K);
     const parents = new Int32Array(st.R).map((_, r) => r);
     const att = this.crossAtt ? model.arena.f32view(this.crossAtt, model.config.decoderLayers * st.R * model.config.heads * st.S) : undefined;
     for (let s = 0; s < st.Bs; s++) {
@@ -87,8 +93,7 @@ export class BeamSearch {
       for (let j = 0; j < beam; j++) {
         const h = this.live[s][j];
         if (h.score === -Infinity) continue;
-        const row = probs.subarray((s * beam + j) * V, (s * beam + j + 1) * V);
-        for (const tok of topK(row, 2 * beam)) cand.push({ score: h.score + Math.log(row[tok]), token: tok, j });
+        for (let c = (s * beam + j) * K, end = c + K; c < end && topIdx[c] >= 0; c++) cand.push({ score: h.score + topLogp[c], token: topIdx[c], j });
       }
       cand.sort((a, b) => b.score - a.score || a.token - b.token);
       const next: Live[] = [];
@@ -145,27 +150,6 @@ function chain(node: Node | null): Node[] {
   const out: Node[] = [];
   for (let n = node; n; n = n.parent) out.push(n);
   return out.reverse();
-}
-
-// Indices of the k largest values (ties: lower index first).
-export function topK(row: Float32Array, k: number): number[] {
-  const idx: number[] = [];
-  const val: number[] = [];
-  for (let v = 0; v < row.length; v++) {
-    const x = row[v];
-    if (idx.length === k && x <= val[k - 1]) continue;
-    let i = idx.length < k ? idx.length : k - 1;
-    while (i > 0 && val[i - 1] < x) {
-      if (i < k) {
-        idx[i] = idx[i - 1];
-        val[i] = val[i - 1];
-      }
-      i--;
-    }
-    idx[i] = v;
-    val[i] = x;
-  }
-  return idx;
 }
 
 // (L,H,S) slice of row r from the (L,R,H,S) buffer.

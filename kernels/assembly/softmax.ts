@@ -1,7 +1,7 @@
 // Softmax over the vocabulary and the label-smoothed cross-entropy loss, after llm.c's
 // softmax/crossentropy pair but computed from the logits by log-sum-exp (never log of a probability),
 // so peaked rows and huge logits stay finite. Rows are long (V ~ 8000): every pass is SIMD, sums are f64.
-import { exp_row, row_exp_sum, row_max, row_scale, row_sum_f64 } from './vmath';
+import { exp_row, row_exp_sum, row_log_exp_sum, row_max, row_scale, row_sum_f64, row_topk } from './vmath';
 
 // out (N) = exp(inp (N)): the vectorized exp the softmax kernels use, exported so tests can check it
 // against Math.exp. Flushes results below 2^-126 (inp < -87.34) to 0; inp is clamped at 88.
@@ -18,6 +18,35 @@ export function softmax_forward(probs: usize, logits: usize, N: i32, V: i32): vo
     const m = row_max(x, V);
     const s = row_exp_sum(p, x, V, m);
     row_scale(p, V, <f32>(1.0 / s));
+  }
+}
+
+// idx, logp (N,k) | lse (N, optional) | logits (N,V): the search step's softmax without the probabilities.
+// Per row the k largest logits, best first (ties: the lower index first), as (index, log-probability)
+// with log p = x - lse, lse = max + log sum exp(x - max) (the sum in f64), and the row's lse when lse != 0.
+// A top-k pass finds the max on the way (its first entry); a second pass sums the exponentials, storing
+// nothing. Slots past V get index -1 and log p -inf; a row of -inf only gives -inf log-probabilities.
+// Logits are finite or -inf (a mask); k >= 1.
+export function logsoftmax_topk(idx: usize, logp: usize, lse: usize, logits: usize, N: i32, V: i32, k: i32): void {
+  const rowBytes = <usize>V << 2;
+  const outBytes = <usize>k << 2;
+  for (let n = 0; n < N; n++) {
+    const x = logits + <usize>n * rowBytes;
+    const ri = idx + <usize>n * outBytes;
+    const rp = logp + <usize>n * outBytes;
+    const cnt = row_topk(ri, rp, x, V, k);
+    const m = cnt > 0 ? load<f32>(rp) : <f32>-Infinity;
+    const finite = m > -Infinity;
+    const ls = finite ? row_log_exp_sum(x, V, m) : 0;
+    for (let j = 0; j < cnt; j++) {
+      const a = rp + (<usize>j << 2);
+      store<f32>(a, finite ? <f32>(<f64>load<f32>(a) - <f64>m - ls) : <f32>-Infinity);
+    }
+    for (let j = cnt; j < k; j++) {
+      store<i32>(ri + (<usize>j << 2), -1);
+      store<f32>(rp + (<usize>j << 2), <f32>-Infinity);
+    }
+    if (lse) store<f32>(lse + (<usize>n << 2), finite ? <f32>(<f64>m + ls) : <f32>-Infinity);
   }
 }
 

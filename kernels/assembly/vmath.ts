@@ -161,7 +161,12 @@ export function row_exp_sum(dst: usize, src: usize, n: i32, m: f32): f64 {
 // max + log sum exp(p - max) over p (n), the sum in f64; nothing stored
 export function row_lse(p: usize, n: i32): f32 {
   const m = row_max(p, n);
-  return <f32>(<f64>m + Math.log(exp_sum(0, p, n, m, false)));
+  return <f32>(<f64>m + row_log_exp_sum(p, n, m));
+}
+
+// log sum exp(p (n) - m), the sum in f64; nothing stored
+export function row_log_exp_sum(p: usize, n: i32, m: f32): f64 {
+  return Math.log(exp_sum(0, p, n, m, false));
 }
 
 // sum of exp(src - m), storing each term in dst when `keep` (a constant: inlining folds the branch away)
@@ -210,4 +215,44 @@ export function softmax_row_masked(p: usize, n: i32, S: i32): void {
     row_scale(p, n, <f32>(1.0 / sum));
   }
   if (S > n) memory.fill(p + (<usize>n << 2), 0, <usize>(S - n) << 2);
+}
+
+// The k largest of p (n), best first, ties to the lower index: indices into idx (k) i32, values into
+// val (k) f32. Returns how many were written, min(n, k). One pass: an element enters only when it beats
+// the k-th best so far, and the SIMD loop skips 16 at a time while none does (none is NaN, then: a NaN
+// lane takes the scalar path, which treats it as the scalar build does).
+export function row_topk(idx: usize, val: usize, p: usize, n: i32, k: i32): i32 {
+  const N = <usize>n;
+  let cnt: i32 = 0;
+  let i: usize = 0;
+  for (; i < N && cnt < k; i++) cnt = topk_insert(idx, val, cnt, k, load<f32>(p + (i << 2)), <i32>i);
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 16 <= N; i += 16) {
+      const t = f32x4.splat(load<f32>(val + (<usize>(k - 1) << 2)));
+      const q = p + (i << 2);
+      const le = v128.and(
+        v128.and(f32x4.le(v128.load(q), t), f32x4.le(v128.load(q, 16), t)),
+        v128.and(f32x4.le(v128.load(q, 32), t), f32x4.le(v128.load(q, 48), t)),
+      );
+      if (i32x4.all_true(le)) continue;
+      for (let j: usize = 0; j < 16; j++) cnt = topk_insert(idx, val, cnt, k, load<f32>(q + (j << 2)), <i32>(i + j));
+    }
+  }
+  for (; i < N; i++) cnt = topk_insert(idx, val, cnt, k, load<f32>(p + (i << 2)), <i32>i);
+  return cnt;
+}
+
+// Offers x (at index v) to the sorted list of cnt <= k entries; returns the new count. x goes after
+// every entry it does not beat, so equal values keep index order.
+@inline function topk_insert(idx: usize, val: usize, cnt: i32, k: i32, x: f32, v: i32): i32 {
+  if (cnt == k && x <= load<f32>(val + (<usize>(k - 1) << 2))) return cnt;
+  let j = cnt < k ? cnt : k - 1;
+  while (j > 0 && load<f32>(val + (<usize>(j - 1) << 2)) < x) {
+    store<f32>(val + (<usize>j << 2), load<f32>(val + (<usize>(j - 1) << 2)));
+    store<i32>(idx + (<usize>j << 2), load<i32>(idx + (<usize>(j - 1) << 2)));
+    j--;
+  }
+  store<f32>(val + (<usize>j << 2), x);
+  store<i32>(idx + (<usize>j << 2), v);
+  return cnt < k ? cnt + 1 : cnt;
 }

@@ -64,3 +64,30 @@ export function crossEntropyBackwardRef(
   }
   return d;
 }
+
+// Per row the k largest logits, best first (ties: lower index first), with log p = x - logsumexp(row);
+// slots past V: index -1, log p -inf; a row of -inf only: log p -inf, lse -inf. By sorting, not by the
+// kernel's insertion, so the two agree only if both order ties the same way.
+export function logSoftmaxTopKRef(
+  logits: ArrayLike<number>,
+  N: number,
+  V: number,
+  k: number,
+): { idx: Int32Array; logp: Float64Array; lse: Float64Array } {
+  const idx = new Int32Array(N * k).fill(-1);
+  const logp = new Float64Array(N * k).fill(-Infinity);
+  const lse = new Float64Array(N);
+  for (let n = 0; n < N; n++) {
+    const x = (v: number) => logits[n * V + v];
+    const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => x(b) - x(a) || a - b);
+    const m = V ? x(order[0]) : -Infinity;
+    let s = 0;
+    for (let v = 0; v < V; v++) s += Math.exp(x(v) - m);
+    lse[n] = m === -Infinity ? -Infinity : m + Math.log(s);
+    order.slice(0, k).forEach((v, j) => {
+      idx[n * k + j] = v;
+      logp[n * k + j] = m === -Infinity ? -Infinity : x(v) - lse[n];
+    });
+  }
+  return { idx, logp, lse };
+}
