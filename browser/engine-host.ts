@@ -1,11 +1,11 @@
 // The engine side of the Web Worker, without the worker global so tests can drive it in Node: compiles the
 // kernels (relaxed SIMD where the browser validates it, else baseline SIMD), builds the Engine, and answers
-// translate messages with the worker's own split-translate-join (worker/translate.ts), token by token when
+// translate messages with the hosts' one split-translate-join (model/texts.ts), token by token when
 // streaming.
 import { type Flavor, instantiate, relaxedSimdSupported } from '../kernels/host.ts';
 import type { Engine } from '../model/engine.ts';
 import { createEngine } from '../model/translator.ts';
-import { streamTexts, translateTexts } from '../worker/translate.ts';
+import { streamTexts, translateTexts } from '../model/texts.ts';
 import type { FromEngine, ToEngine } from './protocol.ts';
 
 export type Compile = (flavor: Flavor, wasmBase: string) => Promise<WebAssembly.Module>;

@@ -7,7 +7,7 @@ import { ApiError } from '../client/index.ts';
 import { type Flavor, instantiate } from '../kernels/host.ts';
 import { createEngine } from '../model/translator.ts';
 import { tinyModel } from '../test/e2e/tiny-model.ts';
-import { translateTexts } from '../worker/translate.ts';
+import { translateTexts } from '../model/texts.ts';
 import { engineHost } from './engine-host.ts';
 import { EngineError, type LoadProgress, Translator, type WorkerLike } from './index.ts';
 import type { FromEngine, ToEngine } from './protocol.ts';

@@ -6,7 +6,7 @@ import { ApiError } from '../client/index.ts';
 import type { BatchTranslation, LocalTranslator, StreamEvent, TranslateParams, Translation } from '../client/types.ts';
 import type { ModelInfo, TranslateOptions } from '../model/engine.ts';
 import { beamFor } from '../model/rerank.ts';
-import type { TextResult } from '../worker/translate.ts';
+import type { TextResult } from '../model/texts.ts';
 import { type FromEngine, type ToEngine, cleanText, toTranslation } from './protocol.ts';
 
 export type { BatchTranslation, StreamEvent, TranslateParams, Translation } from '../client/types.ts';

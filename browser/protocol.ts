@@ -1,7 +1,7 @@
 // Messages between the page (browser/index.ts) and the engine's Web Worker (browser/engine.worker.ts), and
 // the one place a model's TextResult becomes the edge API's response shape (as worker/routes/translate.ts).
 import type { ModelInfo, TranslateOptions } from '../model/engine.ts';
-import type { TextResult } from '../worker/translate.ts';
+import { type TextResult, truncatedTexts } from '../model/texts.ts';
 import type { BatchTranslation, SentenceAlignment, Translation } from '../client/types.ts';
 
 export type ToEngine =
@@ -28,7 +28,8 @@ export function toTranslation(results: TextResult[], batch: boolean, model: { na
     ),
   );
   const head = batch ? { translations } : { translation: translations[0] };
-  const body = { ...head, model: model.name, version: model.version };
+  const truncated = truncatedTexts(results);
+  const body = { ...head, model: model.name, version: model.version, ...(truncated.length ? { truncated } : {}) };
   if (!alignments) return body as Translation | BatchTranslation;
   return { ...body, alignments: batch ? perText : perText[0] } as Translation | BatchTranslation;
 }

@@ -36,6 +36,7 @@ export interface BatchTranslation {
 
 // What a stream yields: pieces of text `index` as they are decoded (a text's pieces concatenate to its
 // translation), then the full result, as the API's `token` and `done` server-sent events.
+  truncated?: number[]; // present when a word longer than the model takes was cut: [0]
 export type StreamEvent =
   | { type: 'token'; index: number; piece: string }
   | { type: 'done'; result: Translation | BatchTranslation };
@@ -45,6 +46,7 @@ export interface Languages {
   version: string;
   languages: string[];
   directions: Array<{ source: string; target: string }>;
+  truncated?: number[]; // indices of the texts in which a word longer than the model takes was cut
 }
 
 export interface ModelVersion {

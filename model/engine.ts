@@ -42,6 +42,11 @@ export interface ModelInfo {
 
 export interface Engine {
   readonly info: ModelInfo;
+  // The most source subword tokens a sentence can have (the model's positions less the language tag and
+  // </s>); the engine cuts a longer one, so hosts split long sentences first (model/texts.ts).
+  readonly maxSourceTokens: number;
+  // Subword tokens of a sentence as the encoder sees it (without the tag and </s>).
+  countTokens(sentence: string): number;
   // Translates independent sentences (already split), batched together. Empty strings give ''.
   // Calls on one engine run one at a time (they share its wasm arena), in arrival order.
   translate(sentences: string[], options: TranslateOptions): Promise<SentenceResult[]>;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { splitSentences } from './sentences.ts';
+import { fitSentence, splitSentences } from './sentences.ts';
 
 const texts = (s: string): string[] => splitSentences(s).map((x) => x.text);
 const join = (s: string): string => splitSentences(s).map((x) => x.text + x.sep).join('');
@@ -82,5 +82,41 @@ describe('splitSentences', () => {
         if (k > 0) expect(seg.text).not.toBe('');
       });
     }
+  });
+});
+
+describe('fitSentence', () => {
+  const words = (s: string) => s.split(/\s+/).filter(Boolean).length;
+  const glue = (segs: Array<{ text: string; sep: string }>) => segs.map((s) => s.text + s.sep).join('');
+
+  test('a sentence that fits is one piece', () => {
+    expect(fitSentence('a b c', 3, words)).toEqual([{ text: 'a b c', sep: '', tokens: 3 }]);
+  });
+
+  test('splits after clause punctuation first, packing clauses while they fit', () => {
+    const s = 'one two, three four; five six: seven';
+    const pieces = fitSentence(s, 4, words);
+    expect(pieces.map((p) => p.text)).toEqual(['one two, three four;', 'five six: seven']);
+    expect(glue(pieces)).toBe(s);
+  });
+
+  test('then at whitespace, losslessly, every piece within the limit', () => {
+    const s = Array.from({ length: 23 }, (_, i) => `w${i}`).join('  ');
+    const pieces = fitSentence(s, 5, words);
+    expect(glue(pieces)).toBe(s);
+    expect(pieces.every((p) => p.tokens <= 5 && words(p.text) === p.tokens)).toBe(true);
+    expect(pieces).toHaveLength(5);
+  });
+
+  test('a clause too long for the limit is cut at whitespace, keeping the clause separator', () => {
+    const pieces = fitSentence('a b c d e f, g', 3, words);
+    expect(pieces.map((p) => [p.text, p.sep])).toEqual([['a b c', ' '], ['d e f,', ' '], ['g', '']]);
+  });
+
+  test('one word longer than the limit stays one piece, counted as it is', () => {
+    const chars = (s: string) => s.length;
+    const pieces = fitSentence('ab cdefgh ij', 4, chars);
+    expect(pieces.map((p) => p.text)).toEqual(['ab', 'cdefgh', 'ij']);
+    expect(pieces[1].tokens).toBe(6);
   });
 });

@@ -93,3 +93,59 @@ export function splitSentences(text: string): Segment[] {
   out.push({ text: text.slice(pos, tail), sep: text.slice(tail) });
   return out;
 }
+
+// A sentence longer than the model's positions would be cut by the engine: split it into pieces of at
+// most `max` tokens, first after clause punctuation (; : , and their full-width forms) followed by
+// whitespace, then at whitespace, packing neighbours back together while they fit (the tokenizer splits
+// words at whitespace, so token counts add up). Lossless like splitSentences: the pieces' text + sep give
+// back `sentence`; the last piece's sep is ''. A single word longer than `max` stays one piece: the caller
+// sees count(piece) > max and says so.
+const CLAUSE_END = /(?<=[;:,\uff1b\uff1a\uff0c\u3001])\s+/g;
+const WORD_GAP = /\s+/g;
+
+export function fitSentence(sentence: string, max: number, count: (s: string) => number): Counted[] {
+  const tokens = count(sentence);
+  if (tokens <= max) return [{ text: sentence, sep: '', tokens }];
+  const out: Counted[] = [];
+  for (const clause of pack(cutAt(sentence, CLAUSE_END), max, count)) {
+    if (clause.tokens <= max) out.push(clause);
+    else out.push(...withLastSep(pack(cutAt(clause.text, WORD_GAP), max, count), clause.sep));
+  }
+  return out;
+}
+
+export interface Counted extends Segment {
+  tokens: number; // count(text)
+}
+
+function cutAt(text: string, gap: RegExp): Segment[] {
+  const out: Segment[] = [];
+  let pos = 0;
+  for (const m of text.matchAll(gap)) {
+    out.push({ text: text.slice(pos, m.index), sep: m[0] });
+    pos = m.index + m[0].length;
+  }
+  out.push({ text: text.slice(pos), sep: '' });
+  return out;
+}
+
+function pack(parts: Segment[], max: number, count: (s: string) => number): Counted[] {
+  const out: Counted[] = [];
+  for (const p of parts) {
+    const tokens = count(p.text);
+    const last = out[out.length - 1];
+    if (last && last.tokens + tokens <= max) {
+      last.text += last.sep + p.text;
+      last.sep = p.sep;
+      last.tokens += tokens;
+    } else {
+      out.push({ ...p, tokens });
+    }
+  }
+  return out;
+}
+
+function withLastSep(parts: Counted[], sep: string): Counted[] {
+  parts[parts.length - 1].sep = sep;
+  return parts;
+}

@@ -47,7 +47,7 @@ export interface ModelFiles {
 // a Worker's 128 MB.
 const MAX_ROWS = 32;
 // The paper's maximum output length: input length + 50 (6.1).
-const EXTRA_STEPS = 50;
+export const EXTRA_STEPS = 50;
 
 export function parseMeta(config: ModelMeta | string): ModelMeta {
   const meta = (typeof config === 'string' ? JSON.parse(config) : config) as ModelMeta;
@@ -98,6 +98,7 @@ class Translator implements Engine {
   private arena: Arena;
   private base: number;
   private queue: Promise<unknown> = Promise.resolve();
+  readonly maxSourceTokens: number;
 
   constructor(files: ModelFiles, kernels: Kernels) {
     const meta = parseMeta(files.config);
@@ -117,6 +118,7 @@ class Translator implements Engine {
         }))
       : [{ directions: meta.directions, model: new InferenceModel(kernels, this.arena, meta, weights), alpha }];
     this.maxLen = meta.maxLen;
+    this.maxSourceTokens = meta.maxLen - 2;
     this.base = this.arena.mark();
     this.info = {
       name: meta.name,
@@ -128,6 +130,10 @@ class Translator implements Engine {
       created: meta.created,
       bleu: meta.bleu,
     };
+  }
+
+  countTokens(sentence: string): number {
+    return this.tok.encode(sentence).length;
   }
 
   translate(sentences: string[], options: TranslateOptions): Promise<SentenceResult[]> {
@@ -239,7 +245,7 @@ class Translator implements Engine {
 
   // <2xx> x1..xn </s>, truncated to the model's positions.
   private sourceIds(text: string, tag: number): number[] {
-    const body = this.tok.encode(text).slice(0, this.maxLen - 2);
+    const body = this.tok.encode(text).slice(0, this.maxSourceTokens);
     return [tag, ...body, EOS];
   }
 

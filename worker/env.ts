@@ -2,6 +2,7 @@
 import type { ModelProvider } from './model-provider.ts';
 
 export interface Env {
+  ASSETS?: Fetcher; // the demo page's static files (wrangler.toml [assets])
   MODELS?: R2Bucket; // models/<name>/manifest.json + versioned files (model/manifest.ts)
   API_KEYS?: KVNamespace; // optional: keys by sha256 hex
   RATE_LIMITER?: RateLimit; // optional: Workers Rate Limiting binding
@@ -13,6 +14,7 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   CORS_ORIGINS?: string;
   RATE_LIMIT_PERIOD_SECONDS?: string;
+  MAX_WORK?: string;
 }
 
 export interface Variables {
@@ -36,6 +38,9 @@ export function settings(env: Env | undefined) {
     corsOrigins: (env?.CORS_ORIGINS ?? '*').split(',').map((s) => s.trim()).filter(Boolean),
     rateLimitPeriodSeconds: num(env?.RATE_LIMIT_PERIOD_SECONDS, 60),
   };
+    // Decoding one request may take (model/texts.ts workOf: decoder row-steps, the sentences' step bound
+    // x beam): sized so the slowest request admitted fits a Worker's CPU time (npm run bench:request).
+    maxWork: num(env?.MAX_WORK, 50_000),
 }
 
 function num(s: string | undefined, fallback: number): number {

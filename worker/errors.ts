@@ -47,13 +47,22 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
   return c.json(errorBody('internal', 'internal error'), 500);
 };
 
-// 404 for unknown paths, 405 (with Allow) for a known path asked with the wrong method.
+// 404 for unknown paths, 405 (with Allow) for a known path asked with the wrong method. Paths no route
+// has are the demo page's static files (the ASSETS binding; the worker runs first, wrangler.toml), which
+// only GET and HEAD read: the asset server's own 405 would have an empty body.
 export function notFound(app: Hono<AppEnv>): NotFoundHandler<AppEnv> {
-  return (c: Context<AppEnv>) => {
+  return async (c: Context<AppEnv>) => {
     const path = new URL(c.req.url).pathname;
     const allowed = new Set<string>();
     for (const r of app.routes) {
       if (r.method !== 'ALL' && pathPattern(r.path).test(path)) allowed.add(r.method);
+    }
+    const assets = c.env?.ASSETS;
+    if (allowed.size === 0 && assets && !path.startsWith('/v1/')) {
+      const read = c.req.method === 'GET' || c.req.method === 'HEAD';
+      const res = await assets.fetch(read ? c.req.raw : new Request(c.req.url, { method: 'HEAD' }));
+      if (res.status !== 404 && read) return res;
+      if (res.status !== 404) allowed.add('GET');
     }
     if (allowed.size > 0) {
       if (allowed.has('GET')) allowed.add('HEAD');

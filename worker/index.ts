@@ -7,7 +7,7 @@ import { notFound, onError } from './errors.ts';
 import { apiKeyAuth } from './middleware/auth.ts';
 import { corsFromEnv } from './middleware/cors.ts';
 import { modelProvider } from './middleware/models.ts';
-import { rateLimit } from './middleware/rate-limit.ts';
+import { byAddress, byKey, rateLimit } from './middleware/rate-limit.ts';
 import type { ModelProvider } from './model-provider.ts';
 import { r2Models } from './model-store.ts';
 import { docsRoutes } from './routes/docs.ts';
@@ -24,7 +24,8 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
   app.use('*', corsFromEnv());
   app.use('*', modelProvider(deps.models));
-  app.use('/v1/*', apiKeyAuth(), rateLimit());
+  app.use('*', rateLimit(byAddress)); // before auth: bad keys count too
+  app.use('/v1/*', apiKeyAuth(), rateLimit(byKey));
 
   app.route('/', healthRoutes());
   app.route('/v1', translateRoutes());

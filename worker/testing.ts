@@ -14,7 +14,8 @@ export interface FakeEngine extends Engine {
   options: TranslateOptions[]; // and its options
 }
 
-export function fakeEngine(info: Partial<ModelInfo> = {}): FakeEngine {
+// A word is a token; `maxSourceTokens` (default 200) is how many words a sentence may have.
+export function fakeEngine(info: Partial<ModelInfo> = {}, maxSourceTokens = 200): FakeEngine {
   const full: ModelInfo = {
     name: 'fake',
     version: 'v1',
@@ -42,6 +43,8 @@ export function fakeEngine(info: Partial<ModelInfo> = {}): FakeEngine {
     info: full,
     calls,
     options,
+    maxSourceTokens,
+    countTokens: (s) => s.split(/\s+/).filter(Boolean).length,
     async translate(sentences, o) {
       calls.push(sentences);
       options.push(o);

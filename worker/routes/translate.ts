@@ -12,7 +12,7 @@ import { checkDirection, checkLimits, checkRerank, cleanTexts } from '../input.t
 import { jsonBody } from '../middleware/json-body.ts';
 import type { ServedModel } from '../model-provider.ts';
 import { errors, router } from '../openapi.ts';
-import { type TextResult, streamTexts, translateTexts } from '../translate.ts';
+import { type TextResult, streamTexts, translateTexts } from '../../model/texts.ts';
 
 const TranslateRequest = z
   .object({
