@@ -87,6 +87,9 @@ export interface KernelExports {
   positional_encoding(pe: P, T: I, C: I): void;
   // out (N,C) = wte[ids[n]] * scale + pe[pos[n]] | ids, pos (N) i32 | wte (V,C) | pe (Tmax,C)
   embedding_forward(out: P, ids: P, pos: P, wte: P, pe: P, N: I, C: I, scale: f32): void;
+  // the same from the int8 table, dequantized a row at a time (bit-identical to dequantize_rows_q8 then
+  // embedding_forward) | wq (V,C) int8, wscale (V) f32
+  embedding_q8_forward(out: P, ids: P, pos: P, wq: P, wscale: P, pe: P, N: I, C: I, scale: f32): void;
   // dwte (V,C) += scale * dout[n] at row ids[n]
   embedding_backward(dwte: P, dout: P, ids: P, N: I, C: I, scale: f32): void;
 

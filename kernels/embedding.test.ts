@@ -68,6 +68,39 @@ describe.each(FLAVORS)('embedding (%s)', (flavor) => {
     }
   });
 
+  it('the int8 gather equals dequantize_rows_q8 then embedding_forward bit for bit, and the reference', () => {
+    for (const N of NS) {
+      for (const C of [...CS, 9, 16, 128]) {
+        const mark = arena.mark();
+        const T = 9;
+        const scale = Math.fround(Math.sqrt(C));
+        const id = ids(N, V, N * 11 + C);
+        const pos = ids(N, T, N * 17 + C);
+        const pWq = arena.alloc(V * C);
+        const pWs = arena.f32(V);
+        k.quantize_rows_q8(pWq, pWs, arena.putF32(randn(V * C, N * 3 + C)), V, C);
+        const pe = new Float32Array(T * C);
+        ref.positional_encoding(pe, T, C);
+        const pIds = arena.putI32(id);
+        const pPos = arena.putI32(pos);
+        const pPe = arena.putF32(pe);
+        const pWte = arena.f32(V * C);
+        k.dequantize_rows_q8(pWte, pWq, pWs, V, C);
+        const [pGot, pWant] = [arena.f32(N * C), arena.f32(N * C)];
+        const label = `${flavor} N=${N} C=${C}`;
+        const want = new Float64Array(N * C);
+        for (const withPe of [true, false]) {
+          k.embedding_q8_forward(pGot, pIds, withPe ? pPos : 0, pWq, pWs, withPe ? pPe : 0, N, C, scale);
+          k.embedding_forward(pWant, pIds, withPe ? pPos : 0, pWte, withPe ? pPe : 0, N, C, scale);
+          expect(Array.from(arena.f32view(pGot, N * C)), `${label} pe ${withPe}: as the f32 table`).toEqual(Array.from(arena.f32view(pWant, N * C)));
+          ref.embedding_q8_forward(want, id, withPe ? pos : null, arena.i8view(pWq, V * C), arena.f32view(pWs, V), withPe ? pe : null, N, C, scale);
+          expectClose(arena.f32view(pGot, N * C), want, TOL.embedding, `${label} pe ${withPe}: reference`);
+        }
+        arena.reset(mark);
+      }
+    }
+  });
+
   it('backward accumulates repeated ids into a non-zero dwte', () => {
     for (const N of NS) {
       for (const C of CS) {

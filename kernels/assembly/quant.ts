@@ -29,6 +29,7 @@
 // matmul: with 15 xmm registers in V8, 8 accumulators + 6 rows + 1 constant fit (bigger tiles spill).
 
 import { STREAM_BYTES, touch } from './prefetch';
+import { row_dequant_q8 } from './vmath';
 
 const ROW_BLOCK_BYTES: i32 = 131072; // weight rows per block: about 128 KiB stays in L2 for all activation rows
 
@@ -97,21 +98,7 @@ export function quantize_rows_q8(q: usize, scale: usize, inp: usize, M: i32, K: 
 // out (M,K) f32 = q (M,K) int8 * scale (M)
 export function dequantize_rows_q8(out: usize, q: usize, scale: usize, M: i32, K: i32): void {
   const n = <usize>K;
-  for (let m = 0; m < M; m++) {
-    const s = load<f32>(scale + (<usize>m << 2));
-    const src = q + <usize>m * n;
-    const dst = out + ((<usize>m * n) << 2);
-    let k: usize = 0;
-    if (ASC_FEATURE_SIMD) {
-      const vs = f32x4.splat(s);
-      for (; k + 8 <= n; k += 8) {
-        const h = v128.load8x8_s(src + k);
-        v128.store(dst + (k << 2), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h)), vs));
-        v128.store(dst + (k << 2), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h)), vs), 16);
-      }
-    }
-    for (; k < n; k++) store<f32>(dst + (k << 2), <f32>load<i8>(src + k) * s);
-  }
+  for (let m = 0; m < M; m++) row_dequant_q8(out + ((<usize>m * n) << 2), q + <usize>m * n, K, load<f32>(scale + (<usize>m << 2)));
 }
 
 // wsum (N) i32 = sum over k of wq (N,K) int8

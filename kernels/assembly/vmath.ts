@@ -161,16 +161,20 @@ export function row_exp_sum(dst: usize, src: usize, n: i32, m: f32): f64 {
 // max + log sum exp(p - max) over p (n), the sum in f64; nothing stored
 export function row_lse(p: usize, n: i32): f32 {
   const m = row_max(p, n);
-  return <f32>(<f64>m + row_log_exp_sum(p, n, m));
+  return <f32>(<f64>m + Math.log(exp_sum(0, p, n, m, false)));
 }
 
-// log sum exp(p (n) - m), the sum in f64; nothing stored
+// log sum exp(p (n) - m) for m >= max p; nothing stored. The search step's pass over V ~ 8000 logits, so
+// the cheaper loop of exp_sum (see there).
 export function row_log_exp_sum(p: usize, n: i32, m: f32): f64 {
-  return Math.log(exp_sum(0, p, n, m, false));
+  return Math.log(exp_sum(0, p, n, m, false, true));
 }
 
-// sum of exp(src - m), storing each term in dst when `keep` (a constant: inlining folds the branch away)
-@inline function exp_sum(dst: usize, src: usize, n: i32, m: f32, keep: bool): f64 {
+// sum of exp(src - m), storing each term in dst when `keep`; accumulated in f64. `nonpos` promises
+// src - m <= 0 and nothing kept: then exp_v128_nonpos (9e-8 relative error, the order of exp_v128's), and
+// 16 terms summed in f32 (4 independent exps in flight) before each f64 accumulation. Both flags are
+// constants: inlining folds the branches away.
+@inline function exp_sum(dst: usize, src: usize, n: i32, m: f32, keep: bool, nonpos: bool = false): f64 {
   const N = <usize>n;
   let s: f64 = 0;
   let i: usize = 0;
@@ -178,9 +182,22 @@ export function row_log_exp_sum(p: usize, n: i32, m: f32): f64 {
     const vm = f32x4.splat(m);
     let lo = f64x2.splat(0);
     let hi = f64x2.splat(0);
-    for (; i + 4 <= N; i += 4) {
-      const e = exp_v128(f32x4.sub(v128.load(src + (i << 2)), vm));
-      if (keep) v128.store(dst + (i << 2), e);
+    while (i + 4 <= N) {
+      let e: v128;
+      if (nonpos && !keep && i + 16 <= N) {
+        const q = src + (i << 2);
+        const e0 = exp_v128_nonpos(f32x4.sub(v128.load(q), vm));
+        const e1 = exp_v128_nonpos(f32x4.sub(v128.load(q, 16), vm));
+        const e2 = exp_v128_nonpos(f32x4.sub(v128.load(q, 32), vm));
+        const e3 = exp_v128_nonpos(f32x4.sub(v128.load(q, 48), vm));
+        e = f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3));
+        i += 16;
+      } else {
+        const x = f32x4.sub(v128.load(src + (i << 2)), vm);
+        e = nonpos ? exp_v128_nonpos(x) : exp_v128(x);
+        if (keep) v128.store(dst + (i << 2), e);
+        i += 4;
+      }
       lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
       hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
     }
@@ -255,4 +272,19 @@ export function row_topk(idx: usize, val: usize, p: usize, n: i32, k: i32): i32 
   store<f32>(val + (<usize>j << 2), x);
   store<i32>(idx + (<usize>j << 2), v);
   return cnt < k ? cnt + 1 : cnt;
+}
+
+// dst (n) f32 = src (n) int8 * s: one row of the q8 format (kernels/assembly/quant.ts)
+export function row_dequant_q8(dst: usize, src: usize, n: i32, s: f32): void {
+  const N = <usize>n;
+  let k: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vs = f32x4.splat(s);
+    for (; k + 8 <= N; k += 8) {
+      const h = v128.load8x8_s(src + k);
+      v128.store(dst + (k << 2), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h)), vs));
+      v128.store(dst + (k << 2), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h)), vs), 16);
+    }
+  }
+  for (; k < N; k++) store<f32>(dst + (k << 2), <f32>load<i8>(src + k) * s);
 }

@@ -19,72 +19,18 @@ import * as ort from 'onnxruntime-web';
 import { Arena, type Kernels } from '../host.ts';
 import { loadKernels } from '../node.ts';
 import { DT, attrInt, model, node, tensor, valueInfo } from './onnx.ts';
+import { SAMPLES, measure, rand, type Runner, type Timing } from './common.ts';
 
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.simd = true;
 ort.env.logLevel = 'error';
-
-const SAMPLES = 21; // interleaved samples per runner; the median is reported (and the minimum, for reference)
-const SAMPLE_MS = 2; // calls are batched so one sample lasts at least this long; short samples interleave finely
 
 const started = performance.now();
 // BENCH_ONLY=attention (or f32, q8; comma-separated) runs only those sections
 const only = process.env.BENCH_ONLY?.split(',').map((x) => x.trim()).filter(Boolean) ?? [];
 const runs = (section: string) => only.length === 0 || only.includes(section);
 
-// --- timing ---
-
-interface Runner {
-  name: string;
-  call: () => void | Promise<unknown>;
-  async: boolean;
-}
-
-async function batch(r: Runner, n: number): Promise<number> {
-  const t0 = performance.now();
-  if (r.async) for (let i = 0; i < n; i++) await r.call();
-  else for (let i = 0; i < n; i++) r.call();
-  return performance.now() - t0;
-}
-
-interface Timing {
-  median: number; // ms per call
-  min: number;
-}
-
-// Milliseconds per call of each runner, sampled round-robin.
-async function measure(runners: Runner[]): Promise<Timing[]> {
-  const reps: number[] = [];
-  for (const r of runners) {
-    let n = 0;
-    let t = 0;
-    while (n < 5 || t < 30) {
-      t += await batch(r, 1);
-      n++;
-    }
-    reps.push(Math.max(1, Math.ceil(SAMPLE_MS / (t / n))));
-  }
-  const samples: number[][] = runners.map(() => []);
-  for (let s = 0; s < SAMPLES; s++) {
-    for (let i = 0; i < runners.length; i++) samples[i].push((await batch(runners[i], reps[i])) / reps[i]);
-  }
-  return samples.map((xs) => {
-    xs.sort((a, b) => a - b);
-    return { median: xs[xs.length >> 1], min: xs[0] };
-  });
-}
-
 // --- data ---
-
-let seed = 12345;
-function rand(n: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    out[i] = (seed / 2147483648 - 0.5) * 2 * scale;
-  }
-  return out;
-}
 
 function transpose<T extends Float32Array | Int8Array>(a: T, rows: number, cols: number, make: (n: number) => T): T {
   const out = make(rows * cols);

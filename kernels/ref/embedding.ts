@@ -1,4 +1,6 @@
 // Plain references for kernels/assembly/embedding.ts, in f64. Same names and argument order, arrays for pointers.
+import { dequantize_rows_q8 } from './quant.ts';
+
 type Vec = { [i: number]: number; readonly length: number };
 
 // pe (T,C): pe[t,2i] = sin(t / 10000^(2i/C)), pe[t,2i+1] = cos(t / 10000^(2i/C))
@@ -19,6 +21,13 @@ export function embedding_forward(out: Vec, ids: Vec, pos: Vec | null, wte: Vec,
       out[n * C + i] = wte[ids[n] * C + i] * scale + (pe && pos ? pe[pos[n] * C + i] : 0);
     }
   }
+}
+
+// embedding_forward over the dequantized q8 table: wq (V,C) int8 * wscale (V), then scaled and shifted
+export function embedding_q8_forward(out: Vec, ids: Vec, pos: Vec | null, wq: Vec, wscale: Vec, pe: Vec | null, N: number, C: number, scale: number): void {
+  const wte = new Float64Array(wscale.length * C);
+  dequantize_rows_q8(wte, wq, wscale, wscale.length, C);
+  embedding_forward(out, ids, pos, wte, pe, N, C, scale);
 }
 
 // dwte (V,C) += scale * dout[n] at row ids[n]
