@@ -137,7 +137,7 @@ describe('mt export', () => {
     createEngine(files, loadKernels()); // loads as an f32 model
   });
 
-  it('onnx: encoder.onnx and decoder.onnx that onnxruntime loads, with the documented inputs and outputs', async () => {
+  it('onnx: encoder.onnx, decoder.onnx and the KV-cached decoder_model_merged.onnx that onnxruntime loads, with the documented inputs and outputs', async () => {
     const out = join(tmp, 'export-onnx');
     const r = await mt('export', q8, '--format', 'onnx', '--out', out);
     expect(r.code).toBe(0);
@@ -146,6 +146,9 @@ describe('mt export', () => {
     const dec = await ort.InferenceSession.create(readFileSync(join(out, 'decoder.onnx')));
     expect([enc.inputNames, enc.outputNames]).toEqual([['input_ids', 'attention_mask'], ['last_hidden_state']]);
     expect([dec.inputNames, dec.outputNames]).toEqual([['input_ids', 'encoder_hidden_states', 'encoder_attention_mask'], ['logits']]);
+    const merged = await ort.InferenceSession.create(readFileSync(join(out, 'decoder_model_merged.onnx')));
+    expect(merged.inputNames).toEqual(expect.arrayContaining(['input_ids', 'encoder_hidden_states', 'encoder_attention_mask', 'past_key_values.0.decoder.key', 'past_key_values.0.encoder.value', 'use_cache_branch']));
+    expect(merged.outputNames).toEqual(expect.arrayContaining(['logits', 'present.0.decoder.key', 'present.0.encoder.value']));
   });
 
   it('refuses unknown formats and missing folders with one line', async () => {

@@ -1,5 +1,5 @@
 // `mt export`: the model for other tools. safetensors: f32 weights (dequantized if int8) + config.json +
-// tokenizer.json; onnx: encoder.onnx + decoder.onnx (opset 17, train/onnx/export.ts) beside them.
+// tokenizer.json; onnx: encoder.onnx + decoder.onnx + decoder_model_merged.onnx (opset 17, train/onnx/export.ts) beside them.
 import { copyFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Kernels } from '../../kernels/host.ts';
@@ -13,7 +13,7 @@ import { asF32, parse, serialize, type Tensor } from '../../model/safetensors.ts
 import { CliError, str, type Command } from '../args.ts';
 import { writeAtomic } from '../checkpoint.ts';
 import { readModelDir } from '../model-dir.ts';
-import { decoderGraph, encoderGraph, OPSET } from '../onnx/export.ts';
+import { decoderGraph, decoderMergedGraph, encoderGraph, OPSET } from '../onnx/export.ts';
 
 // Every layout tensor as F32, in layout order: int8 weights are dequantized as the runtime does (q * scale).
 export function f32Weights(config: ModelConfig, tensors: Map<string, Tensor>, kernels: Kernels): Map<string, Tensor> {
@@ -49,9 +49,12 @@ mt export <model-dir> --format safetensors|onnx --out DIR
   safetensors  DIR/weights.safetensors (f32, dequantized if the model is int8), config.json, tokenizer.json
   onnx         DIR/encoder.onnx: input_ids, attention_mask (batch, src_len) int64 -> last_hidden_state
                DIR/decoder.onnx: input_ids (batch, tgt_len) int64, encoder_hidden_states, encoder_attention_mask
-                                 -> logits (batch, tgt_len, vocab); plus config.json, tokenizer.json
-               (opset ${OPSET}; the decoder recomputes the whole prefix each call: no KV cache); a model
-               combined per direction (mt combine) gets one pair per part, in DIR/en-de/ etc.`,
+                                 -> logits (batch, tgt_len, vocab), the whole prefix each call
+               DIR/decoder_model_merged.onnx: the decoder with a KV cache, named as HF optimum exports
+                                 (past_key_values.N.decoder|encoder.key|value, use_cache_branch -> logits,
+                                 present.N.*): one token a call, cross-attention keys/values computed once
+               plus config.json, tokenizer.json (opset ${OPSET}); a model combined per direction (mt combine)
+               gets its graphs per part, in DIR/en-de/ etc.`,
   options: { format: { type: 'string' }, out: { type: 'string' } },
   async run(v, positionals) {
     if (positionals.length !== 1) throw new CliError('give one model folder (see mt export --help)');
@@ -76,7 +79,8 @@ mt export <model-dir> --format safetensors|onnx --out DIR
         mkdirSync(join(out, prefix), { recursive: true });
         writeAtomic(join(out, prefix + 'encoder.onnx'), encoderGraph(model.meta, part));
         writeAtomic(join(out, prefix + 'decoder.onnx'), decoderGraph(model.meta, part));
-        written.push(prefix + 'encoder.onnx', prefix + 'decoder.onnx');
+        writeAtomic(join(out, prefix + 'decoder_model_merged.onnx'), decoderMergedGraph(model.meta, part));
+        written.push(prefix + 'encoder.onnx', prefix + 'decoder.onnx', prefix + 'decoder_model_merged.onnx');
       }
     }
     writeAtomic(join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');

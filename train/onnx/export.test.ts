@@ -11,7 +11,7 @@ import { PRESETS, type ModelConfig } from '../../model/config.ts';
 import { initParams, mulberry32, paramLayout } from '../../model/params.ts';
 import { InferenceModel } from '../../model/runtime.ts';
 import { f32Tensor, parse, serialize, type Tensor } from '../../model/safetensors.ts';
-import { decoderGraph, encoderGraph, positionalTable } from './export.ts';
+import { decoderGraph, decoderMergedGraph, encoderGraph, positionalTable } from './export.ts';
 import { encodeModel, DataType } from './proto.ts';
 
 ort.env.wasm.numThreads = 1;
@@ -92,6 +92,50 @@ describe('ONNX export', () => {
       expectClose(onnx, engine, TOL.onnx_logprobs, label);
       // Random weights must still give a non-trivial distribution (not all equal), or the check is vacuous.
       expect(Math.max(...engine) - Math.min(...engine)).toBeGreaterThan(0.5);
+    });
+  }
+
+  for (const [label, over] of variants) {
+    it(`the KV-cached decoder (decoder_model_merged) step by step gives the full-sequence decoder's logits: ${label}`, async () => {
+      const config: ModelConfig = { ...PRESETS.micro, vocabSize: 50, dModel: 16, heads: 2, maxLen: 64, decoderLayers: 2, ...over };
+      const weights = randomWeights(config, 11);
+      const B = SRC.length;
+      const S = Math.max(...SRC.map((s) => s.length));
+      const T = TGT[0].length;
+      const { H, V } = { H: config.heads, V: config.vocabSize };
+      const D = config.dModel / H;
+      const ids = new BigInt64Array(B * S);
+      const mask = new BigInt64Array(B * S);
+      SRC.forEach((s, b) => s.forEach((x, j) => ((ids[b * S + j] = BigInt(x)), (mask[b * S + j] = 1n))));
+      const srcMask = new ort.Tensor('int64', mask, [B, S]);
+      const enc = await ort.InferenceSession.create(encoderGraph(config, weights));
+      const { last_hidden_state } = await enc.run({ input_ids: new ort.Tensor('int64', ids, [B, S]), attention_mask: srcMask });
+      const full = await ort.InferenceSession.create(decoderGraph(config, weights));
+      const tgt = (from: number, to: number) => new ort.Tensor('int64', BigInt64Array.from(TGT.flatMap((r) => r.slice(from, to)), BigInt), [B, to - from]);
+      const want = (await full.run({ input_ids: tgt(0, T), encoder_hidden_states: last_hidden_state, encoder_attention_mask: srcMask })).logits.data as Float32Array;
+      const merged = await ort.InferenceSession.create(decoderMergedGraph(config, weights));
+      const empty = () => new ort.Tensor('float32', new Float32Array(0), [B, H, 0, D]);
+      let past: Record<string, ort.Tensor> = {};
+      for (let i = 0; i < config.decoderLayers; i++) for (const side of ['decoder', 'encoder']) for (const kv of ['key', 'value']) past[`past_key_values.${i}.${side}.${kv}`] = empty();
+      for (let t = 0; t < T; t++) {
+        const out = await merged.run({ input_ids: tgt(t, t + 1), encoder_hidden_states: last_hidden_state, encoder_attention_mask: srcMask, ...past, use_cache_branch: new ort.Tensor('bool', [t > 0], [1]) });
+        expect(out.logits.dims).toEqual([B, 1, V]);
+        expect(out['present.0.decoder.key'].dims).toEqual([B, H, t + 1, D]);
+        expect(out['present.0.encoder.key'].dims).toEqual([B, H, S, D]);
+        const got = out.logits.data as Float32Array;
+        for (let b = 0; b < B; b++) expectClose(got.subarray(b * V, (b + 1) * V), want.subarray((b * T + t) * V, (b * T + t + 1) * V), TOL.onnx_logprobs, `${label} step ${t} row ${b}`);
+        past = Object.fromEntries(Object.entries(out).filter(([k]) => k.startsWith('present.')).map(([k, v]) => [k.replace('present.', 'past_key_values.'), v]));
+      }
+      // With use_cache_branch the cross-attention keys/values come from the cache, not the memory: zeroed
+      // ones change the logits.
+      const zeroed = Object.fromEntries(Object.entries(past).map(([k, v]) => [k, k.includes('.encoder.') ? new ort.Tensor('float32', new Float32Array(v.data.length), v.dims) : v]));
+      const stale = await merged.run({ input_ids: tgt(T - 1, T), encoder_hidden_states: last_hidden_state, encoder_attention_mask: srcMask, ...zeroed, use_cache_branch: new ort.Tensor('bool', [true], [1]) });
+      const fresh = await merged.run({ input_ids: tgt(T - 1, T), encoder_hidden_states: last_hidden_state, encoder_attention_mask: srcMask, ...past, use_cache_branch: new ort.Tensor('bool', [true], [1]) });
+      expect(Math.max(...(stale.logits.data as Float32Array).map((x, i) => Math.abs(x - (fresh.logits.data as Float32Array)[i])))).toBeGreaterThan(1e-3);
+      // Without a cache, the whole prefix at once: the full-sequence decoder.
+      const once = await merged.run({ input_ids: tgt(0, T), encoder_hidden_states: last_hidden_state, encoder_attention_mask: srcMask, ...Object.fromEntries(Object.keys(past).map((k) => [k, empty()])), use_cache_branch: new ort.Tensor('bool', [false], [1]) });
+      expectClose(once.logits.data as Float32Array, want, TOL.onnx_logprobs, `${label} uncached`);
+      expect(Math.max(...want) - Math.min(...want)).toBeGreaterThan(0.5);
     });
   }
 

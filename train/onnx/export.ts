@@ -3,6 +3,10 @@
 //                 -> last_hidden_state (batch, src_len, d_model)
 //   decoder.onnx  input_ids (batch, tgt_len) int64 (<s> y1 .. y_{t-1}), encoder_hidden_states, encoder_attention_mask
 //                 -> logits (batch, tgt_len, vocab): the full sequence each call (no KV cache), causally masked.
+//   decoder_model_merged.onnx  the same with a KV cache, as HF optimum exports it (what transformers.js and
+//                 onnxruntime users run): + past_key_values.{i}.{decoder,encoder}.{key,value} (batch, heads, len,
+//                 d_k) and use_cache_branch (bool [1]) -> logits (batch, seq, vocab) and present.{i}.*; the
+//                 cross-attention keys/values are computed once (use_cache_branch false) and passed back after.
 // The same computation as model/runtime.ts: activations kept as (rows, C), linears as Gemm with our (N,K)
 // weights and transB = 1, so the tensors keep their safetensors names and the embedding is stored once.
 import type { ModelConfig } from '../../model/config.ts';
@@ -33,6 +37,16 @@ class Graph {
   }
   op1(op: string, inputs: string[], attrs?: Record<string, AttrValue>): string {
     return this.op(op, inputs, attrs)[0];
+  }
+  // The nodes `build` adds, as a subgraph's (an If branch): they may read the outer graph's values and
+  // initializers; the initializers stay in the outer graph.
+  branch(build: () => void): NodeDef[] {
+    const outer = this.nodes;
+    this.nodes = [];
+    build();
+    const inner = this.nodes;
+    this.nodes = outer;
+    return inner;
   }
   private init(t: TensorInit): string {
     if (!this.names.has(t.name)) {
@@ -94,11 +108,13 @@ class Builder {
   }
 
   // Embedding(ids) * sqrt(d_model) + PE(0..len-1), as rows (batch*len, C)   (paper 3.4, 3.5)
-  embed(ids: string, len: string): string {
+  // Positions start at `start` (a scalar: the number of cached positions) when decoding with a KV cache.
+  embed(ids: string, len: string, start?: string): string {
     const { g, C } = this;
     const e = g.op1('Gather', [g.w(this.L.embed), ids]);
     const scaled = g.op1('Mul', [e, g.scalar(Math.sqrt(C))]);
-    const pos = g.op1('Range', [g.i64('const_i64_0_scalar', [0], []), len, g.i64('const_i64_1_scalar', [1], [])]);
+    const from = start ?? g.i64('const_i64_0_scalar', [0], []);
+    const pos = g.op1('Range', [from, start ? g.op1('Add', [start, len]) : len, g.i64('const_i64_1_scalar', [1], [])]);
     const pe = g.op1('Gather', [g.f32('positional_encoding', [this.config.maxLen, C], positionalTable(this.config.maxLen, C)), pos]);
     return g.op1('Reshape', [g.op1('Add', [scaled, pe]), this.rowsShape()]);
   }
@@ -113,10 +129,15 @@ class Builder {
     return g.op1('Unsqueeze', [add, g.i64('axes_1_2', [1, 2])]);
   }
   // (len, len) additive mask: key j > query i is the future   (paper 3.2.3: masking out illegal connections)
-  causalMask(len: string): string {
+  // With a cache, queries are positions past..past+len-1 and keys 0..past+len-1: shape (len, past+len).
+  causalMask(len: string, past?: string): string {
     const { g } = this;
-    const r = g.op1('Range', [g.i64('const_i64_0_scalar', [0], []), len, g.i64('const_i64_1_scalar', [1], [])]);
-    const future = g.op1('Greater', [g.op1('Unsqueeze', [r, g.i64('axes_0', [0])]), g.op1('Unsqueeze', [r, g.i64('axes_1', [1])])]);
+    const zero = g.i64('const_i64_0_scalar', [0], []);
+    const one = g.i64('const_i64_1_scalar', [1], []);
+    const end = past ? g.op1('Add', [past, len]) : len;
+    const keys = g.op1('Range', [zero, end, one]);
+    const queries = past ? g.op1('Range', [past, end, one]) : keys;
+    const future = g.op1('Greater', [g.op1('Unsqueeze', [keys, g.i64('axes_0', [0])]), g.op1('Unsqueeze', [queries, g.i64('axes_1', [1])])]);
     return g.op1('Where', [future, g.scalar(MASKED), g.scalar(0)]);
   }
   linear(x: string, w: TensorSpec, b?: TensorSpec): string {
@@ -132,21 +153,25 @@ class Builder {
     if (this.config.preNorm) return this.g.op1('Add', [x, f(this.norm(x, ln))]);
     return this.norm(this.g.op1('Add', [x, f(x)]), ln);
   }
-  // rows (batch*len, C) -> heads (batch, H, len, D), or (batch, H, D, len) for keys
-  private heads(x: string, len1: string, keys = false): string {
+  // rows (batch*len, C) -> heads (batch, H, len, D), the layout of HF's past_key_values
+  heads(x: string, len1: string): string {
     const { g } = this;
     const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), len1, g.i64('const_i64_H', [this.H]), g.i64('const_i64_D', [this.D])], { axis: 0 });
-    return g.op1('Transpose', [g.op1('Reshape', [x, shape])], { perm: keys ? [0, 2, 3, 1] : [0, 2, 1, 3] });
+    return g.op1('Transpose', [g.op1('Reshape', [x, shape])], { perm: [0, 2, 1, 3] });
   }
-  // Attention(Q,K,V) = softmax(Q K^T / sqrt(d_k) + mask) V, heads concatenated back into rows   (paper eq. 1)
-  attention(q: string, k: string, v: string, qLen1: string, kLen1: string, masks: string[]): string {
+  // Attention(Q,K,V) = softmax(Q K^T / sqrt(d_k) + mask) V over heads (batch, H, len, D), concatenated
+  // back into rows   (paper eq. 1)
+  attend(qh: string, kh: string, vh: string, masks: string[]): string {
     const { g } = this;
-    let s = g.op1('MatMul', [this.heads(q, qLen1), this.heads(k, kLen1, true)]);
+    let s = g.op1('MatMul', [qh, g.op1('Transpose', [kh], { perm: [0, 1, 3, 2] })]);
     s = g.op1('Mul', [s, g.scalar(1 / Math.sqrt(this.D))]);
     for (const m of masks) s = g.op1('Add', [s, m]);
     const p = g.op1('Softmax', [s], { axis: -1 });
-    const o = g.op1('Transpose', [g.op1('MatMul', [p, this.heads(v, kLen1)])], { perm: [0, 2, 1, 3] });
+    const o = g.op1('Transpose', [g.op1('MatMul', [p, vh])], { perm: [0, 2, 1, 3] });
     return g.op1('Reshape', [o, this.rowsShape()]);
+  }
+  attention(q: string, k: string, v: string, qLen1: string, kLen1: string, masks: string[]): string {
+    return this.attend(this.heads(q, qLen1), this.heads(k, kLen1), this.heads(v, kLen1), masks);
   }
   split(x: string, parts: number): string[] {
     return this.g.op('Split', [x, this.g.i64(`split_${parts}`, Array(parts).fill(this.C))], { axis: 1 }, parts);
@@ -239,6 +264,84 @@ export function decoderGraph(config: ModelConfig, weights: Map<string, Tensor>):
       ],
       outputs: [{ name: 'logits', type: DataType.FLOAT, dims: ['batch', 'tgt_len', V] }],
       doc: 'Transformer decoder (edge-mt), full sequence: target ids so far + memory -> next-token logits at every position',
+    },
+    { opset: OPSET },
+  );
+}
+
+// The decoder with a KV cache. First call: use_cache_branch false, past decoder keys/values of length 0 (and
+// encoder ones of any length, unused); it computes the cross-attention keys/values from the memory. Each
+// next call: the last token only, use_cache_branch true, the previous call's present.* as past_key_values.
+export function decoderMergedGraph(config: ModelConfig, weights: Map<string, Tensor>): Uint8Array {
+  const b = new Builder(config, weights);
+  const { g, C, H, D } = b;
+  const V = config.vocabSize;
+  const layers = b.L.decoder;
+  const past = (i: number, side: string, kv: string) => `past_key_values.${i}.${side}.${kv}`;
+  const present = (i: number, side: string, kv: string) => `present.${i}.${side}.${kv}`;
+  const t = b.length('input_ids');
+  const s = b.length('encoder_attention_mask');
+  const pastLen = g.op1('Gather', [g.op1('Shape', [past(0, 'decoder', 'key')]), g.i64('const_i64_2_scalar', [2], [])]);
+  const causal = b.causalMask(t.len, pastLen);
+  const memMask = b.keyMask('encoder_attention_mask');
+
+  // Cross-attention keys/values of every layer: from the cache, or computed from the memory once.
+  const crossNames = layers.flatMap((_, i) => [`cross_${i}_key`, `cross_${i}_value`]);
+  const crossInfo = (name: string): ValueInfo => ({ name, type: DataType.FLOAT, dims: ['batch', H, 'src_len', D] });
+  const cached = g.branch(() => layers.forEach((_, i) => ['key', 'value'].forEach((kv) => g.nodes.push({ op: 'Identity', inputs: [past(i, 'encoder', kv)], outputs: [`cached_${i}_${kv}`], name: `cached_${i}_${kv}` }))));
+  const computed = g.branch(() => {
+    const mem = g.op1('Reshape', ['encoder_hidden_states', b.rowsShape()]);
+    layers.forEach((L, i) => {
+      const [k, v] = b.split(b.linear(mem, L.cross.kv_w!, L.cross.kv_b), 2);
+      b.output(b.heads(k, s.len1), `computed_${i}_key`);
+      b.output(b.heads(v, s.len1), `computed_${i}_value`);
+    });
+  });
+  const cross = g.op('If', ['use_cache_branch'], {
+    then_branch: { graph: { name: 'use_cache', nodes: cached, initializers: [], inputs: [], outputs: layers.flatMap((_, i) => ['key', 'value'].map((kv) => crossInfo(`cached_${i}_${kv}`))) } },
+    else_branch: { graph: { name: 'compute_cross', nodes: computed, initializers: [], inputs: [], outputs: layers.flatMap((_, i) => ['key', 'value'].map((kv) => crossInfo(`computed_${i}_${kv}`))) } },
+  }, crossNames.length);
+
+  let y = b.embed('input_ids', t.len, pastLen);
+  layers.forEach((L, i) => {
+    y = b.sublayer(y, L.ln1, (fin) => {
+      const [q, k, v] = b.split(b.linear(fin, L.self.qkv_w, L.self.qkv_b), 3);
+      const kh = g.op1('Concat', [past(i, 'decoder', 'key'), b.heads(k, t.len1)], { axis: 2 });
+      const vh = g.op1('Concat', [past(i, 'decoder', 'value'), b.heads(v, t.len1)], { axis: 2 });
+      g.nodes.push({ op: 'Identity', inputs: [kh], outputs: [present(i, 'decoder', 'key')], name: `present_${i}_decoder_key` });
+      g.nodes.push({ op: 'Identity', inputs: [vh], outputs: [present(i, 'decoder', 'value')], name: `present_${i}_decoder_value` });
+      return b.linear(b.attend(b.heads(q, t.len1), kh, vh, [causal]), L.self.out_w, L.self.out_b);
+    });
+    y = b.sublayer(y, L.ln2, (fin) => {
+      const q = b.linear(fin, L.cross.qkv_w, L.cross.qkv_b);
+      return b.linear(b.attend(b.heads(q, t.len1), cross[2 * i], cross[2 * i + 1], [memMask]), L.cross.out_w, L.cross.out_b);
+    });
+    y = b.sublayer(y, L.ln3, (fin) => b.ffn(fin, L.ffn));
+    g.nodes.push({ op: 'Identity', inputs: [cross[2 * i]], outputs: [present(i, 'encoder', 'key')], name: `present_${i}_encoder_key` });
+    g.nodes.push({ op: 'Identity', inputs: [cross[2 * i + 1]], outputs: [present(i, 'encoder', 'value')], name: `present_${i}_encoder_value` });
+  });
+  if (b.L.decNorm) y = b.norm(y, b.L.decNorm);
+  const logits = b.linear(y, b.L.embed); // tied to the embedding (paper 3.4)
+  const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), t.len1, g.i64('const_i64_V', [V])], { axis: 0 });
+  b.output(g.op1('Reshape', [logits, shape]), 'logits');
+  const kvInfo = (name: string, len: string): ValueInfo => ({ name, type: DataType.FLOAT, dims: ['batch', H, len, D] });
+  return encodeModel(
+    {
+      name: 'decoder_merged',
+      nodes: g.nodes,
+      initializers: g.initializers,
+      inputs: [
+        { name: 'input_ids', type: DataType.INT64, dims: ['batch', 'seq'] },
+        { name: 'encoder_attention_mask', type: DataType.INT64, dims: ['batch', 'src_len'] },
+        { name: 'encoder_hidden_states', type: DataType.FLOAT, dims: ['batch', 'src_len', C] },
+        ...layers.flatMap((_, i) => [kvInfo(past(i, 'decoder', 'key'), 'past_len'), kvInfo(past(i, 'decoder', 'value'), 'past_len'), kvInfo(past(i, 'encoder', 'key'), 'enc_len'), kvInfo(past(i, 'encoder', 'value'), 'enc_len')]),
+        { name: 'use_cache_branch', type: DataType.BOOL, dims: [1] },
+      ],
+      outputs: [
+        { name: 'logits', type: DataType.FLOAT, dims: ['batch', 'seq', V] },
+        ...layers.flatMap((_, i) => [kvInfo(present(i, 'decoder', 'key'), 'total_len'), kvInfo(present(i, 'decoder', 'value'), 'total_len'), kvInfo(present(i, 'encoder', 'key'), 'src_len'), kvInfo(present(i, 'encoder', 'value'), 'src_len')]),
+      ],
+      doc: 'Transformer decoder (edge-mt) with a KV cache, in the layout of HF optimum\'s decoder_model_merged',
     },
     { opset: OPSET },
   );

@@ -10,7 +10,7 @@
 
 export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9 } as const;
 export type DataTypeId = (typeof DataType)[keyof typeof DataType];
-const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 
 // Protobuf wire format: a growable byte buffer of tagged fields.
 class Writer {
@@ -75,7 +75,7 @@ export interface TensorInit {
   raw: Uint8Array; // little-endian values
 }
 
-export type AttrValue = number | string | number[] | { floats: number[] } | { float: number } | TensorInit;
+export type AttrValue = number | string | number[] | { floats: number[] } | { float: number } | { graph: GraphDef } | TensorInit;
 
 export interface NodeDef {
   op: string;
@@ -125,6 +125,9 @@ function attribute(w: Writer, name: string, v: AttrValue): void {
   } else if ('floats' in v) {
     for (const x of v.floats) w.float(7, x);
     w.int(20, AttrType.FLOATS);
+  } else if ('graph' in v) {
+    w.message(6, (gw) => graph(gw, v.graph)); // a subgraph, e.g. the branches of If
+    w.int(20, AttrType.GRAPH);
   } else {
     w.message(5, (m) => tensor(m, v));
     w.int(20, AttrType.TENSOR);
@@ -143,28 +146,30 @@ function valueInfo(w: Writer, v: ValueInfo): void {
   );
 }
 
+function graph(gw: Writer, g: GraphDef): void {
+  for (const n of g.nodes) {
+    gw.message(1, (nw) => {
+      for (const i of n.inputs) nw.string(1, i);
+      for (const out of n.outputs) nw.string(2, out);
+      nw.string(3, n.name);
+      nw.string(4, n.op);
+      for (const [k, v] of Object.entries(n.attrs ?? {})) nw.message(5, (aw) => attribute(aw, k, v));
+    });
+  }
+  gw.string(2, g.name);
+  for (const t of g.initializers) gw.message(5, (tw) => tensor(tw, t));
+  if (g.doc) gw.string(10, g.doc);
+  for (const v of g.inputs) gw.message(11, (vw) => valueInfo(vw, v));
+  for (const v of g.outputs) gw.message(12, (vw) => valueInfo(vw, v));
+}
+
 // ir_version 8 goes with opset 17 (onnx/docs/Versioning.md).
 export function encodeModel(g: GraphDef, o: { opset?: number; irVersion?: number; producer?: string; version?: string } = {}): Uint8Array {
   const w = new Writer();
   w.int(1, o.irVersion ?? 8);
   w.string(2, o.producer ?? 'edge-mt');
   w.string(3, o.version ?? '0.1.0');
-  w.message(7, (gw) => {
-    for (const n of g.nodes) {
-      gw.message(1, (nw) => {
-        for (const i of n.inputs) nw.string(1, i);
-        for (const out of n.outputs) nw.string(2, out);
-        nw.string(3, n.name);
-        nw.string(4, n.op);
-        for (const [k, v] of Object.entries(n.attrs ?? {})) nw.message(5, (aw) => attribute(aw, k, v));
-      });
-    }
-    gw.string(2, g.name);
-    for (const t of g.initializers) gw.message(5, (tw) => tensor(tw, t));
-    if (g.doc) gw.string(10, g.doc);
-    for (const v of g.inputs) gw.message(11, (vw) => valueInfo(vw, v));
-    for (const v of g.outputs) gw.message(12, (vw) => valueInfo(vw, v));
-  });
+  w.message(7, (gw) => graph(gw, g));
   w.message(8, (ow) => {
     ow.string(1, '');
     ow.int(2, o.opset ?? 17);
