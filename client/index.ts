@@ -111,7 +111,7 @@ export class Client {
     return (await (await this.send('GET', '/v1/languages', undefined, opts)).json()) as Languages;
   }
 
-  // Versions of the served model, newest first; `current` marks the one the API translates with.
+  // Versions of every catalogued model, newest first within a model; `serving` marks the one the API translates with.
   async models(opts: RequestOptions = {}): Promise<ModelVersion[]> {
     return ((await (await this.send('GET', '/v1/models', undefined, opts)).json()) as { models: ModelVersion[] }).models;
   }

@@ -4,6 +4,7 @@
 export interface TranslateParams {
   source: string; // ISO 639-1, e.g. 'en'
   target: string;
+  model?: string; // a catalogued model (default: the first serving the direction, else through English)
   beam?: number; // 1 is greedy; the API's default is 4 (8 with rerank)
   alignments?: boolean; // return tokens and cross-attention per sentence
   rerank?: boolean; // rescore the n-best with the reverse direction (needs a model serving target -> source)
@@ -20,41 +21,54 @@ export interface SentenceAlignment {
   layers?: number[][][][];
 }
 
+// Through a pivot, `model` and `version` join each leg's with '+', and `pivot` and `legs` say how it went.
+export interface Leg {
+  source: string;
+  target: string;
+  model: string;
+  version: string;
+}
+
 export interface Translation {
   translation: string;
   model: string;
   version: string;
+  pivot?: string; // e.g. 'en': no model serves the direction, it went source -> en -> target
+  legs?: Leg[];
   alignments?: SentenceAlignment[];
+  truncated?: number[]; // present when a word longer than the model takes was cut: [0]
 }
 
 export interface BatchTranslation {
   translations: string[];
   model: string;
   version: string;
+  pivot?: string;
+  legs?: Leg[];
   alignments?: SentenceAlignment[][];
+  truncated?: number[]; // indices of the texts in which a word longer than the model takes was cut
 }
 
 // What a stream yields: pieces of text `index` as they are decoded (a text's pieces concatenate to its
 // translation), then the full result, as the API's `token` and `done` server-sent events.
-  truncated?: number[]; // present when a word longer than the model takes was cut: [0]
 export type StreamEvent =
   | { type: 'token'; index: number; piece: string }
   | { type: 'done'; result: Translation | BatchTranslation };
 
+// Every direction some model serves, directly or through English, and what each model serves directly.
 export interface Languages {
-  model: string;
-  version: string;
   languages: string[];
-  directions: Array<{ source: string; target: string }>;
-  truncated?: number[]; // indices of the texts in which a word longer than the model takes was cut
+  directions: Array<{ source: string; target: string; route: 'direct' | 'pivot'; models: string[]; pivot?: string }>;
+  models: Array<{ name: string; version?: string; directions: Array<{ source: string; target: string }> }>;
 }
 
 export interface ModelVersion {
   name: string;
   version: string;
-  current: boolean;
+  current: boolean; // the manifest's current version
+  serving: boolean; // the version the API translates with (an older one when the current one does not verify)
   size: number; // bytes of all files
-  created: string;
+  created: string; // when this version was pushed
   bleu?: Record<string, number>;
 }
 

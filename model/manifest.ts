@@ -2,6 +2,7 @@
 // Defined once here; the worker reads it to serve, the CLI (`mt push/deploy/rollback`) writes it.
 //
 // Bucket layout (R2 binding MODELS):
+//   models/catalog.json                 the model names the worker serves, in preference order (model/routing.ts)
 //   models/<name>/manifest.json
 //   models/<name>/<version>/{config.json, tokenizer.json, weights.safetensors}
 // A version's files are immutable once listed; `current` (with its `previous` stack) is the only thing that moves.
@@ -81,13 +82,15 @@ export function parseManifest(json: unknown): Manifest {
 }
 
 export function parseManifestText(text: string): Manifest {
-  let json: unknown;
+  return parseManifest(parseJson(text, 'manifest'));
+}
+
+function parseJson(text: string, what: string): unknown {
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    throw new ManifestError('manifest: not valid JSON');
+    throw new ManifestError(`${what}: not valid JSON`);
   }
-  return parseManifest(json);
 }
 
 export function currentEntry(m: Manifest): VersionEntry {
@@ -98,8 +101,40 @@ export function findVersion(m: Manifest, version: string): VersionEntry | undefi
   return m.history.find((v) => v.version === version);
 }
 
+// The versions a host tries, in order, when it must serve `m`: the current one; if its files do not verify,
+// the ones current before it (newest deploy first), then older pushes. Versions pushed after the current
+// one were never deployed and are not tried.
+export function fallbackOrder(m: Manifest): string[] {
+  const older = m.history.slice(0, m.history.findIndex((v) => v.version === m.current)).map((v) => v.version);
+  return [...new Set([m.current, ...(m.previous ?? []).toReversed(), ...older.toReversed()])];
+}
+
 export function totalSize(v: VersionEntry): number {
   return MODEL_FILES.reduce((sum, f) => sum + v.files[f].size, 0);
+}
+
+// --- the catalog: which models the worker serves, first preferred (`mt push` appends, `mt catalog` reorders) ---
+
+export const CATALOG_KEY = 'models/catalog.json';
+
+export interface Catalog {
+  schema: 1;
+  models: string[]; // model names, preferred first: a direction goes to the first model that serves it
+}
+
+export function parseCatalogText(text: string): Catalog {
+  const c = object(parseJson(text, 'catalog'), 'catalog');
+  if (c.schema !== 1) throw new ManifestError(`catalog.schema: expected 1, got ${JSON.stringify(c.schema)}`);
+  if (!Array.isArray(c.models)) throw new ManifestError('catalog.models: expected an array');
+  const models = c.models.map((n, i) => id(n, `catalog.models[${i}]`));
+  if (new Set(models).size !== models.length) throw new ManifestError('catalog.models: a name is listed twice');
+  return { schema: 1, models };
+}
+
+// The catalog with `name` in it (appended, least preferred, when new).
+export function withCatalogModel(c: Catalog | null, name: string): Catalog {
+  const models = c?.models ?? [];
+  return { schema: 1, models: models.includes(name) ? models : [...models, name] };
 }
 
 // --- edits, for the CLI: pure functions returning a new manifest ---

@@ -9,7 +9,7 @@ const wrangler = join(root, 'node_modules/.bin/wrangler');
 // Keeps wrangler off the network and quiet: set for spawned processes only (a .env would leak into the worker).
 export const offlineEnv = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
 
-// The bucket bound as MODELS and the default MODEL_NAME, read from wrangler.toml.
+// The bucket bound as MODELS and MODEL_NAME (the one model served without a catalog: multi30k), from wrangler.toml.
 export function wranglerSettings(): { bucket: string; modelName: string } {
   const toml = readFileSync(join(root, 'wrangler.toml'), 'utf8');
   const bucket = /binding\s*=\s*"MODELS"\s*\n\s*bucket_name\s*=\s*"([^"]+)"/.exec(toml)?.[1];

@@ -1,19 +1,27 @@
-// Seeds local R2 with the bundled model in models/<name>/ (config.json, tokenizer.json,
+// Seeds local R2 with every bundled model, models/<name>/ (config.json, tokenizer.json,
 // weights.safetensors, optional VERSION), once: a version already in the local manifest is left alone,
-// so deploys and rollbacks made locally with `mt` survive restarts. Uploads with `mt push`'s code.
+// so deploys and rollbacks made locally with `mt` survive restarts. Uploads with `mt push`'s code, which
+// also lists each new model in the catalog (in folder-name order, train/paths.ts bundledModels).
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { MODEL_FILES, type ModelFileName, findVersion, sha256Hex } from '../model/manifest.ts';
 import { pushVersion, readManifest } from '../train/registry.ts';
 import { openStore } from '../train/storage.ts';
-import { root, wranglerSettings } from './local-r2.ts';
+import { bundledModels } from '../train/paths.ts';
 
 export const NO_MODEL = 'no model yet: train one with `mt train` (see README)';
 
-// persistTo: the local R2 folder (default .wrangler/state, what `wrangler dev` uses); modelDir: for tests.
-export async function seedLocalModel(o: { persistTo?: string; modelDir?: string } = {}): Promise<string> {
-  const { modelName } = wranglerSettings();
-  const dir = o.modelDir ?? join(root, 'models', modelName);
+// persistTo: the local R2 folder (default .wrangler/state, what `wrangler dev` uses); modelsDir: for tests.
+export async function seedLocalModels(o: { persistTo?: string; modelsDir?: string } = {}): Promise<string[]> {
+  const lines: string[] = [];
+  for (const m of bundledModels(o.modelsDir)) lines.push(await seedLocalModel({ persistTo: o.persistTo, modelDir: m.dir }));
+  return lines.length ? lines : [NO_MODEL];
+}
+
+// One model folder, under its folder name.
+export async function seedLocalModel(o: { persistTo?: string; modelDir: string }): Promise<string> {
+  const dir = o.modelDir;
+  const modelName = basename(dir);
   if (!MODEL_FILES.every((f) => existsSync(join(dir, f)))) return NO_MODEL;
 
   const files = Object.fromEntries(MODEL_FILES.map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))])) as Record<ModelFileName, Uint8Array>;

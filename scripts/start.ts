@@ -1,11 +1,11 @@
-// npm start: seed local R2 with the bundled model (if any), then `wrangler dev` offline on 127.0.0.1.
+// npm start: seed local R2 with the bundled models (if any), then `wrangler dev` offline on 127.0.0.1.
 // (`npm start` builds the kernels first; `npm run dev` skips that.) PORT overrides 8787.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { offlineEnv, root } from './local-r2.ts';
-import { seedLocalModel } from './seed.ts';
+import { seedLocalModels } from './seed.ts';
 
-console.log(await seedLocalModel());
+for (const line of await seedLocalModels()) console.log(line);
 
 const port = process.env.PORT ?? '8787';
 // Own process group: killing `wrangler` alone would leave workerd running, so signals go to the group.

@@ -42,7 +42,7 @@ describe('API over a model in R2', () => {
   });
 
   it('lists languages and models, serves /openapi.json and /docs', async () => {
-    expect(await (await call('/v1/languages', {}, M)).json()).toMatchObject({ languages: ['en', 'de'], directions: [{ source: 'en', target: 'de' }] });
+    expect(await (await call('/v1/languages', {}, M)).json()).toMatchObject({ languages: ['de', 'en'], directions: [{ source: 'en', target: 'de', route: 'direct', models: ['api'] }] });
     expect(((await (await call('/v1/models', {}, M)).json()) as Json).models[0]).toMatchObject({ name: 'api', version: 'v1', current: true });
     const doc = (await (await call('/openapi.json')).json()) as Json;
     expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/v1/languages', '/v1/models', '/v1/models/{name}/{version}/{file}', '/v1/translate']);

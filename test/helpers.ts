@@ -27,9 +27,10 @@ import { fakeEngine } from '../worker/testing.ts';
 const enc = new TextEncoder();
 export type Files = Record<ModelFileName, Uint8Array>;
 
-export function fakeFiles(tag: string): Files {
+// A fake model's files: config.json lists its directions (what routing reads), the rest is filler.
+export function fakeFiles(tag: string, directions: Array<[string, string]> = [['en', 'de']]): Files {
   return {
-    'config.json': enc.encode(JSON.stringify({ tag })),
+    'config.json': enc.encode(JSON.stringify({ tag, directions })),
     'tokenizer.json': enc.encode('{}'),
     'weights.safetensors': enc.encode(`weights of ${tag}`),
   };
@@ -60,15 +61,21 @@ export async function setCurrent(name: string, version: string): Promise<void> {
   await env.MODELS.put(manifestKey(name), JSON.stringify(withCurrent(m, version)));
 }
 
-// Engines built by this app are fakes named after the model; a config.json with {"broken": true} fails to build.
+// Engines built by this app are fakes named after the model, serving its config's directions; a config.json
+// with {"broken": true} fails to build.
 export const built: ModelFiles[] = [];
-export const app = createApp({
-  models: r2Models(async (m) => {
-    built.push(m);
-    if (JSON.parse(new TextDecoder().decode(m.files['config.json'])).broken) throw new Error('engine build failed');
-    return fakeEngine({ name: m.name, version: m.version });
-  }),
-});
+export function fakeApp() {
+  return createApp({
+    models: r2Models(async (m) => {
+      built.push(m);
+      const config = JSON.parse(new TextDecoder().decode(m.files['config.json']));
+      if (config.broken) throw new Error('engine build failed');
+      const directions: Array<[string, string]> = config.directions ?? [['en', 'de']];
+      return fakeEngine({ name: m.name, version: m.version, directions, languages: [...new Set(directions.flat())].sort() });
+    }),
+  });
+}
+export const app = fakeApp();
 
 // Sends a request through `target` (the fake-engine app, or the real worker) with env overrides.
 export async function call(

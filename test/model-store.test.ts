@@ -40,7 +40,7 @@ describe('model store (R2)', () => {
     await putVersion('missing', 'v1', fakeFiles('a'));
     await env.MODELS.delete(fileKey('missing', 'v1', 'tokenizer.json'));
     expect((await translate('missing')).body.error.message).toMatch(/tokenizer.json is missing/);
-    await putVersion('broken', 'v1', { ...fakeFiles('a'), 'config.json': new TextEncoder().encode('{"broken":true}') });
+    await putVersion('broken', 'v1', { ...fakeFiles('a'), 'config.json': new TextEncoder().encode('{"broken":true,"directions":[["en","de"]]}') });
     expect((await translate('broken')).body.error.message).toMatch(/engine build failed/);
   });
 
@@ -54,7 +54,7 @@ describe('model store (R2)', () => {
     const { status, body } = await translate('swap');
     expect([status, body.version]).toEqual([200, 'v2']); // the good version keeps serving
     const health = (await (await call('/healthz', {}, { MODEL_NAME: 'swap' })).json()) as Json;
-    expect(health).toMatchObject({ status: 'ok', model: { version: 'v2', error: expect.stringMatching(/v3/) } });
+    expect(health).toMatchObject({ status: 'ok', models: [{ name: 'swap', current: 'v3', version: 'v2', error: expect.stringMatching(/v3/) }] });
 
     await setCurrent('swap', 'v1'); // rollback
     expect((await translate('swap')).body.version).toBe('v1');

@@ -11,7 +11,7 @@ describe('real engine in workerd', () => {
   it('loads a tiny model from R2 and translates, batches, aligns and streams', async () => {
     await putVersion('tiny', 'r1', tinyModelFiles());
     const langs = (await (await call('/v1/languages', {}, T, worker)).json()) as Json;
-    expect(langs).toMatchObject({ model: 'tiny', version: 'r1', languages: ['en', 'de'] });
+    expect(langs).toMatchObject({ languages: ['de', 'en'], models: [{ name: 'tiny', version: 'r1' }] });
 
     const one = await call('/v1/translate', json({ text: 'a man rides a bike .', source: 'en', target: 'de', beam: 2, alignments: true }), T, worker);
     expect(one.status).toBe(200);

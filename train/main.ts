@@ -5,7 +5,7 @@ import { combineCommand } from './commands/combine.ts';
 import { evalCommand } from './commands/eval.ts';
 import { exportCommand } from './commands/export.ts';
 import { quantizeCommand } from './commands/quantize.ts';
-import { deployCommand, modelsCommand, pushCommand, rollbackCommand } from './commands/registry.ts';
+import { catalogCommand, deployCommand, modelsCommand, pushCommand, rollbackCommand } from './commands/registry.ts';
 import { langidCommand } from './commands/langid.ts';
 import { tokenizerCommand } from './commands/tokenizer.ts';
 import { trainCommand } from './commands/train.ts';
@@ -13,7 +13,7 @@ import { translateCommand } from './commands/translate.ts';
 
 const COMMANDS: Command[] = [
   tokenizerCommand, trainCommand, averageCommand, evalCommand, translateCommand,
-  quantizeCommand, combineCommand, langidCommand, exportCommand, pushCommand, deployCommand, rollbackCommand, modelsCommand,
+  quantizeCommand, combineCommand, langidCommand, exportCommand, pushCommand, deployCommand, rollbackCommand, modelsCommand, catalogCommand,
 ];
 
 function help(): string {

@@ -8,10 +8,12 @@ import { exportModel } from './model-dir.ts';
 const CORPUS = ['a man rides a horse .', 'ein Mann reitet ein Pferd .', 'two dogs play in the snow .', 'zwei Hunde spielen im Schnee .'];
 
 export function writeRandomModel(dir: string, o: { seed?: number; config?: Partial<ModelConfig>; name?: string; vocab?: number; pairs?: string } = {}): void {
-  const tok = Tokenizer.train(CORPUS, { vocabSize: o.vocab ?? 300, languages: ['en', 'de'] });
+  const pairs = o.pairs ?? 'en-de,de-en';
+  const languages = [...new Set(['en', 'de', ...pairs.split(',').flatMap((p) => p.split('-'))])]; // a tag for each
+  const tok = Tokenizer.train(CORPUS, { vocabSize: o.vocab ?? 300, languages });
   const config: ModelConfig = { ...PRESETS.micro, dModel: 16, heads: 2, maxLen: 64, ...o.config, vocabSize: tok.vocabSize };
   const layout = paramLayout(config);
   const flat = new Float32Array(layout.total);
   initParams(flat, layout, o.seed ?? 1);
-  exportModel(dir, layout, flat, tok, o.pairs ?? 'en-de,de-en', o.name ?? 'micro', { created: '2026-01-01T00:00:00.000Z' });
+  exportModel(dir, layout, flat, tok, pairs, o.name ?? 'micro', { created: '2026-01-01T00:00:00.000Z' });
 }

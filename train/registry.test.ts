@@ -1,7 +1,7 @@
 // push / deploy / rollback against an in-memory store that can fail or corrupt uploads: the manifest (what
 // the worker polls) only ever names complete, verified versions, and failures leave it byte for byte as it was.
 import { describe, expect, it } from 'vitest';
-import { fileKey, isSafeId, manifestKey, parseManifest, parseManifestText, withDeploy, withRollback, type Manifest } from '../model/manifest.ts';
+import { CATALOG_KEY, fileKey, isSafeId, manifestKey, parseManifest, parseManifestText, withDeploy, withRollback, type Manifest } from '../model/manifest.ts';
 import { defaultVersion, deployVersion, pushVersion, readManifest, rollbackVersion, type ModelBytes } from './registry.ts';
 import { MemoryStore } from './storage.ts';
 
@@ -51,10 +51,12 @@ describe('manifest deploy history', () => {
 describe('registry', () => {
   it('push: files under models/<name>/<version>/, then the manifest; the first version is current, later ones are not', async () => {
     const store = new MemoryStore();
-    const { manifest, entry } = await pushVersion(store, 'm', files('v1', { bleu: { 'en-de': 31.25 } }), { version: 'v1' });
+    const now = new Date('2026-02-03T04:05:06Z'); // created is the push, not config.json's training date
+    const { manifest, entry } = await pushVersion(store, 'm', files('v1', { bleu: { 'en-de': 31.25 } }), { version: 'v1', now });
     expect(manifest).toMatchObject({ name: 'm', current: 'v1' });
-    expect(entry).toMatchObject({ version: 'v1', created: '2026-01-02T03:04:05.000Z', bleu: { 'en-de': 31.25 } });
-    expect([...store.objects.keys()]).toEqual([fileKey('m', 'v1', 'config.json'), fileKey('m', 'v1', 'tokenizer.json'), fileKey('m', 'v1', 'weights.safetensors'), manifestKey('m')]);
+    expect(entry).toMatchObject({ version: 'v1', created: '2026-02-03T04:05:06.000Z', bleu: { 'en-de': 31.25 } });
+    const keys = [fileKey('m', 'v1', 'config.json'), fileKey('m', 'v1', 'tokenizer.json'), fileKey('m', 'v1', 'weights.safetensors'), manifestKey('m')];
+    expect([...store.objects.keys()]).toEqual([...keys, CATALOG_KEY]); // the manifest, then the catalog naming it
     await pushVersion(store, 'm', files('v2'), { version: 'v2' });
     expect(await current(store)).toBe('v1');
     await pushVersion(store, 'm', files('v3'), { version: 'v3', deploy: true });

@@ -3,6 +3,8 @@
 // manifest names them, and the manifest, the only object the worker polls, is always written last.
 // An interrupted push leaves unlisted files and the manifest as it was; the worker never sees them.
 import {
+  CATALOG_KEY,
+  type Catalog,
   MODEL_FILES,
   ManifestError,
   type Manifest,
@@ -14,9 +16,11 @@ import {
   findVersion,
   isSafeId,
   manifestKey,
+  parseCatalogText,
   parseManifestText,
   rollbackTarget,
   sha256Hex,
+  withCatalogModel,
   withDeploy,
   withRollback,
   withVersion,
@@ -38,6 +42,25 @@ export async function readManifest(store: ObjectStore, name: string): Promise<Ma
   } catch (e) {
     throw new RegistryError(`${manifestKey(name)} in ${store.where} is invalid: ${(e as Error).message}`);
   }
+}
+
+// The catalog the worker serves from (models/catalog.json), or null before the first push wrote one.
+export async function readCatalog(store: ObjectStore): Promise<Catalog | null> {
+  const bytes = await store.get(CATALOG_KEY);
+  if (!bytes) return null;
+  try {
+    return parseCatalogText(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new RegistryError(`${CATALOG_KEY} in ${store.where} is invalid: ${(e as Error).message}`);
+  }
+}
+
+// Sets the catalog: the models the worker serves, preferred first; each must have a manifest.
+export async function writeCatalog(store: ObjectStore, names: string[]): Promise<Catalog> {
+  for (const n of names) await requireManifest(store, n);
+  const catalog: Catalog = { schema: 1, models: [...new Set(names)] };
+  await store.put(CATALOG_KEY, new TextEncoder().encode(JSON.stringify(catalog, null, 2) + '\n'), 'application/json');
+  return catalog;
 }
 
 async function requireManifest(store: ObjectStore, name: string): Promise<Manifest> {
@@ -80,6 +103,7 @@ export interface PushOptions {
   deploy?: boolean; // make it current (the first version of a model always is)
   notes?: string;
   log?: Log;
+  now?: Date; // the push time recorded as the version's `created` (default: now)
 }
 
 // Uploads a new version: files, each read back and checked, then the manifest with the version added.
@@ -91,14 +115,14 @@ export async function pushVersion(store: ObjectStore, name: string, files: Model
   if (before && findVersion(before, version)) {
     throw new RegistryError(`${name}@${version} already exists in ${store.where}; versions are immutable, push under another --version`);
   }
-  let config: { created?: unknown; bleu?: unknown };
+  let config: { bleu?: unknown };
   try {
     config = JSON.parse(new TextDecoder().decode(files['config.json']));
   } catch {
     throw new RegistryError('config.json is not valid JSON');
   }
   const entry = await describeVersion(version, files, {
-    created: typeof config.created === 'string' && !Number.isNaN(Date.parse(config.created)) ? config.created : undefined,
+    created: (o.now ?? new Date()).toISOString(), // this version's push, not the training date config.json carries
     bleu: isScores(config.bleu) ? config.bleu : undefined,
     notes: o.notes,
   }).catch((e) => {
@@ -121,6 +145,9 @@ export async function pushVersion(store: ObjectStore, name: string, files: Model
   } catch (e) {
     throw new RegistryError(`writing ${manifestKey(name)} failed: ${(e as Error).message}; ${version} is uploaded but not listed (push it again)`);
   }
+  // A new model joins the catalog last (least preferred): `mt catalog` reorders.
+  const catalog = await readCatalog(store);
+  if (!catalog?.models.includes(name)) await writeCatalog(store, withCatalogModel(catalog, name).models);
   return { manifest, entry };
 }
 

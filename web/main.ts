@@ -95,7 +95,7 @@ async function loadLanguages(): Promise<void> {
   try {
     const l = await client.languages();
     directions = l.directions;
-    if (engine === 'api') els.model.textContent = `${l.model} · ${l.version}`;
+    if (engine === 'api') els.model.textContent = l.models.map((m) => `${m.name} · ${m.version ?? '?'}`).join(', ');
     fillLanguages();
     showMessage(null);
     setState('ready');
@@ -131,7 +131,8 @@ function schedule(delay = DEBOUNCE_MS): void {
 function ensureTranslator(): Promise<Translator> {
   if (loading) return loading;
   loading = (async () => {
-    const current = (await client.models()).find((m) => m.current);
+    const versions = await client.models(); // the first catalogued model, in the version the API serves
+    const current = versions.find((m) => m.serving) ?? versions.find((m) => m.current);
     if (!current) throw new ApiError(503, 'model_unavailable', 'no model version is deployed');
     setState('loading');
     showProgress(0, current.size);

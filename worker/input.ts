@@ -3,7 +3,9 @@
 // encoding is broken, guessing would translate garbage); control characters other than tab, line feed and
 // carriage return are stripped (they come from copy-paste and carry no meaning for translation).
 import { serves, type ModelInfo } from '../model/engine.ts';
+import { type Route, type RoutableModel, describePairs, findRoute, routableLanguages } from '../model/routing.ts';
 import { ApiError } from './errors.ts';
+import type { CatalogModel } from './model-provider.ts';
 
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -39,11 +41,41 @@ export function checkDirection(info: ModelInfo, source: string, target: string):
   }
 }
 
-// Reranking scores each candidate with the reverse direction: the model must serve it (checked before
-// a stream starts, where an error could no longer change the status).
-export function checkRerank(info: ModelInfo, source: string, target: string): void {
-  if (!serves(info.directions, target, source)) {
-    throw new ApiError(400, 'rerank_unavailable', `rerank needs the reverse direction ${target}-${source}, which this model does not serve`);
+// The route of a request (model/routing.ts) over the catalog, or over the model it names. A direction no
+// model with a known config serves is 503 model_unavailable while some catalogued model is unavailable (it
+// might serve it), else 400; only that direction fails, the others keep their routes.
+export function checkRoute(catalog: CatalogModel[], source: string, target: string, model?: string): Route {
+  const models = model ? catalog.filter((m) => m.name === model) : catalog;
+  if (model && !models.length) throw new ApiError(400, 'unknown_model', `no model '${model}' in the catalog; models: ${catalog.map((m) => m.name).join(', ')}`);
+  const route = findRoute(models, source, target);
+  if (route) return route;
+  const unknown = models.filter((m) => !m.directions.length);
+  if (unknown.length) {
+    const why = unknown.map((m) => `${m.name}: ${m.error ?? 'loading'}`).join('; ');
+    throw new ApiError(503, 'model_unavailable', `no available model translates ${source}-${target} (unavailable: ${why})`);
+  }
+  const langs = routableLanguages(models);
+  for (const [role, lang] of [['source', source], ['target', target]]) {
+    if (!langs.includes(lang)) throw new ApiError(400, 'unsupported_language', `${role} language '${lang}' is not supported; supported languages: ${langs.join(', ')}`);
+  }
+  throw new ApiError(400, 'unsupported_direction', `direction ${source}-${target} is not supported; supported directions: ${describePairs(models)}`);
+}
+
+// Reranking scores each candidate with the reverse direction: each leg's model must serve it (checked
+// before a stream starts, where an error could no longer change the status).
+export function checkRouteRerank(models: RoutableModel[], route: Route): void {
+  for (const leg of route.legs) {
+    const m = models.find((x) => x.name === leg.model)!;
+    if (!serves(m.directions, leg.target, leg.source)) {
+      throw new ApiError(400, 'rerank_unavailable', `rerank needs the reverse direction ${leg.target}-${leg.source}, which model ${m.name} does not serve`);
+    }
+  }
+}
+
+// Alignments relate a sentence to its translation: through a pivot they would align English to the target.
+export function checkRouteAlignments(route: Route): void {
+  if (route.pivot) {
+    throw new ApiError(400, 'alignments_unavailable', `alignments need a direct model; ${route.legs[0].source}-${route.legs.at(-1)!.target} goes through ${route.pivot}`);
   }
 }
 
@@ -55,3 +87,4 @@ function codePoints(s: string): number {
   }
   return n;
 }
+

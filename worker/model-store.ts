@@ -1,135 +1,341 @@
-// Loads the model named by MODEL_NAME from R2 on first use and keeps it in the isolate. Re-reads the
-// manifest at most every MANIFEST_TTL_SECONDS; when `current` moves, downloads that version, checks every
-// file's size and sha256 against the manifest, builds an engine and swaps it in. A corrupt or partial
-// version is never served: the previous good one keeps serving, or requests get 503 model_unavailable.
+// The catalogued models in R2, loaded lazily within a memory budget. Per model a ModelStore re-reads the
+// manifest at most every MANIFEST_TTL_SECONDS and learns the directions its config lists (a small verified
+// read), but downloads and builds the weights only when a request needs them, one load at a time. Every
+// file's size and sha256 is checked against the manifest before anything parses it; when the current
+// version does not verify, the newest good one before it (model/manifest.ts fallbackOrder) serves instead,
+// and /healthz says so. The ModelPool keeps the engines of all models under MODEL_MEMORY_BYTES (weight
+// bytes), evicting the least recently used one no request holds.
 import type { Context } from 'hono';
 import type { Engine } from '../model/engine.ts';
 import {
+  CATALOG_KEY,
   MODEL_FILES,
   type Manifest,
   type ModelFileName,
   type VersionEntry,
-  currentEntry,
+  fallbackOrder,
   fileKey,
   findVersion,
   manifestKey,
+  parseCatalogText,
   parseManifestText,
   sha256Hex,
 } from '../model/manifest.ts';
+import { routableLanguages } from '../model/routing.ts';
 import type { ModelFiles } from './engine-loader.ts';
 import { type AppEnv, settings } from './env.ts';
 import { ApiError } from './errors.ts';
-import type { ModelFile, ModelProvider, ModelStatus, ServedModel } from './model-provider.ts';
+import type { CatalogModel, Lease, ModelFile, ModelProvider, ServedModel } from './model-provider.ts';
 
 export type EngineBuilder = (files: ModelFiles) => Promise<Engine>;
+type Settings = ReturnType<typeof settings>;
+
+// Without MODEL_NAMES and without a catalog object, the one model of the layout before catalogs.
+const LEGACY_MODEL = 'multi30k';
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const failure = (version: string, e: unknown) => (message(e).startsWith('version ') ? message(e) : `version ${version}: ${message(e)}`);
+
+// Reads one listed file and checks its size and sha256 against the manifest entry.
+export async function fetchVerifiedFile(bucket: R2Bucket, name: string, entry: VersionEntry, f: ModelFileName): Promise<{ bytes: Uint8Array<ArrayBuffer>; etag: string }> {
+  const want = entry.files[f];
+  const obj = await bucket.get(fileKey(name, entry.version, f));
+  if (!obj) throw new Error(`version ${entry.version}: ${f} is missing from the bucket`);
+  const bytes = new Uint8Array(await obj.arrayBuffer());
+  if (bytes.byteLength !== want.size) {
+    throw new Error(`version ${entry.version}: ${f} has ${bytes.byteLength} bytes, the manifest says ${want.size} (partial upload?)`);
+  }
+  const got = await sha256Hex(bytes);
+  if (got !== want.sha256) throw new Error(`version ${entry.version}: ${f} sha256 ${got} does not match the manifest (corrupt upload?)`);
+  return { bytes, etag: obj.etag };
+}
+
+async function fetchVerified(bucket: R2Bucket, name: string, entry: VersionEntry): Promise<Record<ModelFileName, Uint8Array>> {
+  const files = {} as Record<ModelFileName, Uint8Array>;
+  for (const f of MODEL_FILES) files[f] = (await fetchVerifiedFile(bucket, name, entry, f)).bytes;
+  return files;
+}
+
+// The directions a version's config.json lists (the engine build checks the rest of it).
+function configDirections(bytes: Uint8Array): Array<[string, string]> {
+  const d = JSON.parse(new TextDecoder().decode(bytes)).directions;
+  if (!Array.isArray(d) || !d.every((p) => Array.isArray(p) && p.length === 2 && p.every((l) => typeof l === 'string'))) {
+    throw new Error('config.json lists no directions');
+  }
+  return d as Array<[string, string]>;
+}
 
 export class ModelStore {
   readonly name: string;
   private readonly build: EngineBuilder;
-  private served?: ServedModel;
-  private manifest?: Manifest;
+  manifest?: Manifest;
+  served?: ServedModel; // the engine in memory, if any
+  servingVersion?: string; // the version last verified and built (kept across an eviction)
+  bytes = 0; // memory charged for `served`: its weight bytes
+  leases = 0; // requests holding `served`
+  lastUsed = 0;
+  private error?: string;
+  private failedAt = -Infinity; // when a load last failed, for the current version `failedFor`
+  private failedFor?: string;
   private checkedAt = -Infinity;
   private refreshing?: Promise<void>;
-  private lastError?: string;
+  private loading?: Promise<ServedModel>;
+  private directionsOf = new Map<string, Array<[string, string]>>(); // per version (immutable)
+  private routingVersion?: string;
 
   constructor(name: string, build: EngineBuilder) {
     this.name = name;
     this.build = build;
   }
 
-  // The request that finds the manifest stale waits for the re-check (and a load, if `current` moved), so
-  // it sees the new version; requests arriving meanwhile keep the model they would have had.
-  async current(bucket: R2Bucket | undefined, ttlMs: number, now = Date.now()): Promise<ServedModel> {
+  // Re-reads the manifest when stale. The request that finds it stale waits for the re-check (and a swap,
+  // if `current` moved while an engine is loaded); requests arriving meanwhile keep what they would have had.
+  async fresh(bucket: R2Bucket | undefined, pool: ModelPool, ttlMs: number, now = Date.now()): Promise<void> {
+    let started = false;
     if (!this.refreshing && now - this.checkedAt >= ttlMs) {
       this.checkedAt = now;
-      this.refreshing = this.refresh(bucket).finally(() => (this.refreshing = undefined));
-      await this.refreshing;
-    } else if (!this.served && this.refreshing) {
-      await this.refreshing;
+      started = true;
+      this.refreshing = this.refresh(bucket, pool).finally(() => (this.refreshing = undefined));
     }
-    if (!this.served) {
-      throw new ApiError(503, 'model_unavailable', `model '${this.name}' is not available: ${this.lastError ?? 'loading'}`);
+    if (this.refreshing && (started || !this.manifest)) await this.refreshing;
+  }
+
+  describe(): CatalogModel {
+    const directions = (this.routingVersion && this.directionsOf.get(this.routingVersion)) || [];
+    return {
+      name: this.name,
+      manifest: this.manifest ?? null,
+      directions,
+      languages: this.served?.engine.info.languages ?? routableLanguages([{ name: this.name, directions }]),
+      loaded: !!this.served,
+      ...(this.servingVersion ? { serving: this.servingVersion } : {}),
+      ...(this.error ? { error: this.error } : {}),
+    };
+  }
+
+  // The engine for a request: loaded on first use; a load that failed for this current version is not
+  // retried before the manifest is due for a re-check (a corrupt model is not downloaded on every request).
+  async engine(bucket: R2Bucket | undefined, pool: ModelPool, ttlMs: number, now = Date.now()): Promise<ServedModel> {
+    if (this.served) return this.served;
+    if (this.error && this.failedFor === this.manifest?.current && now - this.failedAt < ttlMs && !this.loading) throw this.unavailable();
+    return this.load(bucket, pool, now);
+  }
+
+  evict(): void {
+    this.served = undefined;
+    this.bytes = 0;
+  }
+
+  private unavailable(): ApiError {
+    return new ApiError(503, 'model_unavailable', `model '${this.name}' is not available: ${this.error ?? 'loading'}`);
+  }
+
+  private load(bucket: R2Bucket | undefined, pool: ModelPool, now = Date.now()): Promise<ServedModel> {
+    this.loading ??= this.loadFallback(bucket, pool, now).finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  // Tries the versions in fallback order; the one already in memory counts as good without a new download.
+  private async loadFallback(bucket: R2Bucket | undefined, pool: ModelPool, now: number): Promise<ServedModel> {
+    const m = this.manifest;
+    if (!bucket || !m) throw this.unavailable();
+    const failures: string[] = [];
+    for (const version of fallbackOrder(m)) {
+      if (this.served?.version === version) return this.serving(this.served, failures);
+      const entry = findVersion(m, version)!;
+      try {
+        const bytes = entry.files['weights.safetensors'].size;
+        pool.makeRoom(this, bytes);
+        const files = await fetchVerified(bucket, this.name, entry);
+        const engine = await this.build({ name: this.name, version, entry, files });
+        this.served = { name: this.name, version, engine, entry };
+        this.bytes = bytes;
+        this.directionsOf.set(version, engine.info.directions);
+        return this.serving(this.served, failures);
+      } catch (e) {
+        failures.push(failure(version, e));
+        console.error(`model ${this.name}: ${failures.at(-1)}`);
+      }
     }
-    return this.served;
+    this.error = failures.join('; ');
+    [this.failedAt, this.failedFor] = [now, m.current];
+    if (this.served) return this.served; // the previous good one keeps serving
+    throw this.unavailable();
   }
 
-  status(): ModelStatus {
-    return { name: this.name, version: this.served?.version, error: this.lastError };
+  private serving(served: ServedModel, failures: string[]): ServedModel {
+    this.servingVersion = this.routingVersion = served.version;
+    this.error = failures.length ? `${failures.join('; ')}; serving ${served.version} from the manifest's history` : undefined;
+    return served;
   }
 
-  knownManifest(): Manifest | undefined {
-    return this.manifest;
-  }
-
-  private async refresh(bucket: R2Bucket | undefined): Promise<void> {
+  private async refresh(bucket: R2Bucket | undefined, pool: ModelPool): Promise<void> {
     try {
       if (!bucket) throw new Error('the R2 binding MODELS is not configured');
       const obj = await bucket.get(manifestKey(this.name));
-      if (!obj) throw new Error(`no model yet: train one with \`mt train\` and upload it with \`mt push\``);
+      if (!obj) throw new Error('no model yet: train one with `mt train` and upload it with `mt push`');
       const manifest = parseManifestText(await obj.text());
+      const moved = manifest.current !== this.manifest?.current;
       this.manifest = manifest;
-      if (this.served?.version === manifest.current) {
-        this.lastError = undefined;
-        return;
-      }
-      const entry = currentEntry(manifest);
-      const files = await fetchVerified(bucket, this.name, entry);
-      const engine = await this.build({ name: this.name, version: entry.version, entry, files });
-      this.served = { name: this.name, version: entry.version, engine, entry };
-      this.lastError = undefined;
+      if (moved && !this.served) this.servingVersion = undefined; // unknown until the next load
+      if (this.served && this.served.version !== manifest.current) await this.load(bucket, pool).catch(() => undefined);
+      else if (!this.served && this.failedFor !== manifest.current) this.error = undefined;
+      await this.learnDirections(bucket, manifest);
     } catch (e) {
-      this.lastError = e instanceof Error ? e.message : String(e);
+      this.error = message(e);
       const keeps = this.served ? `; still serving ${this.served.version}` : '';
-      console.error(`model ${this.name}: ${this.lastError}${keeps}`);
+      console.error(`model ${this.name}: ${this.error}${keeps}`);
     }
+  }
+
+  // Routing needs the directions of the version that serves, or would: the one in memory, else the first
+  // in fallback order whose config.json verifies (read once per version: versions are immutable).
+  private async learnDirections(bucket: R2Bucket, m: Manifest): Promise<void> {
+    const failures: string[] = [];
+    for (const version of this.served ? [this.served.version] : fallbackOrder(m)) {
+      if (!this.directionsOf.has(version)) {
+        try {
+          const { bytes } = await fetchVerifiedFile(bucket, this.name, findVersion(m, version)!, 'config.json');
+          this.directionsOf.set(version, configDirections(bytes));
+        } catch (e) {
+          failures.push(failure(version, e));
+          continue;
+        }
+      }
+      this.routingVersion = version;
+      return;
+    }
+    this.routingVersion = undefined;
+    throw new Error(failures.join('; '));
   }
 }
 
-// Downloads one version's files and checks them against the manifest before anything parses them.
-export async function fetchVerified(bucket: R2Bucket, name: string, entry: VersionEntry): Promise<Record<ModelFileName, Uint8Array>> {
-  const files = {} as Record<ModelFileName, Uint8Array>;
-  for (const f of MODEL_FILES) {
-    const want = entry.files[f];
-    const obj = await bucket.get(fileKey(name, entry.version, f));
-    if (!obj) throw new Error(`version ${entry.version}: ${f} is missing from the bucket`);
-    const bytes = new Uint8Array(await obj.arrayBuffer());
-    if (bytes.byteLength !== want.size) {
-      throw new Error(`version ${entry.version}: ${f} has ${bytes.byteLength} bytes, the manifest says ${want.size} (partial upload?)`);
-    }
-    const got = await sha256Hex(bytes);
-    if (got !== want.sha256) throw new Error(`version ${entry.version}: ${f} sha256 ${got} does not match the manifest (corrupt upload?)`);
-    files[f] = bytes;
+// Every store of the isolate, the catalog and the memory budget.
+export class ModelPool {
+  private readonly build: EngineBuilder;
+  private readonly stores = new Map<string, ModelStore>();
+  private budget = Infinity;
+  private tick = 0;
+  private catalogNames?: string[];
+  private catalogCheckedAt = -Infinity;
+  private readonly verifiedEtags = new Map<string, string>(); // R2 key -> etag of bytes that verified
+
+  constructor(build: EngineBuilder) {
+    this.build = build;
   }
-  return files;
+
+  store(name: string): ModelStore {
+    let s = this.stores.get(name);
+    if (!s) this.stores.set(name, (s = new ModelStore(name, this.build)));
+    return s;
+  }
+
+  // Memory charged by engines in memory, and the ones a request may evict: idle, least recently used first.
+  used(): number {
+    return [...this.stores.values()].reduce((sum, s) => sum + s.bytes, 0);
+  }
+
+  // Before `loading` brings in `bytes`: evicts idle engines until they fit. A model larger than the whole
+  // budget is refused; engines held by in-flight requests are never evicted (the budget may then be
+  // exceeded until they are released, see trim()).
+  makeRoom(loading: ModelStore, bytes: number): void {
+    if (bytes > this.budget) throw new Error(`needs ${bytes} bytes of weights, more than MODEL_MEMORY_BYTES (${this.budget})`);
+    this.evictWhile(() => this.used() - loading.bytes + bytes > this.budget, loading);
+  }
+
+  trim(): void {
+    this.evictWhile(() => this.used() > this.budget);
+  }
+
+  private evictWhile(over: () => boolean, keep?: ModelStore): void {
+    const idle = [...this.stores.values()].filter((s) => s.served && s.leases === 0 && s !== keep).sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const s of idle) {
+      if (!over()) return;
+      console.log(`model ${s.name}: evicted (${s.bytes} bytes) to stay within MODEL_MEMORY_BYTES ${this.budget}`);
+      s.evict();
+    }
+  }
+
+  // The names served, preferred first: MODEL_NAMES when set, else models/catalog.json (re-read like a
+  // manifest), else the legacy single model.
+  private async names(bucket: R2Bucket | undefined, s: Settings, now = Date.now()): Promise<string[]> {
+    if (s.modelNames.length) return s.modelNames;
+    if (bucket && now - this.catalogCheckedAt >= s.manifestTtlMs) {
+      this.catalogCheckedAt = now;
+      try {
+        const obj = await bucket.get(CATALOG_KEY);
+        this.catalogNames = obj ? parseCatalogText(await obj.text()).models : [LEGACY_MODEL];
+      } catch (e) {
+        console.error(`${CATALOG_KEY}: ${message(e)}`);
+        if (!this.catalogNames) throw new ApiError(503, 'model_unavailable', `${CATALOG_KEY} is unreadable: ${message(e)}`);
+      }
+    }
+    return this.catalogNames ?? [LEGACY_MODEL];
+  }
+
+  // Binds the pool to one request's bucket and settings.
+  provider(bucket: R2Bucket | undefined, s: Settings): ModelProvider {
+    this.budget = s.memoryBytes;
+    const listed = async (name: string) => {
+      const names = await this.names(bucket, s);
+      if (!names.includes(name)) throw new ApiError(400, 'unknown_model', `no model '${name}' in the catalog; models: ${names.join(', ')}`);
+      const store = this.store(name);
+      await store.fresh(bucket, this, s.manifestTtlMs);
+      return store;
+    };
+    return {
+      catalog: async () => {
+        const stores = (await this.names(bucket, s)).map((n) => this.store(n));
+        await Promise.all(stores.map((st) => st.fresh(bucket, this, s.manifestTtlMs)));
+        return stores.map((st) => st.describe());
+      },
+      acquire: async (name: string): Promise<Lease> => {
+        const store = await listed(name);
+        store.leases++; // before the load, so that no other request evicts it meanwhile
+        let model: ServedModel;
+        try {
+          model = await store.engine(bucket, this, s.manifestTtlMs);
+        } catch (e) {
+          store.leases--;
+          throw e;
+        }
+        store.lastUsed = ++this.tick;
+        let held = true;
+        const release = () => {
+          if (!held) return;
+          held = false;
+          store.leases--;
+          this.trim();
+        };
+        return { model, release };
+      },
+      file: async (name: string, version: string, file: ModelFileName): Promise<ModelFile | null> => {
+        const store = await listed(name).catch((e) => {
+          if (e instanceof ApiError && e.code === 'unknown_model') return undefined;
+          throw e;
+        });
+        const entry = store?.manifest && findVersion(store.manifest, version);
+        if (!bucket || !entry) return null;
+        const want = entry.files[file];
+        const key = fileKey(name, version, file);
+        const obj = await bucket.get(key);
+        // Bytes that verified once are streamed again while R2 reports the same object (same etag).
+        if (obj && this.verifiedEtags.get(key) === obj.etag) return { body: obj.body, size: want.size, sha256: want.sha256 };
+        await obj?.body.cancel();
+        try {
+          const { bytes, etag } = await fetchVerifiedFile(bucket, name, entry, file);
+          this.verifiedEtags.set(key, etag);
+          return { body: bytes, size: want.size, sha256: want.sha256 };
+        } catch (e) {
+          throw new ApiError(503, 'file_unverified', `${name} ${message(e)}; not served`);
+        }
+      },
+    };
+  }
 }
 
-// Binds a store (one per model name, kept for the isolate's life) to this request's bucket and settings.
-export function r2Provider(store: ModelStore, bucket: R2Bucket | undefined, ttlMs: number): ModelProvider {
-  return {
-    name: store.name,
-    current: () => store.current(bucket, ttlMs),
-    status: () => store.status(),
-    async manifest() {
-      await store.current(bucket, ttlMs).catch(() => undefined); // refreshes the manifest if stale
-      return store.knownManifest() ?? null;
-    },
-    async file(version: string, file: ModelFileName): Promise<ModelFile | null> {
-      const manifest = await this.manifest();
-      const entry = manifest && findVersion(manifest, version);
-      if (!bucket || !entry) return null;
-      const obj = await bucket.get(fileKey(store.name, version, file));
-      return obj && { body: obj.body, size: obj.size, sha256: entry.files[file].sha256 };
-    },
-  };
-}
-
-// One store per model name for the isolate's life; each request binds it to its own env.
+// One pool for the isolate's life; each request binds it to its own env.
 export function r2Models(build: EngineBuilder) {
-  const stores = new Map<string, ModelStore>();
-  return (c: Context<AppEnv>): ModelProvider => {
-    const s = settings(c.env);
-    let store = stores.get(s.modelName);
-    if (!store) stores.set(s.modelName, (store = new ModelStore(s.modelName, build)));
-    return r2Provider(store, c.env?.MODELS, s.manifestTtlMs);
-  };
+  const pool = new ModelPool(build);
+  return (c: Context<AppEnv>): ModelProvider => pool.provider(c.env?.MODELS, settings(c.env));
 }

@@ -27,12 +27,12 @@ export function errors(...statuses: number[]) {
 }
 
 const DESCRIPTIONS: Record<number, string> = {
-  400: 'malformed JSON, invalid UTF-8, or unsupported language/direction',
+  400: 'malformed JSON, invalid UTF-8, unsupported language/direction, or unknown model',
   401: 'missing or invalid API key',
   404: 'not found',
   413: 'body larger than MAX_BODY_BYTES',
   415: 'body is not JSON',
   422: 'wrong types, missing fields, or MAX_CHARS / MAX_TEXTS exceeded',
   429: 'rate limited (see Retry-After)',
-  503: 'no good model loaded (model_unavailable)',
+  503: 'no good model for the direction (model_unavailable), or a file whose bytes do not match the manifest (file_unverified)',
 };

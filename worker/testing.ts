@@ -3,11 +3,11 @@
 import { Hono } from 'hono';
 import type { Engine, ModelInfo, SentenceResult, TranslateOptions } from '../model/engine.ts';
 import { UnsupportedError } from '../model/engine.ts';
-import type { Manifest, ModelFileName } from '../model/manifest.ts';
+import { type Manifest, type ModelFileName, sha256Hex } from '../model/manifest.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, notFound, onError } from './errors.ts';
 import { modelProvider } from './middleware/models.ts';
-import type { ModelFile, ModelProvider, ServedModel } from './model-provider.ts';
+import type { CatalogModel, Lease, ModelFile, ModelProvider } from './model-provider.ts';
 
 export interface FakeEngine extends Engine {
   calls: string[][]; // sentences of each translate() / translateStream() call
@@ -63,22 +63,43 @@ export function fakeEngine(info: Partial<ModelInfo> = {}, maxSourceTokens = 200)
   };
 }
 
-export function fakeProvider(engine: Engine | null, opts: { manifest?: Manifest; files?: Record<string, Uint8Array> } = {}): ModelProvider {
-  const name = engine?.info.name ?? 'fake';
+// Serves the fake engines as a catalog, in the order given (null: one model "fake" with no version yet).
+// `manifest` is the first model's; `files` its bytes by "version/file" (a download with other bytes than the
+// manifest lists is refused, as the R2 store refuses them).
+export function fakeProvider(
+  engines: Engine | null | Engine[],
+  opts: { manifest?: Manifest; files?: Record<string, Uint8Array> } = {},
+): ModelProvider {
+  const list = engines === null ? [] : Array.isArray(engines) ? engines : [engines];
+  const find = (name: string) => list.find((e) => e.info.name === name);
+  const manifestOf = (name: string) => (name === (list[0]?.info.name ?? 'fake') ? opts.manifest : undefined);
   return {
-    name,
-    async current(): Promise<ServedModel> {
-      if (!engine) throw new ApiError(503, 'model_unavailable', `model '${name}' is not available: no model yet`);
-      const entry = opts.manifest?.history.find((v) => v.version === engine.info.version);
-      return { name, version: engine.info.version, engine, entry: entry! };
+    async catalog(): Promise<CatalogModel[]> {
+      if (!list.length) return [{ name: 'fake', manifest: null, directions: [], languages: [], loaded: false, error: 'no model yet' }];
+      return list.map((e) => ({
+        name: e.info.name,
+        manifest: manifestOf(e.info.name) ?? null,
+        directions: e.info.directions,
+        languages: e.info.languages,
+        serving: e.info.version,
+        loaded: true,
+      }));
     },
-    status: () => (engine ? { name, version: engine.info.version } : { name, error: 'no model yet' }),
-    manifest: async () => opts.manifest ?? null,
-    async file(version: string, file: ModelFileName): Promise<ModelFile | null> {
+    async acquire(name: string): Promise<Lease> {
+      const engine = find(name);
+      if (!engine) {
+        if (list.length) throw new ApiError(400, 'unknown_model', `no model '${name}' in the catalog`);
+        throw new ApiError(503, 'model_unavailable', `model '${name}' is not available: no model yet`);
+      }
+      const entry = manifestOf(name)?.history.find((v) => v.version === engine.info.version);
+      return { model: { name, version: engine.info.version, engine, entry: entry! }, release() {} };
+    },
+    async file(name: string, version: string, file: ModelFileName): Promise<ModelFile | null> {
       const bytes = opts.files?.[`${version}/${file}`];
-      const entry = opts.manifest?.history.find((v) => v.version === version);
+      const entry = manifestOf(name)?.history.find((v) => v.version === version);
       if (!bytes || !entry) return null;
-      return { body: new Response(bytes.slice().buffer).body!, size: bytes.byteLength, sha256: entry.files[file].sha256 };
+      if ((await sha256Hex(bytes)) !== entry.files[file].sha256) throw new ApiError(503, 'file_unverified', `${name} version ${version}: ${file} does not match the manifest; not served`);
+      return { body: bytes.slice(), size: bytes.byteLength, sha256: entry.files[file].sha256 };
     },
   };
 }

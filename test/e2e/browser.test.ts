@@ -61,7 +61,7 @@ describe('demo page in Chromium', () => {
     expect(await page.text()).toContain('<canvas id="heatmap"');
     const langs = await fetch(`${server.url}/v1/languages`);
     expect(langs.status).toBe(200);
-    expect(await langs.json()).toMatchObject({ languages: ['en', 'de'], version: server.version });
+    expect(await langs.json()).toMatchObject({ languages: ['de', 'en'], models: [{ name: 'multi30k', version: server.version }] });
     expect((await fetch(`${server.url}/v1/nope`)).status).toBe(404); // the worker's JSON 404, not an asset
     expect(await (await fetch(`${server.url}/v1/nope`)).json()).toMatchObject({ error: { code: 'not_found' } });
   });

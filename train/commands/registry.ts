@@ -9,7 +9,7 @@ import { createEngine } from '../../model/translator.ts';
 import { wranglerSettings } from '../../scripts/local-r2.ts';
 import { CliError, type Command } from '../args.ts';
 import { readModelDir } from '../model-dir.ts';
-import { deployVersion, pushVersion, readManifest, rollbackVersion, type ModelBytes } from '../registry.ts';
+import { deployVersion, pushVersion, readCatalog, readManifest, rollbackVersion, writeCatalog, type ModelBytes } from '../registry.ts';
 import { openStore, type ObjectStore } from '../storage.ts';
 
 const WHERE = `
@@ -42,7 +42,8 @@ export const pushCommand: Command = {
   summary: 'upload a model folder as a new, immutable version (verified by sha256 before it is listed)',
   usage: `
 mt push <model-dir> [--name N] [--version V] [--deploy] [--notes TEXT] [--remote | --persist-to DIR]
-  --name N          model name in the bucket (default: "name" in config.json; the worker serves MODEL_NAME)
+  --name N          model name in the bucket (default: "name" in config.json); a new name joins the
+                    catalog the worker serves, least preferred (see mt catalog)
   --version V       version id (default: UTC timestamp + content hash, e.g. 20261124-201530-3f2a9c1d)
   --deploy          make it current at once (the first version of a model always is)
   --notes TEXT      free text kept in the manifest${WHERE}`,
@@ -103,12 +104,12 @@ export const modelsCommand: Command = {
   summary: 'list the versions of models in the bucket (current marked, sizes, created, BLEU)',
   usage: `
 mt models [name...] [--json] [--remote | --persist-to DIR]
-  name              models to list (default: MODEL_NAME of wrangler.toml; R2 keys cannot be listed here)
+  name              models to list (default: every model of the catalog, models/catalog.json)
   --json            print the manifests as JSON${WHERE}`,
   options: { json: { type: 'boolean' }, ...whereOptions },
   async run(v, positionals) {
-    const names = positionals.length ? positionals : [wranglerSettings().modelName];
     await withStore(v, async (store) => {
+      const names = positionals.length ? positionals : ((await readCatalog(store))?.models ?? [wranglerSettings().modelName]);
       const found: Manifest[] = [];
       for (const name of names) {
         const m = await readManifest(store, name);
@@ -117,6 +118,21 @@ mt models [name...] [--json] [--remote | --persist-to DIR]
       }
       if (v.json) console.log(JSON.stringify(found));
       else for (const m of found) console.log(formatManifest(m));
+    });
+  },
+};
+
+export const catalogCommand: Command = {
+  name: 'catalog',
+  summary: 'show or set the models the worker serves, preferred first (a direction goes to the first that serves it)',
+  usage: `
+mt catalog [name...] [--remote | --persist-to DIR]
+  name              the new catalog, preferred first (each must have been pushed); none: print it${WHERE}`,
+  options: { ...whereOptions },
+  async run(v, positionals) {
+    await withStore(v, async (store) => {
+      const catalog = positionals.length ? await writeCatalog(store, positionals) : await readCatalog(store);
+      console.log(catalog ? catalog.models.join('\n') : `no catalog in ${store.where} (mt push writes one)`);
     });
   },
 };

@@ -1,53 +1,91 @@
-// `mt translate`: one sentence a line on stdin, one translation a line on stdout.
+// `mt translate`: one sentence a line on stdin, one translation a line on stdout. Without --model, over the
+// bundled models the way the API routes over its catalog (model/routing.ts): the first model serving the
+// direction, else through English; engines are built only for the models a direction needs.
 import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { LanguageDetector, detectSource } from '../../model/langid.ts';
 import { loadKernels } from '../../kernels/node.ts';
-import { UnsupportedError } from '../../model/engine.ts';
-import { createEngine } from '../../model/translator.ts';
+import { type Engine, UnsupportedError } from '../../model/engine.ts';
+import { allPairs, describePairs, findRoute } from '../../model/routing.ts';
+import { translateTexts } from '../../model/texts.ts';
+import { createEngine, parseMeta } from '../../model/translator.ts';
 import { CliError, num, str, type Command } from '../args.ts';
 import { DECODE_OPTIONS, DECODE_USAGE, decodeFlags } from './decode-options.ts';
-import { defaultModelDir } from '../paths.ts';
+import { BUNDLED_MODELS_DIR, bundledModels } from '../paths.ts';
 import { readModelDir } from '../model-dir.ts';
 
 export const translateCommand: Command = {
   name: 'translate',
   summary: 'translate stdin to stdout, one sentence a line (an empty line gives an empty line)',
   usage: `
-mt translate --from en|auto --to de [--model DIR] [--beam 4] [--alpha 0.6] [--rerank] [--batch 16]
-  --model DIR     model folder (config.json, tokenizer.json, weights.safetensors); default: the bundled model${DECODE_USAGE}
+mt translate --from en|auto --to de [--model DIR | --models DIR] [--beam 4] [--alpha 0.6] [--rerank] [--batch 16]
+  --model DIR     one model folder (config.json, tokenizer.json, weights.safetensors)
+  --models DIR    a folder of model folders, preferred by name (default: the bundled models/); a direction
+                  no model serves goes through English, as the API's pivot${DECODE_USAGE}
   --batch N       lines translated together (default 16)
   --from auto     detect each line's language (models/langid.json, as the API's source "auto")`,
-  options: { from: { type: 'string' }, to: { type: 'string' }, model: { type: 'string' }, ...DECODE_OPTIONS, batch: { type: 'string' } },
+  options: { from: { type: 'string' }, to: { type: 'string' }, model: { type: 'string' }, models: { type: 'string' }, ...DECODE_OPTIONS, batch: { type: 'string' } },
   async run(v) {
     const source = str(v, 'from');
     const target = str(v, 'to');
     const decode = decodeFlags(v);
     const batch = num(v, 'batch', 16, { min: 1, integer: true });
-    const engine = createEngine(readModelDir(v.model ?? defaultModelDir()), loadKernels());
+    if (v.model && v.models) throw new CliError('give --model or --models, not both');
+    const folders = v.model ? [{ name: basename(v.model), dir: v.model }] : bundledModels(v.models ?? BUNDLED_MODELS_DIR);
+    if (!folders.length) throw new CliError(`no model folders in ${v.models ?? BUNDLED_MODELS_DIR}`);
+    const models = folders.map((f) => {
+      try {
+        return { ...f, directions: parseMeta(readFileSync(join(f.dir, 'config.json'), 'utf8')).directions };
+      } catch (e) {
+        throw new CliError(`bad ${join(f.dir, 'config.json')}: ${(e as Error).message}`);
+      }
+    });
+    const engines = new Map<string, Engine>();
+    const engineOf = (name: string) => {
+      if (!engines.has(name)) engines.set(name, createEngine(readModelDir(models.find((m) => m.name === name)!.dir), loadKernels()));
+      return engines.get(name)!;
+    };
     const det = source === 'auto' ? LanguageDetector.fromJSON(readFileSync(fileURLToPath(new URL('../../models/langid.json', import.meta.url)), 'utf8')) : undefined;
-    const directions = engine.info.directions;
-    if (det && !directions.some(([, t]) => t === target)) throw new CliError(`--from auto: nothing translates into '${target}'; supported directions: ${directions.map(([s, t]) => `${s}-${t}`).join(', ')}`);
-    // Lines grouped by their detected language, translated group by group, printed in input order.
+    const directions = allPairs(models).map((p): [string, string] => [p.source, p.target]);
+    if (det && !directions.some(([, t]) => t === target)) throw new CliError(`--from auto: nothing translates into '${target}'; supported directions: ${describePairs(models)}`);
+    const routeOf = (src: string) => {
+      const route = findRoute(models, src, target);
+      if (!route) throw new CliError(`direction ${src}-${target} is not supported; supported directions: ${describePairs(models)}`);
+      return route;
+    };
+    // Lines grouped by their detected language, translated group by group (leg by leg), printed in input order.
     const sourceOf = (line: string) => (det ? (detectSource(det, [line], directions, target)?.language ?? directions.find(([, t]) => t === target)![0]) : source);
+    let lineNo = 0; // lines already written
     const flush = async (lines: string[]) => {
       try {
+        if (!lines.length) {
+          // No lines: checks the direction and the decoding flags on each leg's engine (built here).
+          if (!det) for (const leg of routeOf(source).legs) await engineOf(leg.model).translate([], { source: leg.source, target: leg.target, ...decode });
+          return;
+        }
         const out: string[] = new Array(lines.length);
         const groups = new Map<string, number[]>();
         lines.forEach((l, i) => groups.set(sourceOf(l), [...(groups.get(sourceOf(l)) ?? []), i]));
-        if (!lines.length && !det) groups.set(source, []);
         for (const [src, idx] of groups) {
-          const r = await engine.translate(idx.map((i) => lines[i]), { source: src, target, ...decode });
-          idx.forEach((i, k) => (out[i] = r[k].text));
+          let texts = idx.map((i) => lines[i]);
+          for (const leg of routeOf(src).legs) {
+            // Lines go through the hosts' text path (model/texts.ts): long sentences are split, never cut silently.
+            const results = await translateTexts(engineOf(leg.model), texts, { source: leg.source, target: leg.target, ...decode });
+            results.forEach((r, k) => r.truncated && process.stderr.write(`mt translate: line ${lineNo + idx[k] + 1}: a word longer than the model takes was cut\n`));
+            texts = results.map((r) => r.translation);
+          }
+          idx.forEach((i, k) => (out[i] = texts[k]));
         }
         process.stdout.write(out.map((t) => t + '\n').join(''));
+        lineNo += lines.length;
       } catch (e) {
         if (e instanceof UnsupportedError) throw new CliError(e.message);
         throw e;
       }
     };
-    await flush([]); // validates the direction before reading input
+    await flush([]); // validates the direction (and builds its engines) before reading input
     let pending: string[] = [];
     for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
       pending.push(line);

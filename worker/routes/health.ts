@@ -1,11 +1,21 @@
-// GET /healthz: 200 when a model is being served, 503 (with the reason) when not.
+// GET /healthz: each catalogued model's state, from its manifest and config (no weights are loaded here).
+// 200 "ok" when every model can serve, 200 "degraded" when some cannot, 503 when none can.
 import { createRoute, z } from '@hono/zod-openapi';
+import { identify } from '../middleware/auth.ts';
 import { router } from '../openapi.ts';
 
 const Health = z
   .object({
-    status: z.enum(['ok', 'model_unavailable']),
-    model: z.object({ name: z.string(), version: z.string().optional(), error: z.string().optional() }),
+    status: z.enum(['ok', 'degraded', 'model_unavailable']),
+    models: z.array(
+      z.object({
+        name: z.string(),
+        current: z.string().optional().openapi({ description: "the manifest's current version" }),
+        version: z.string().optional().openapi({ description: 'the version serving: the current one, or an older one when it does not verify' }),
+        loaded: z.boolean(),
+        error: z.string().optional().openapi({ description: 'why the current version is not served (e.g. "... ; serving v2 from the manifest\'s history")' }),
+      }),
+    ).optional().openapi({ description: 'with a valid API key (or when the API is open): each model' }),
   })
   .openapi('Health');
 
@@ -22,10 +32,20 @@ const route = createRoute({
 export function healthRoutes() {
   const app = router();
   app.openapi(route, async (c) => {
-    const models = c.var.models;
-    await models.current().catch(() => undefined); // loads on first use, re-checks the manifest when stale
-    const model = models.status();
-    return model.version ? c.json({ status: 'ok' as const, model }, 200) : c.json({ status: 'model_unavailable' as const, model }, 503);
+    const models = (await c.var.models.catalog()).map((m) => ({
+      name: m.name,
+      ...(m.manifest ? { current: m.manifest.current } : {}),
+      ...(m.serving ? { version: m.serving } : {}),
+      loaded: m.loaded,
+      ...(m.error ? { error: m.error } : {}),
+    }));
+    // A model can serve once a version was built, or while nothing failed for the one it has not loaded yet.
+    const ok = models.filter((m) => m.version || (m.current && !m.error)).length;
+    // Versions and errors (storage, sha256 mismatches) are for key holders and the logs; others get the status.
+    const details = 'error' in (await identify(c)) ? {} : { models };
+    for (const m of models) if (m.error) console.error(`healthz: model ${m.name}: ${m.error}`);
+    if (ok === 0) return c.json({ status: 'model_unavailable' as const, ...details }, 503);
+    return c.json({ status: ok === models.length ? ('ok' as const) : ('degraded' as const), ...details }, 200);
   });
   return app;
 }

@@ -1,29 +1,62 @@
-// GET /v1/languages: what the loaded model can translate.
+// GET /v1/languages: what the catalogued models can translate, each direction direct or through English
+// (model/routing.ts), with the models that serve it. Reads manifests and configs only: nothing is loaded.
 import { createRoute, z } from '@hono/zod-openapi';
+import { allPairs, routableLanguages } from '../../model/routing.ts';
+import { ApiError } from '../errors.ts';
 import { errors, router } from '../openapi.ts';
+
+const Direction = z
+  .object({
+    source: z.string(),
+    target: z.string(),
+    route: z.enum(['direct', 'pivot']),
+    models: z.array(z.string()).openapi({ description: 'the model of each leg: one when direct, two (source to pivot, pivot to target) when pivoted' }),
+    pivot: z.string().optional().openapi({ description: 'the language a pivoted direction goes through', example: 'en' }),
+  })
+  .openapi('Direction');
 
 const Languages = z
   .object({
-    model: z.string(),
-    version: z.string(),
-    languages: z.array(z.string()).openapi({ example: ['en', 'de'] }),
-    directions: z.array(z.object({ source: z.string(), target: z.string() })),
+    languages: z.array(z.string()).openapi({ description: 'languages some direction translates from or into', example: ['de', 'en'] }),
+    directions: z.array(Direction),
+    models: z.array(
+      z.object({
+        name: z.string(),
+        version: z.string().optional().openapi({ description: 'the version serving (when loaded before), else the current one' }),
+        directions: z.array(z.object({ source: z.string(), target: z.string() })).openapi({ description: 'what the model serves directly' }),
+      }),
+    ),
   })
   .openapi('Languages');
 
 const route = createRoute({
   method: 'get',
   path: '/languages',
-  summary: 'Languages and directions of the loaded model',
+  summary: 'Languages and directions of the catalogued models, direct or through English',
   responses: { 200: { description: 'supported languages', content: { 'application/json': { schema: Languages } } }, ...errors(401, 429, 503) },
 });
 
 export function languageRoutes() {
   const app = router();
   app.openapi(route, async (c) => {
-    const { name, version, engine } = await c.var.models.current();
-    const { languages, directions } = engine.info;
-    return c.json({ model: name, version, languages, directions: directions.map(([source, target]) => ({ source, target })) }, 200);
+    const catalog = await c.var.models.catalog();
+    const known = catalog.filter((m) => m.directions.length > 0);
+    if (!known.length) {
+      throw new ApiError(503, 'model_unavailable', `no model is available: ${catalog.map((m) => `${m.name}: ${m.error ?? 'loading'}`).join('; ')}`);
+    }
+    const directions = allPairs(known).map(({ source, target, route }) => ({
+      source,
+      target,
+      route: route.pivot ? ('pivot' as const) : ('direct' as const),
+      models: route.legs.map((l) => l.model),
+      ...(route.pivot ? { pivot: route.pivot } : {}),
+    }));
+    const models = known.map((m) => ({
+      name: m.name,
+      ...(m.serving ?? m.manifest?.current ? { version: m.serving ?? m.manifest!.current } : {}),
+      directions: m.directions.map(([source, target]) => ({ source, target })),
+    }));
+    return c.json({ languages: routableLanguages(known), directions, models }, 200);
   });
   return app;
 }

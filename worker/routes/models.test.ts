@@ -24,8 +24,8 @@ describe('GET /v1/models', () => {
     const res = await app.request('/v1/models');
     expect(res.status).toBe(200);
     const { models } = (await res.json()) as { models: Array<Record<string, unknown>> };
-    expect(models.map((m) => [m.version, m.current])).toEqual([['v2', false], ['v1', true]]);
-    expect(models[1]).toEqual({ name: 'fake', version: 'v1', current: true, size: v1.files['config.json'].size + 2 + 100, created: v1.created, bleu: { 'en-de': 30.1 } });
+    expect(models.map((m) => [m.version, m.current, m.serving])).toEqual([['v2', false, false], ['v1', true, true]]);
+    expect(models[1]).toEqual({ name: 'fake', version: 'v1', current: true, serving: true, size: v1.files['config.json'].size + 2 + 100, created: v1.created, bleu: { 'en-de': 30.1 } });
     expect(models[0]).not.toHaveProperty('bleu');
   });
 

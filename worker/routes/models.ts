@@ -1,5 +1,6 @@
-// GET /v1/models: the versions in the manifest; GET /v1/models/:name/:version/:file: a model file, for
-// the in-browser engine (immutable per version, so cached for a year; verify against X-Content-SHA256).
+// GET /v1/models: every version of every catalogued model; GET /v1/models/:name/:version/:file: a model
+// file, for the in-browser engine. Only bytes that match the manifest's sha256 are sent (immutable per
+// version, so cached for a year; X-Content-SHA256 to check again); others are 503 file_unverified.
 import { createRoute, z } from '@hono/zod-openapi';
 import { MODEL_FILES, isModelFileName, totalSize } from '../../model/manifest.ts';
 import { ApiError } from '../errors.ts';
@@ -9,9 +10,12 @@ const ModelVersion = z
   .object({
     name: z.string(),
     version: z.string(),
-    current: z.boolean(),
+    current: z.boolean().openapi({ description: 'the version the manifest names current' }),
+    serving: z.boolean().openapi({
+      description: 'the version the API translates with: the current one, or an older one when the current one does not verify; false for every version of a model not loaded yet',
+    }),
     size: z.number().openapi({ description: 'bytes of all files' }),
-    created: z.string(),
+    created: z.string().openapi({ description: 'when this version was pushed' }),
     bleu: z.record(z.string(), z.number()).optional().openapi({ example: { 'en-de': 27.3 } }),
   })
   .openapi('ModelVersion');
@@ -19,7 +23,7 @@ const ModelVersion = z
 const list = createRoute({
   method: 'get',
   path: '/models',
-  summary: 'Model versions (newest first)',
+  summary: 'Model versions (catalog order, newest first within a model)',
   responses: {
     200: { description: 'versions', content: { 'application/json': { schema: z.object({ models: z.array(ModelVersion) }) } } },
     ...errors(401, 429),
@@ -39,30 +43,31 @@ const download = createRoute({
   },
   responses: {
     200: { description: 'file bytes', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
-    ...errors(401, 404, 429),
+    ...errors(401, 404, 429, 503),
   },
 });
 
 export function modelRoutes() {
   const app = router();
   app.openapi(list, async (c) => {
-    const manifest = await c.var.models.manifest();
-    const models = (manifest?.history ?? [])
-      .map((v) => ({
-        name: manifest!.name,
-        version: v.version,
-        current: v.version === manifest!.current,
-        size: totalSize(v),
-        created: v.created,
-        ...(v.bleu ? { bleu: v.bleu } : {}),
-      }))
-      .reverse();
+    const models = (await c.var.models.catalog()).flatMap(({ manifest, serving }) =>
+      (manifest?.history ?? [])
+        .map((v) => ({
+          name: manifest!.name,
+          version: v.version,
+          current: v.version === manifest!.current,
+          serving: v.version === serving,
+          size: totalSize(v),
+          created: v.created,
+          ...(v.bleu ? { bleu: v.bleu } : {}),
+        }))
+        .reverse(),
+    );
     return c.json({ models }, 200);
   });
   app.openapi(download, async (c) => {
     const { name, version, file } = c.req.valid('param');
-    const models = c.var.models;
-    const found = name === models.name && isModelFileName(file) ? await models.file(version, file) : null;
+    const found = isModelFileName(file) ? await c.var.models.file(name, version, file) : null;
     if (!found) throw new ApiError(404, 'not_found', `no file ${file} in model ${name} version ${version}`);
     return c.body(found.body, 200, {
       'Content-Type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',

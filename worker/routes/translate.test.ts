@@ -142,7 +142,7 @@ describe('POST /v1/translate errors', () => {
 
   it('400 for an unknown language or direction, listing what is supported', async () => {
     const { post } = setup();
-    await expectError(await post({ text: 'a', source: 'xx', target: 'de' }), 400, 'unsupported_language', /supported languages: en, de/);
+    await expectError(await post({ text: 'a', source: 'xx', target: 'de' }), 400, 'unsupported_language', /supported languages: de, en/);
     await expectError(await post({ text: 'a', source: 'de', target: 'en' }), 400, 'unsupported_direction', /supported directions: en-de/);
     await expectError(await post({ text: 'UNSUPPORTED', source: 'en', target: 'de' }), 400, 'unsupported_input');
   });

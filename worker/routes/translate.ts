@@ -1,6 +1,7 @@
 // POST /v1/translate: one text or a batch, optionally with alignments, optionally streamed as SSE.
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type TranslateOptions, UnsupportedError } from '../../model/engine.ts';
 import { type Detection, LanguageDetector, detectSource } from '../../model/langid.ts';
 import langidJson from '../../models/langid.json';
@@ -8,17 +9,21 @@ import { RERANK_BEAM, beamFor } from '../../model/rerank.ts';
 import { cacheGet, cacheKey, cachePut } from '../cache.ts';
 import { type AppEnv, settings } from '../env.ts';
 import { ApiError, errorBody } from '../errors.ts';
-import { checkDirection, checkLimits, checkRerank, cleanTexts } from '../input.ts';
+import { allPairs } from '../../model/routing.ts';
+import { Cancelled, type TextResult, TooMuchWork, WorkBudget, planTexts, streamPlans, translateTexts, truncatedTexts } from '../../model/texts.ts';
+import { checkLimits, checkRoute, checkRouteAlignments, checkRouteRerank, cleanTexts } from '../input.ts';
+import { acquireLegs, pivotFields, runFirstLegs } from '../legs.ts';
 import { jsonBody } from '../middleware/json-body.ts';
-import type { ServedModel } from '../model-provider.ts';
 import { errors, router } from '../openapi.ts';
-import { type TextResult, streamTexts, translateTexts } from '../../model/texts.ts';
 
 const TranslateRequest = z
   .object({
     text: z.union([z.string(), z.array(z.string())]).openapi({ description: 'one text, or a batch of texts', example: 'A man rides a bike.' }),
     source: z.string().min(1).max(16).openapi({ example: 'en', description: 'source language, or "auto" to detect it (the response says what was detected)' }),
     target: z.string().min(1).max(16).openapi({ example: 'de' }),
+    model: z.string().min(1).max(64).optional().openapi({
+      description: 'the catalogued model to use (default: the first that serves the direction, else through English)',
+    }),
     beam: z.number().int().min(1).max(8).optional().openapi({ description: `beam width; 1 is greedy (default 4, ${RERANK_BEAM} with rerank)` }),
     rerank: z.boolean().default(false).openapi({
       description: 'rescore the n-best with the reverse direction of the model (fewer dropped or invented words; about twice the compute); needs a model that also serves target to source',
@@ -42,8 +47,13 @@ const TranslateResponse = z
   .object({
     translation: z.string().optional().openapi({ description: 'present when `text` was a string' }),
     translations: z.array(z.string()).optional().openapi({ description: 'present when `text` was an array' }),
-    model: z.string(),
+    model: z.string().openapi({ description: 'the model; through a pivot, each leg\'s joined by "+"' }),
     version: z.string(),
+    pivot: z.string().optional().openapi({ description: 'present when no model serves the direction: the language it went through', example: 'en' }),
+    legs: z
+      .array(z.object({ source: z.string(), target: z.string(), model: z.string(), version: z.string() }))
+      .optional()
+      .openapi({ description: 'with pivot: each leg and its model' }),
     alignments: z.union([z.array(Alignment), z.array(z.array(Alignment))]).optional(),
     detected: z.object({ language: z.string(), confidence: z.number() }).optional().openapi({ description: 'with source "auto": the detected source language and its posterior' }),
   })
@@ -56,7 +66,9 @@ const route = createRoute({
   description:
     'Splits each text into sentences, translates them in one batch and joins them back preserving whitespace. ' +
     'Identical requests are served from the edge cache (X-Cache: HIT). With `stream: true` the response is ' +
-    'text/event-stream: `token` events {index, piece}, then one `done` event with the full result.',
+    'text/event-stream: `token` events {index, piece}, then one `done` event with the full result. ' +
+    'A direction no model serves goes through English (`pivot: "en"`); a pivoted stream streams the second leg, ' +
+    'after the first is translated in full; alignments are refused (400) through a pivot.',
   middleware: [jsonBody()] as const,
   request: { body: { required: true, content: { 'application/json': { schema: TranslateRequest } } } },
   responses: {
@@ -72,50 +84,76 @@ export function translateRoutes() {
   const app = router();
   app.openapi(route, async (c) => {
     const req = c.req.valid('json');
-    const { maxChars, maxTexts } = settings(c.env);
+    const { maxChars, maxTexts, maxWork } = settings(c.env);
     const batch = Array.isArray(req.text);
     const texts = batch ? (req.text as string[]) : [req.text as string];
     checkLimits(texts, { maxChars, maxTexts });
     const clean = cleanTexts(texts);
 
-    const model = await c.var.models.current(); // keep this reference: a swap may happen meanwhile
-    const detected = req.source === 'auto' ? detect(clean, model.engine.info.directions, req.target) : undefined;
+    const catalog = await c.var.models.catalog();
+    const routable = req.model ? catalog.filter((m) => m.name === req.model) : catalog;
+    const reachable = allPairs(routable).map((p): [string, string] => [p.source, p.target]);
+    const detected = req.source === 'auto' ? detect(clean, reachable, req.target) : undefined;
     const source = detected?.language ?? req.source;
-    checkDirection(model.engine.info, source, req.target);
-    if (req.rerank) checkRerank(model.engine.info, source, req.target);
-    const options: TranslateOptions = {
+    const path = checkRoute(catalog, source, req.target, req.model);
+    if (req.rerank) checkRouteRerank(catalog, path);
+    if (req.alignments) checkRouteAlignments(path);
+    const legs = await acquireLegs(c.var.models, path); // keep these references: a swap may happen meanwhile
+    const model = { name: legs.name, version: legs.version };
+    const all: TranslateOptions = {
       source, target: req.target, beam: beamFor(req.beam, req.rerank), alignments: req.alignments,
       ...(req.rerank ? { rerank: true } : {}),
     };
     const shape = (results: TextResult[]) => ({
       ...responseBody(model, batch, results, req.alignments),
+      ...pivotFields(legs, path),
       ...(detected ? { detected: { language: detected.language, confidence: Math.round(detected.confidence * 1000) / 1000 } } : {}),
     });
     c.header('X-Model-Version', model.version);
+    // Charged before decoding; the client going away stops decoding at the next chunk (model/texts.ts).
+    const control = { signal: c.req.raw.signal, budget: new WorkBudget(maxWork) };
 
     if (req.stream || (c.req.header('accept') ?? '').includes('text/event-stream')) {
+      let first, plans;
+      try {
+        first = await run(() => runFirstLegs(legs, path, clean, all, control));
+        const { texts, options } = first;
+        plans = await run(async () => planTexts(legs.last.engine, texts, options, control));
+      } catch (e) {
+        legs.release();
+        throw e;
+      }
       return streamSSE(c, async (sse) => {
         try {
-          const results = await streamTexts(model.engine, clean, options, (index, piece) =>
-            sse.writeSSE({ event: 'token', data: JSON.stringify({ index, piece }) }),
+          const results = await streamPlans(legs.last.engine, plans, first.options, (index, piece) =>
+            sse.writeSSE({ event: 'token', data: JSON.stringify({ index, piece }) }), control,
           );
           await sse.writeSSE({ event: 'done', data: JSON.stringify(shape(results)) });
         } catch (e) {
           await sse.writeSSE({ event: 'error', data: JSON.stringify(streamError(e)) });
+        } finally {
+          legs.release();
         }
       }) as never;
     }
 
-    const key = await cacheKey(c, [model.name, model.version, clean, options]);
-    const cached = await cacheGet(key);
-    if (cached !== undefined) {
-      c.header('X-Cache', 'HIT');
-      return c.json(cached as Record<string, unknown>, 200) as never;
+    try {
+      const key = await cacheKey(c, [model.name, model.version, clean, all]);
+      const cached = await cacheGet(key);
+      if (cached !== undefined) {
+        c.header('X-Cache', 'HIT');
+        return c.json(cached as Record<string, unknown>, 200) as never;
+      }
+      const body = shape(await run(async () => {
+        const { texts, options } = await runFirstLegs(legs, path, clean, all, control);
+        return translateTexts(legs.last.engine, texts, options, control);
+      }));
+      await cachePut(c, key, body);
+      c.header('X-Cache', 'MISS');
+      return c.json(body, 200) as never;
+    } finally {
+      legs.release();
     }
-    const body = shape(await run(() => translateTexts(model.engine, clean, options)));
-    await cachePut(c, key, body);
-    c.header('X-Cache', 'MISS');
-    return c.json(body, 200) as never;
   });
   return app;
 }
@@ -132,11 +170,13 @@ function detect(texts: string[], directions: Array<[string, string]>, target: st
   return d;
 }
 
-function responseBody(model: ServedModel, batch: boolean, results: TextResult[], withAlignments: boolean) {
+function responseBody(model: { name: string; version: string }, batch: boolean, results: TextResult[], withAlignments: boolean) {
   const translations = results.map((r) => r.translation);
   const body: Record<string, unknown> = batch ? { translations } : { translation: translations[0] };
   body.model = model.name;
   body.version = model.version;
+  const truncated = truncatedTexts(results);
+  if (truncated.length) body.truncated = truncated;
   if (withAlignments) {
     const perText = results.map((r) =>
       r.sentences.map(({ source, result }) => ({
@@ -152,19 +192,28 @@ function responseBody(model: ServedModel, batch: boolean, results: TextResult[],
   return body;
 }
 
-// The engine may refuse a request the model cannot serve (UnsupportedError): that is the client's 400.
+// The engine may refuse a request the model cannot serve (UnsupportedError): that is the client's 400;
+// over MAX_WORK is 422; a client that went away gets 499 (nobody reads it, but it is no server error).
 async function run<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    if (e instanceof UnsupportedError) throw new ApiError(400, e.code, e.message);
-    throw e;
+    throw clientError(e) ?? e;
   }
+}
+
+function clientError(e: unknown): ApiError | undefined {
+  if (e instanceof ApiError) return e;
+  if (e instanceof UnsupportedError) return new ApiError(400, e.code, e.message);
+  if (e instanceof TooMuchWork) return new ApiError(422, 'too_much_work', `${e.message} (MAX_WORK)`);
+  if (e instanceof Cancelled) return new ApiError(499 as ContentfulStatusCode, 'cancelled', e.message);
+  return undefined;
 }
 
 // Errors inside a stream cannot change the status any more: they become an `error` event.
 function streamError(e: unknown) {
-  if (e instanceof UnsupportedError || e instanceof ApiError) return errorBody(e.code, e.message);
+  const known = clientError(e);
+  if (known) return errorBody(known.code, known.message);
   console.error('translate stream failed:', e);
   return errorBody('internal', 'internal error');
 }
