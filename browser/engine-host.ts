@@ -5,7 +5,7 @@
 import { type Flavor, instantiate, relaxedSimdSupported } from '../kernels/host.ts';
 import type { Engine } from '../model/engine.ts';
 import { createEngine } from '../model/translator.ts';
-import { streamTexts, translateTexts } from '../model/texts.ts';
+import { planTexts, streamPlans, translateTexts } from '../model/texts.ts';
 import type { FromEngine, ToEngine } from './protocol.ts';
 
 export type Compile = (flavor: Flavor, wasmBase: string) => Promise<WebAssembly.Module>;
@@ -30,7 +30,7 @@ export function engineHost(post: (m: FromEngine) => void, compile: Compile = fet
       } else {
         if (!engine) throw new Error('the model is not loaded yet');
         const results = m.stream
-          ? await streamTexts(engine, m.texts, m.options, async (index, piece) => post({ type: 'token', id: m.id, index, piece }))
+          ? await streamPlans(engine, planTexts(engine, m.texts, m.options), m.options, async (index, piece) => post({ type: 'token', id: m.id, index, piece }))
           : await translateTexts(engine, m.texts, m.options);
         post({ type: 'result', id: m.id, results });
       }

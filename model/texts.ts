@@ -158,16 +158,6 @@ export async function streamPlans(
   return out;
 }
 
-export async function streamTexts(
-  engine: Engine,
-  texts: string[],
-  options: TranslateOptions,
-  emit: (index: number, piece: string) => Promise<void>,
-  control: Control = {},
-): Promise<TextResult[]> {
-  return streamPlans(engine, planTexts(engine, texts, options, control), options, emit, control);
-}
-
 // Indices of the texts with a truncated piece: the responses' `truncated` field when not empty.
 export function truncatedTexts(results: TextResult[]): number[] {
   return results.flatMap((r, i) => (r.truncated ? [i] : []));
