@@ -87,5 +87,11 @@ describe('texts', () => {
     const budget = new WorkBudget(work);
     await translateTexts(engine, texts, opts, { budget });
     await expect(translateTexts(engine, texts, opts, { budget })).rejects.toBeInstanceOf(TooMuchWork); // shared by legs
+    const cells = (3 + 2) * 55 + (2 + 2) * 54; // with alignments: source positions x steps
+    const aligned = { ...opts, alignments: true };
+    await translateTexts(engine, texts, aligned, { budget: new WorkBudget(work, cells) });
+    const over = await translateTexts(engine, texts, aligned, { budget: new WorkBudget(work, cells - 1) }).catch((e) => e);
+    expect([over.limit, over.message.includes(`up to ${cells} attention cells`)]).toEqual(['alignment', true]);
+    await translateTexts(engine, texts, opts, { budget: new WorkBudget(work, 0) }); // no alignments asked: not charged
   });
 });

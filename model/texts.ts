@@ -35,27 +35,36 @@ export class Cancelled extends Error {
   }
 }
 
-// A request's compute budget in decoder row-steps (workOf), shared by its legs when it is pivoted.
+// A request's compute budget in decoder row-steps (workOf), shared by its legs when it is pivoted; and,
+// with alignments, what the response may carry: attention cells (alignmentOf), each one number per
+// decoder layer and head.
 export class WorkBudget {
   readonly max: number;
+  readonly maxAlignment: number;
   private spent = 0;
-  constructor(max: number) {
+  private aligned = 0;
+  constructor(max: number, maxAlignment = Infinity) {
     this.max = max;
+    this.maxAlignment = maxAlignment;
   }
 
-  spend(work: number): void {
-    if (this.spent + work > this.max) throw new TooMuchWork(this.spent + work, this.max);
+  spend(work: number, alignment = 0): void {
+    if (this.spent + work > this.max) {
+      throw new TooMuchWork('work', `this request needs up to ${this.spent + work} decoder steps x beam (each sentence: its tokens + ${EXTRA_STEPS + 2}, at most the model's length, times the beam, twice with rerank); the limit is ${this.max}: send fewer or shorter texts, or a smaller beam`);
+    }
+    if (this.aligned + alignment > this.maxAlignment) {
+      throw new TooMuchWork('alignment', `alignments for this request would hold up to ${this.aligned + alignment} attention cells (each sentence: its tokens + 2 times its steps) per layer and head; the limit is ${this.maxAlignment}: ask alignments for fewer or shorter texts`);
+    }
     this.spent += work;
+    this.aligned += alignment;
   }
 }
 
 export class TooMuchWork extends Error {
-  readonly work: number;
-  readonly max: number;
-  constructor(work: number, max: number) {
-    super(`this request needs up to ${work} decoder steps x beam (each sentence: its tokens + ${EXTRA_STEPS + 2}, at most the model's length, times the beam, twice with rerank); the limit is ${max}: send fewer or shorter texts, or a smaller beam`);
-    this.work = work;
-    this.max = max;
+  readonly limit: 'work' | 'alignment';
+  constructor(limit: 'work' | 'alignment', message: string) {
+    super(message);
+    this.limit = limit;
   }
 }
 
@@ -77,7 +86,7 @@ export function planTexts(engine: Engine, texts: string[], options: TranslateOpt
         return parts;
       }),
     };
-    control.budget?.spend(workOf([plan], engine, options));
+    control.budget?.spend(workOf([plan], engine, options), options.alignments ? alignmentOf(plan, engine) : 0);
     return plan;
   });
 }
@@ -90,6 +99,13 @@ export function workOf(plans: TextPlan[], engine: Engine, options: TranslateOpti
   let steps = 0;
   for (const p of plans) for (const piece of p.pieces) if (translatable(piece)) steps += stepsOf(piece, engine);
   return steps * options.beam * (options.rerank ? 2 : 1);
+}
+
+// Attention cells of a text's alignments: source positions x decoder steps, summed over its pieces.
+export function alignmentOf(plan: TextPlan, engine: Engine): number {
+  let cells = 0;
+  for (const piece of plan.pieces) if (translatable(piece)) cells += (Math.min(piece.tokens, engine.maxSourceTokens) + 2) * stepsOf(piece, engine);
+  return cells;
 }
 
 function stepsOf(p: Counted, engine: Engine): number {

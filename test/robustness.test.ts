@@ -35,6 +35,9 @@ describe('heavy requests', () => {
     expect(engine.calls).toHaveLength(0);
     const stream = await call('/v1/translate', json({ text: 'One two three.', source: 'en', target: 'de', stream: true }), { ...M, MAX_WORK: '10' }, appWith(engine));
     expect([stream.status, ((await stream.json()) as Json).error.code]).toEqual([422, 'too_much_work']); // before the stream starts
+    const aligned = await call('/v1/translate', json({ text: 'One two three.', source: 'en', target: 'de', alignments: true }), { ...M, MAX_ALIGNMENT_CELLS: '100' }, appWith(engine));
+    expect(aligned.status).toBe(422);
+    expect(((await aligned.json()) as Json).error.message).toMatch(/up to 275 attention cells.*the limit is 100.*MAX_ALIGNMENT_CELLS/);
   });
 
   it('splits a sentence longer than the model takes and loses nothing', async () => {

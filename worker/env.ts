@@ -15,6 +15,7 @@ export interface Env {
   MAX_TEXTS?: string;
   MAX_BODY_BYTES?: string;
   MAX_WORK?: string;
+  MAX_ALIGNMENT_CELLS?: string;
   CORS_ORIGINS?: string;
   RATE_LIMIT_PERIOD_SECONDS?: string;
 }
@@ -41,6 +42,9 @@ export function settings(env: Env | undefined) {
     // Decoding one request may take (model/texts.ts workOf: decoder row-steps, the sentences' step bound
     // x beam): sized so the slowest request admitted fits a Worker's CPU time (npm run bench:request).
     maxWork: num(env?.MAX_WORK, 50_000),
+    // With alignments, attention cells (source tokens x steps) the response may carry, each one number per
+    // decoder layer and head: 50,000 keeps the bundled model's (16 per cell) near 10 MB of JSON.
+    maxAlignmentCells: num(env?.MAX_ALIGNMENT_CELLS, 50_000),
     corsOrigins: (env?.CORS_ORIGINS ?? '*').split(',').map((s) => s.trim()).filter(Boolean),
     rateLimitPeriodSeconds: num(env?.RATE_LIMIT_PERIOD_SECONDS, 60),
   };

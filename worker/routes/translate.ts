@@ -84,7 +84,7 @@ export function translateRoutes() {
   const app = router();
   app.openapi(route, async (c) => {
     const req = c.req.valid('json');
-    const { maxChars, maxTexts, maxWork } = settings(c.env);
+    const { maxChars, maxTexts, maxWork, maxAlignmentCells } = settings(c.env);
     const batch = Array.isArray(req.text);
     const texts = batch ? (req.text as string[]) : [req.text as string];
     checkLimits(texts, { maxChars, maxTexts });
@@ -111,7 +111,7 @@ export function translateRoutes() {
     });
     c.header('X-Model-Version', model.version);
     // Charged before decoding; the client going away stops decoding at the next chunk (model/texts.ts).
-    const control = { signal: c.req.raw.signal, budget: new WorkBudget(maxWork) };
+    const control = { signal: c.req.raw.signal, budget: new WorkBudget(maxWork, maxAlignmentCells) };
 
     if (req.stream || (c.req.header('accept') ?? '').includes('text/event-stream')) {
       let first, plans;
@@ -205,7 +205,7 @@ async function run<T>(f: () => Promise<T>): Promise<T> {
 function clientError(e: unknown): ApiError | undefined {
   if (e instanceof ApiError) return e;
   if (e instanceof UnsupportedError) return new ApiError(400, e.code, e.message);
-  if (e instanceof TooMuchWork) return new ApiError(422, 'too_much_work', `${e.message} (MAX_WORK)`);
+  if (e instanceof TooMuchWork) return new ApiError(422, 'too_much_work', `${e.message} (${e.limit === 'work' ? 'MAX_WORK' : 'MAX_ALIGNMENT_CELLS'})`);
   if (e instanceof Cancelled) return new ApiError(499 as ContentfulStatusCode, 'cancelled', e.message);
   return undefined;
 }
