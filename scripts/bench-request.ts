@@ -47,16 +47,18 @@ function fill(part: (i: number) => string): string {
 
 const model = readModelDir(defaultModelDir());
 const engine = createEngine(model, loadKernels());
+// Every engine call is a chunk (model/texts.ts: translate, or translateStream for one long piece).
 let chunkMs: number[] = [];
-const translate = engine.translate.bind(engine);
-engine.translate = async (sentences, options) => {
+const timed = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
   const t0 = performance.now();
   try {
-    return await translate(sentences, options);
+    return await f(...a);
   } finally {
     chunkMs.push(performance.now() - t0);
   }
 };
+engine.translate = timed(engine.translate.bind(engine));
+engine.translateStream = timed(engine.translateStream.bind(engine));
 
 // As many texts (then sentences of the last) as fit the work limit.
 function request(shape: string, options: TranslateOptions): { plans: TextPlan[]; work: number } {

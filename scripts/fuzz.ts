@@ -7,7 +7,7 @@
 // JSON summary as the last line; exits 1 on any failure. Same --seed, same requests.
 import { parseArgs } from 'node:util';
 import { mulberry32 } from '../model/params.ts';
-import { localBase } from './local-url.ts';
+import { isDevProxyRestart, localBase } from './local-dev.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -106,8 +106,8 @@ async function check(i: number): Promise<void> {
     const res = await fetch(base.origin + path, { ...init, signal: timeout, redirect: 'manual' });
     status = String(res.status);
     const body = await res.text();
-    if (res.status === 503 && body.startsWith('Your worker restarted mid-request')) {
-      devReloads++; // wrangler dev reloading after a source edit, not the app: reported, not failed
+    if (isDevProxyRestart(res.status, body)) {
+      devReloads++; // reported, not failed
     } else if (res.status >= 500) {
       fiveHundreds++;
       failures.push(`${what}: ${res.status} ${body.slice(0, 200)}`);

@@ -14,7 +14,7 @@ import { planTexts, workOf } from '../model/texts.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
 import { defaultModelDir } from '../train/paths.ts';
 import { settings } from '../worker/env.ts';
-import { localBase } from './local-url.ts';
+import { isDevProxyRestart, localBase } from './local-dev.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -54,6 +54,7 @@ const latencies: number[] = [];
 const worstMs: number[] = [];
 const statuses: Record<string, number> = {};
 let errors = 0;
+let devProxy = 0; // wrangler dev's own 503s (scripts/local-dev.ts), listed apart from the app's errors
 let issued = 0;
 
 async function send(body: object, lane: number): Promise<number> {
@@ -66,8 +67,9 @@ async function send(body: object, lane: number): Promise<number> {
       body: JSON.stringify(body),
     });
     const text = await res.text();
-    status = String(res.status);
-    if (!res.ok && errors++ < 5) console.error(`${res.status}: ${text.slice(0, 200)}`);
+    status = isDevProxyRestart(res.status, text) ? 'dev_proxy_503' : String(res.status);
+    if (status === 'dev_proxy_503') devProxy++;
+    else if (!res.ok && errors++ < 5) console.error(`${res.status}: ${text.slice(0, 200)}`);
   } catch {
     errors++;
   }
@@ -116,6 +118,7 @@ const summary = {
   concurrency,
   requests: latencies.length,
   errors,
+  dev_proxy_503: devProxy,
   statuses,
   seconds: round(seconds),
   requests_per_second: round(latencies.length / seconds),
@@ -123,7 +126,7 @@ const summary = {
   p99_ms: round(pct(99)),
   ...(opt.worst ? { worst_requests: worstMs.length, worst_ms: worstMs.map(round) } : {}),
 };
-console.error(`${summary.requests} requests in ${summary.seconds} s: ${summary.requests_per_second} req/s, p50 ${summary.p50_ms} ms, p99 ${summary.p99_ms} ms, ${errors} errors`);
+console.error(`${summary.requests} requests in ${summary.seconds} s: ${summary.requests_per_second} req/s, p50 ${summary.p50_ms} ms, p99 ${summary.p99_ms} ms, ${errors} errors, ${devProxy} dev-proxy 503s`);
 console.log(JSON.stringify(summary));
 process.exit(errors > 0 ? 1 : 0);
 
