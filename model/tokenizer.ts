@@ -16,6 +16,8 @@
 // Specials in the input text ("<s>") are plain characters here, never special ids.
 
 import { trainBpe } from './bpe-train.ts';
+import { PieceType, SentencePiece } from './sentencepiece.ts';
+import { trainUnigram } from './unigram-train.ts';
 
 export const METASPACE = '\u2581'; // '▁'
 export const PAD = '<pad>', UNK = '<unk>', BOS = '<s>', EOS = '</s>';
@@ -44,6 +46,9 @@ export interface TrainOptions {
   languages: string[]; // one <2xx> tag each, ids 4.. in this order
   minFrequency?: number; // default 2
   characterCoverage?: number; // default 0.9999, SentencePiece's default for alphabetic languages
+  // 'unigram': a unigram language model (Kudo 2018) instead of BPE merges, same pipeline and specials;
+  // words are segmented by Viterbi over piece scores (model/unigram-train.ts, model/sentencepiece.ts).
+  type?: 'bpe' | 'unigram';
 }
 
 // Shape of the parts of a Hugging Face tokenizer.json we read.
@@ -54,7 +59,9 @@ interface HfAddedToken {
 }
 interface HfTokenizerJson {
   added_tokens?: HfAddedToken[];
-  model: { type: string; vocab: Record<string, number>; merges: Array<string | [string, string]>; byte_fallback?: boolean };
+  model:
+    | { type: 'BPE'; vocab: Record<string, number>; merges: Array<string | [string, string]>; byte_fallback?: boolean }
+    | { type: 'Unigram'; vocab: Array<[string, number]>; unk_id?: number; byte_fallback?: boolean };
 }
 
 const WORD_CACHE_SIZE = 50_000; // words; bounded so a long-lived Worker cannot grow without limit
@@ -82,8 +89,11 @@ export class Tokenizer {
   private readonly mergeRank = new Map<number, number>(); // pair key -> rank
   private readonly mergeResult: Int32Array; // rank -> id of the merged token
   private readonly cache = new Map<string, number[]>();
+  private readonly unigram?: SentencePiece; // set for a unigram tokenizer (then merges are empty)
+  private readonly scores?: number[];
 
-  constructor(vocab: string[], merges: Array<[string, string]>, languages: string[]) {
+  // `scores` (one per vocab entry) makes a unigram tokenizer; `merges` must then be empty.
+  constructor(vocab: string[], merges: Array<[string, string]>, languages: string[], scores?: number[]) {
     this.vocab = vocab;
     this.merges = merges;
     this.languages = [...languages];
@@ -121,6 +131,24 @@ export class Tokenizer {
       if (!this.mergeRank.has(key)) this.mergeRank.set(key, rank); // first (lowest) rank wins
       this.mergeResult[rank] = m;
     });
+    if (scores) {
+      if (merges.length > 0 || scores.length !== vocab.length) throw new Error('a unigram tokenizer has one score per token and no merges');
+      this.scores = scores;
+      this.unigram = new SentencePiece({
+        pieces: vocab.map((piece, id) => ({
+          piece,
+          score: scores[id],
+          type: id === this.unkId ? PieceType.UNKNOWN : this.special[id] ? PieceType.CONTROL : this.byteOf[id] >= 0 ? PieceType.BYTE : PieceType.NORMAL,
+        })),
+        trainerSpec: { modelType: 1, vocabSize: vocab.length, byteFallback: true, treatWhitespaceAsSuffix: false, unkId: this.unkId, bosId: this.bosId, eosId: this.eosId, padId: this.padId, unkSurface: UNK },
+        // Words arrive normalized and split here, each with its '▁': nothing more to do.
+        normalizerSpec: { name: 'identity', precompiledCharsmap: new Uint8Array(0), addDummyPrefix: false, removeExtraWhitespaces: false, escapeWhitespaces: true },
+      }, 'tokenizer.json');
+    }
+  }
+
+  get type(): 'bpe' | 'unigram' {
+    return this.unigram ? 'unigram' : 'bpe';
   }
 
   // Learns a vocabulary from raw sentences (any language mix).
@@ -139,6 +167,10 @@ export class Tokenizer {
     }
     const reserved = [...SPECIALS, ...langs.map(langTag)];
     for (let b = 0; b < 256; b++) reserved.push(byteToken(b));
+    if (opts.type === 'unigram') {
+      const { vocab, scores } = trainUnigram(wordCounts, { vocabSize: opts.vocabSize, reserved, characterCoverage: opts.characterCoverage ?? 0.9999, metaspace: METASPACE });
+      return new Tokenizer(vocab, [], langs, scores);
+    }
     const { vocab, merges } = trainBpe(wordCounts, {
       vocabSize: opts.vocabSize,
       reserved,
@@ -149,11 +181,24 @@ export class Tokenizer {
     return new Tokenizer(vocab, merges, langs);
   }
 
-  // Reads a tokenizer.json (as written by toJSON, or any BPE one with byte fallback and our specials).
+  // Reads a tokenizer.json (as written by toJSON, or any BPE or Unigram one with byte fallback and our
+  // specials; for other SentencePiece models see model/sentencepiece.ts).
   static fromJSON(json: string | object): Tokenizer {
     const j = (typeof json === 'string' ? JSON.parse(json) : json) as HfTokenizerJson;
-    if (j?.model?.type !== 'BPE') throw new Error('tokenizer.json: model.type must be "BPE"');
+    if (j?.model?.type !== 'BPE' && j?.model?.type !== 'Unigram') throw new Error('tokenizer.json: model.type must be "BPE" or "Unigram"');
     if (j.model.byte_fallback !== true) throw new Error('tokenizer.json: model.byte_fallback must be true');
+    const languages = (j.added_tokens ?? [])
+      .filter((t) => t.special !== false)
+      .sort((x, y) => x.id - y.id)
+      .map((t) => /^<2(.+)>$/.exec(t.content)?.[1])
+      .filter((l): l is string => l !== undefined);
+    if (j.model.type === 'Unigram') {
+      const entries = j.model.vocab;
+      if (!Array.isArray(entries) || entries.some((e) => !Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'number')) {
+        throw new Error('tokenizer.json: a Unigram model.vocab is an array of [token, score]');
+      }
+      return new Tokenizer(entries.map((e) => e[0]), [], languages, entries.map((e) => e[1]));
+    }
     const vocab: string[] = [];
     for (const [t, id] of Object.entries(j.model.vocab)) vocab[id] = t;
     for (let i = 0; i < vocab.length; i++) if (vocab[i] === undefined) throw new Error(`tokenizer.json: vocab has no id ${i}`);
@@ -163,11 +208,6 @@ export class Tokenizer {
       if (sp < 0) throw new Error(`tokenizer.json: bad merge ${JSON.stringify(m)}`);
       return [m.slice(0, sp), m.slice(sp + 1)];
     });
-    const languages = (j.added_tokens ?? [])
-      .filter((t) => t.special !== false)
-      .sort((x, y) => x.id - y.id)
-      .map((t) => /^<2(.+)>$/.exec(t.content)?.[1])
-      .filter((l): l is string => l !== undefined);
     return new Tokenizer(vocab, merges, languages);
   }
 
@@ -204,7 +244,12 @@ export class Tokenizer {
           { type: 'Strip', content: ' ', start: 1, stop: 0 },
         ],
       },
-      model: {
+      model: this.scores ? {
+        type: 'Unigram',
+        unk_id: this.unkId,
+        vocab: this.vocab.map((t, i) => [t, this.scores![i]]),
+        byte_fallback: true,
+      } : {
         type: 'BPE',
         dropout: null,
         unk_token: UNK,
@@ -247,6 +292,7 @@ export class Tokenizer {
   // 2020), each applicable merge is skipped with probability p at every merge step, so one text gets varied
   // segmentations across epochs; decode(encode(x, dropout)) is still normalize(x).
   encode(text: string, dropout?: BpeDropout): number[] {
+    if (dropout && dropout.p > 0 && this.unigram) throw new Error('BPE-dropout needs a BPE tokenizer; this one is unigram');
     const n = normalize(text);
     if (n === '') return [];
     const out: number[] = [];
@@ -288,7 +334,7 @@ export class Tokenizer {
   private encodeWord(word: string): number[] {
     const hit = this.cache.get(word);
     if (hit) return hit;
-    const s = this.merge(this.symbols(word));
+    const s = this.unigram ? this.unigram.encode(word) : this.merge(this.symbols(word));
     if (this.cache.size >= WORD_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(word, s);
     return s;
