@@ -8,6 +8,8 @@
 // pairs, and pushes the changed pairs into a max-heap; stale heap entries are skipped when popped.
 // No full recount per merge: 8k merges over Multi30k (4 languages) take a few seconds.
 
+import { siftDown, siftUp } from './heap.ts';
+
 export interface BpeTrainOptions {
   vocabSize: number; // upper bound on the final vocabulary, reserved tokens included
   reserved: string[]; // specials, language tags and the 256 byte tokens, in id order (ids 0..)
@@ -61,16 +63,12 @@ class PairHeap {
     this.counts[j] = c;
     this.keys[j] = k;
   }
+  private readonly order = (i: number, j: number): boolean => this.above(i, j);
+  private readonly exchange = (i: number, j: number): void => this.swap(i, j);
   push(count: number, key: number): void {
     this.counts.push(count);
     this.keys.push(key);
-    let i = this.keys.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.above(i, p)) break;
-      this.swap(i, p);
-      i = p;
-    }
+    siftUp(this.keys.length - 1, this.order, this.exchange);
   }
   // Returns [count, key] of the top and removes it.
   pop(): [number, number] {
@@ -80,16 +78,7 @@ class PairHeap {
     if (n > 0) {
       this.counts[0] = lastC;
       this.keys[0] = lastK;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < n && this.above(l, m)) m = l;
-        if (r < n && this.above(r, m)) m = r;
-        if (m === i) break;
-        this.swap(i, m);
-        i = m;
-      }
+      siftDown(0, n, this.order, this.exchange);
     }
     return top;
   }

@@ -10,6 +10,7 @@
 // neither add_dummy_prefix nor remove_extra_whitespaces).
 
 import { ByteBuffer, Normalizer, PrefixMatcher, SPACE_SYMBOL, oneCharLen, validCharLen, type NormalizerSpec } from './sentencepiece-normalizer.ts';
+import { siftDown, siftUp } from './heap.ts';
 import { modelFromTokenizerJson } from './sentencepiece-hf.ts';
 import { parseModelProto, PieceType, type ModelProto } from './sentencepiece-proto.ts';
 
@@ -376,14 +377,9 @@ class PairHeap {
     return this.left.length;
   }
   push(l: number, r: number, score: number, len: number): void {
-    let i = this.left.length;
+    const i = this.left.length;
     this.left.push(l), this.right.push(r), this.score.push(score), this.len.push(len);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.before(i, p)) break;
-      this.swap(i, p);
-      i = p;
-    }
+    siftUp(i, this.order, this.exchange);
   }
   // [left, right, length] of the top pair.
   pop(): [number, number, number] {
@@ -391,17 +387,11 @@ class PairHeap {
     const last = this.left.length - 1;
     this.swap(0, last);
     this.left.pop(), this.right.pop(), this.score.pop(), this.len.pop();
-    for (let i = 0; ; ) {
-      const a = 2 * i + 1, b = a + 1;
-      let m = i;
-      if (a < last && this.before(a, m)) m = a;
-      if (b < last && this.before(b, m)) m = b;
-      if (m === i) break;
-      this.swap(i, m);
-      i = m;
-    }
+    siftDown(0, last, this.order, this.exchange);
     return top;
   }
+  private readonly order = (i: number, j: number): boolean => this.before(i, j);
+  private readonly exchange = (i: number, j: number): void => this.swap(i, j);
   private before(i: number, j: number): boolean {
     return this.score[i] > this.score[j] || (this.score[i] === this.score[j] && this.left[i] < this.left[j]);
   }
