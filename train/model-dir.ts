@@ -21,10 +21,14 @@ export function exportModel(dir: string, layout: ParamLayout, params: Float32Arr
   return meta;
 }
 
-export function readModelDir(dir: string): ModelFiles & { meta: ModelMeta } {
+export function checkModelDir(dir: string): void {
   for (const f of MODEL_FILES) {
     if (!existsSync(join(dir, f))) throw new CliError(`not a model folder: ${join(dir, f)} is missing`);
   }
+}
+
+export function readModelDir(dir: string): ModelFiles & { meta: ModelMeta } {
+  checkModelDir(dir);
   let meta: ModelMeta;
   try {
     meta = parseMeta(readFileSync(join(dir, 'config.json'), 'utf8'));

@@ -14,7 +14,7 @@ import { createEngine, parseMeta } from '../../model/translator.ts';
 import { CliError, num, str, type Command } from '../args.ts';
 import { DECODE_OPTIONS, DECODE_USAGE, decodeFlags } from './decode-options.ts';
 import { BUNDLED_MODELS_DIR, bundledModels } from '../paths.ts';
-import { readModelDir } from '../model-dir.ts';
+import { checkModelDir, readModelDir } from '../model-dir.ts';
 
 export const translateCommand: Command = {
   name: 'translate',
@@ -36,6 +36,7 @@ mt translate --from en|auto --to de [--model DIR | --models DIR] [--beam 4] [--a
     const folders = v.model ? [{ name: basename(v.model), dir: v.model }] : bundledModels(v.models ?? BUNDLED_MODELS_DIR);
     if (!folders.length) throw new CliError(`no model folders in ${v.models ?? BUNDLED_MODELS_DIR}`);
     const models = folders.map((f) => {
+      checkModelDir(f.dir);
       try {
         return { ...f, directions: parseMeta(readFileSync(join(f.dir, 'config.json'), 'utf8')).directions };
       } catch (e) {
