@@ -198,6 +198,14 @@ class Builder {
     }
     return this.linear(a, P.fc2_w, P.fc2_b);
   }
+  // Decoder rows -> the graph output logits (batch, len, vocab): final norm (pre-norm), then the
+  // pre-softmax projection, which shares the embedding matrix (paper 3.4).
+  logits(y: string, len1: string): void {
+    const { g } = this;
+    if (this.L.decNorm) y = this.norm(y, this.L.decNorm);
+    const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), len1, g.i64('const_i64_V', [this.config.vocabSize])], { axis: 0 });
+    this.output(g.op1('Reshape', [this.linear(y, this.L.embed), shape]), 'logits');
+  }
   // Gives the last node the graph output's name.
   output(x: string, name: string): void {
     const node = this.g.nodes.find((n) => n.outputs.includes(x))!;
@@ -246,12 +254,8 @@ export function decoderGraph(config: ModelConfig, weights: Map<string, Tensor>):
     y = b.sublayer(y, L.ln2, (fin) => b.crossAttention(fin, mem, L.cross, t.len1, s.len1, memMask));
     y = b.sublayer(y, L.ln3, (fin) => b.ffn(fin, L.ffn));
   }
-  if (b.L.decNorm) y = b.norm(y, b.L.decNorm);
-  // The pre-softmax projection shares the embedding matrix (paper 3.4).
-  const logits = b.linear(y, b.L.embed);
+  b.logits(y, t.len1);
   const V = config.vocabSize;
-  const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), t.len1, g.i64('const_i64_V', [V])], { axis: 0 });
-  b.output(g.op1('Reshape', [logits, shape]), 'logits');
   return encodeModel(
     {
       name: 'decoder',
@@ -320,10 +324,7 @@ export function decoderMergedGraph(config: ModelConfig, weights: Map<string, Ten
     g.nodes.push({ op: 'Identity', inputs: [cross[2 * i]], outputs: [present(i, 'encoder', 'key')], name: `present_${i}_encoder_key` });
     g.nodes.push({ op: 'Identity', inputs: [cross[2 * i + 1]], outputs: [present(i, 'encoder', 'value')], name: `present_${i}_encoder_value` });
   });
-  if (b.L.decNorm) y = b.norm(y, b.L.decNorm);
-  const logits = b.linear(y, b.L.embed); // tied to the embedding (paper 3.4)
-  const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), t.len1, g.i64('const_i64_V', [V])], { axis: 0 });
-  b.output(g.op1('Reshape', [logits, shape]), 'logits');
+  b.logits(y, t.len1);
   const kvInfo = (name: string, len: string): ValueInfo => ({ name, type: DataType.FLOAT, dims: ['batch', H, len, D] });
   return encodeModel(
     {
