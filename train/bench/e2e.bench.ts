@@ -3,8 +3,8 @@
 // decoder_model_merged.onnx, as `mt export --format onnx` writes them) in onnxruntime-web (wasm) and
 // onnxruntime-node (native), each on one thread. Greedy and beam 4, short (test_2016_flickr captions) and
 // long (four captions joined into one sentence) inputs, one sentence per call and 32 per call. The peers
-// run the same search: greedy takes the most likely token (ties to the lower id), beam search is
-// model/search.ts's BeamSearch fed with their log-probabilities. Runs interleave (ours, web, node, ours,
+// run the same search as our engine: model/search.ts's BeamSearch (greedy is beam 1) fed with their
+// log-probabilities. Runs interleave (ours, web, node, ours,
 // ...) and the median of ROUNDS is reported; outputs are compared (ours is int8, theirs f32: a few differ).
 // Last line: one JSON object of ratios peer time / our time (> 1: we are faster), keys ending in
 // _vs_ort_web and _vs_ort_node.
@@ -107,27 +107,6 @@ class Peer {
     return logits;
   }
 
-  async greedy(texts: string[]): Promise<string[]> {
-    const st = await this.start(texts, 1);
-    const out: number[][] = texts.map(() => []);
-    const done = texts.map(() => false);
-    let tokens = new Int32Array(st.R).fill(BOS);
-    while (done.some((d) => !d)) {
-      const lp = await this.step(st, tokens);
-      tokens = new Int32Array(st.R);
-      for (let r = 0; r < st.R; r++) {
-        let best = 0;
-        for (let v = 1; v < V; v++) if (lp[r * V + v] > lp[r * V + best]) best = v;
-        tokens[r] = best;
-        if (done[r]) continue;
-        if (best === EOS) done[r] = true;
-        else out[r].push(best);
-        if (st.t >= st.maxSteps[r]) done[r] = true;
-      }
-    }
-    return out.map((ids) => tok.decode(ids));
-  }
-
   // BeamSearch over this runtime: a model object whose stepTopK is served by the previous await.
   async beam(texts: string[], beam: number): Promise<string[]> {
     const st = await this.start(texts, beam);
@@ -211,7 +190,7 @@ async function main() {
         };
         const runners: Array<(c: string[]) => Promise<string[]>> = [
           (c) => ours(c, beam),
-          ...peers.map((p) => (c: string[]) => (beam === 1 ? p.greedy(c) : p.beam(c, beam))),
+          ...peers.map((p) => (c: string[]) => p.beam(c, beam)),
         ];
         await run(runners[0]); // V8 tier-up of our kernels
         const times: number[][] = runners.map(() => []);

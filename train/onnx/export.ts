@@ -206,6 +206,10 @@ class Builder {
     const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), len1, g.i64('const_i64_V', [this.config.vocabSize])], { axis: 0 });
     this.output(g.op1('Reshape', [this.linear(y, this.L.embed), shape]), 'logits');
   }
+  // The graph built so far as an ONNX model file.
+  model(name: string, inputs: ValueInfo[], outputs: ValueInfo[], doc: string): Uint8Array {
+    return encodeModel({ name, nodes: this.g.nodes, initializers: this.g.initializers, inputs, outputs, doc }, { opset: OPSET });
+  }
   // Gives the last node the graph output's name.
   output(x: string, name: string): void {
     const node = this.g.nodes.find((n) => n.outputs.includes(x))!;
@@ -227,16 +231,11 @@ export function encoderGraph(config: ModelConfig, weights: Map<string, Tensor>):
   const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), len1, g.i64('const_i64_C', [b.C])], { axis: 0 });
   b.output(g.op1('Reshape', [x, shape]), 'last_hidden_state');
   const ids: ValueInfo = { name: 'input_ids', type: DataType.INT64, dims: ['batch', 'src_len'] };
-  return encodeModel(
-    {
-      name: 'encoder',
-      nodes: g.nodes,
-      initializers: g.initializers,
-      inputs: [ids, { ...ids, name: 'attention_mask' }],
-      outputs: [{ name: 'last_hidden_state', type: DataType.FLOAT, dims: ['batch', 'src_len', b.C] }],
-      doc: 'Transformer encoder (edge-mt): token ids and 1/0 mask -> memory',
-    },
-    { opset: OPSET },
+  return b.model(
+    'encoder',
+    [ids, { ...ids, name: 'attention_mask' }],
+    [{ name: 'last_hidden_state', type: DataType.FLOAT, dims: ['batch', 'src_len', b.C] }],
+    'Transformer encoder (edge-mt): token ids and 1/0 mask -> memory',
   );
 }
 
@@ -256,20 +255,15 @@ export function decoderGraph(config: ModelConfig, weights: Map<string, Tensor>):
   }
   b.logits(y, t.len1);
   const V = config.vocabSize;
-  return encodeModel(
-    {
-      name: 'decoder',
-      nodes: g.nodes,
-      initializers: g.initializers,
-      inputs: [
-        { name: 'input_ids', type: DataType.INT64, dims: ['batch', 'tgt_len'] },
-        { name: 'encoder_hidden_states', type: DataType.FLOAT, dims: ['batch', 'src_len', C] },
-        { name: 'encoder_attention_mask', type: DataType.INT64, dims: ['batch', 'src_len'] },
-      ],
-      outputs: [{ name: 'logits', type: DataType.FLOAT, dims: ['batch', 'tgt_len', V] }],
-      doc: 'Transformer decoder (edge-mt), full sequence: target ids so far + memory -> next-token logits at every position',
-    },
-    { opset: OPSET },
+  return b.model(
+    'decoder',
+    [
+      { name: 'input_ids', type: DataType.INT64, dims: ['batch', 'tgt_len'] },
+      { name: 'encoder_hidden_states', type: DataType.FLOAT, dims: ['batch', 'src_len', C] },
+      { name: 'encoder_attention_mask', type: DataType.INT64, dims: ['batch', 'src_len'] },
+    ],
+    [{ name: 'logits', type: DataType.FLOAT, dims: ['batch', 'tgt_len', V] }],
+    'Transformer decoder (edge-mt), full sequence: target ids so far + memory -> next-token logits at every position',
   );
 }
 
@@ -326,24 +320,19 @@ export function decoderMergedGraph(config: ModelConfig, weights: Map<string, Ten
   });
   b.logits(y, t.len1);
   const kvInfo = (name: string, len: string): ValueInfo => ({ name, type: DataType.FLOAT, dims: ['batch', H, len, D] });
-  return encodeModel(
-    {
-      name: 'decoder_merged',
-      nodes: g.nodes,
-      initializers: g.initializers,
-      inputs: [
-        { name: 'input_ids', type: DataType.INT64, dims: ['batch', 'seq'] },
-        { name: 'encoder_attention_mask', type: DataType.INT64, dims: ['batch', 'src_len'] },
-        { name: 'encoder_hidden_states', type: DataType.FLOAT, dims: ['batch', 'src_len', C] },
-        ...layers.flatMap((_, i) => [kvInfo(past(i, 'decoder', 'key'), 'past_len'), kvInfo(past(i, 'decoder', 'value'), 'past_len'), kvInfo(past(i, 'encoder', 'key'), 'enc_len'), kvInfo(past(i, 'encoder', 'value'), 'enc_len')]),
-        { name: 'use_cache_branch', type: DataType.BOOL, dims: [1] },
-      ],
-      outputs: [
-        { name: 'logits', type: DataType.FLOAT, dims: ['batch', 'seq', V] },
-        ...layers.flatMap((_, i) => [kvInfo(present(i, 'decoder', 'key'), 'total_len'), kvInfo(present(i, 'decoder', 'value'), 'total_len'), kvInfo(present(i, 'encoder', 'key'), 'src_len'), kvInfo(present(i, 'encoder', 'value'), 'src_len')]),
-      ],
-      doc: 'Transformer decoder (edge-mt) with a KV cache, in the layout of HF optimum\'s decoder_model_merged',
-    },
-    { opset: OPSET },
+  return b.model(
+    'decoder_merged',
+    [
+      { name: 'input_ids', type: DataType.INT64, dims: ['batch', 'seq'] },
+      { name: 'encoder_attention_mask', type: DataType.INT64, dims: ['batch', 'src_len'] },
+      { name: 'encoder_hidden_states', type: DataType.FLOAT, dims: ['batch', 'src_len', C] },
+      ...layers.flatMap((_, i) => [kvInfo(past(i, 'decoder', 'key'), 'past_len'), kvInfo(past(i, 'decoder', 'value'), 'past_len'), kvInfo(past(i, 'encoder', 'key'), 'enc_len'), kvInfo(past(i, 'encoder', 'value'), 'enc_len')]),
+      { name: 'use_cache_branch', type: DataType.BOOL, dims: [1] },
+    ],
+    [
+      { name: 'logits', type: DataType.FLOAT, dims: ['batch', 'seq', V] },
+      ...layers.flatMap((_, i) => [kvInfo(present(i, 'decoder', 'key'), 'total_len'), kvInfo(present(i, 'decoder', 'value'), 'total_len'), kvInfo(present(i, 'encoder', 'key'), 'src_len'), kvInfo(present(i, 'encoder', 'value'), 'src_len')]),
+    ],
+    'Transformer decoder (edge-mt) with a KV cache, in the layout of HF optimum\'s decoder_model_merged',
   );
 }
