@@ -247,11 +247,13 @@ function f16(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
+const BF16 = new DataView(new ArrayBuffer(4)); // bf16 is the top half of an f32
+
 function readElement(dv: DataView, dtype: string, i: number): number {
   switch (dtype) {
     case 'float32': return dv.getFloat32(4 * i, true);
     case 'float16': return f16(dv.getUint16(2 * i, true));
-    case 'bfloat16': { const f = new DataView(new ArrayBuffer(4)); f.setUint32(0, dv.getUint16(2 * i, true) << 16, true); return f.getFloat32(0, true); }
+    case 'bfloat16': BF16.setUint32(0, dv.getUint16(2 * i, true) << 16, true); return BF16.getFloat32(0, true);
     case 'float64': return dv.getFloat64(8 * i, true);
     case 'int64': return Number(dv.getBigInt64(8 * i, true));
     case 'int32': return dv.getInt32(4 * i, true);
