@@ -1,17 +1,28 @@
-// npm run bench:request [-- --work 200000 --shapes long,tiny]: the slowest requests the API admits, in
-// Node on the bundled model and the same wasm as the worker (workerd's clock stands still during compute,
-// TOOLCHAIN.md). For each shape of hostile text and beam, builds one request whose work (model/texts.ts
-// workOf: decoder row-steps) is just under --work (default: MAX_WORK of worker/env.ts) and within
-// MAX_TEXTS x MAX_CHARS, translates it as the worker does (chunks of CHUNK_WORK, yielding between them),
-// and prints the wall time, the slowest chunk (how long another request can wait) and ms per 1k work.
-// Last line: one JSON object with the worst case.
+// npm run bench:request [-- --work 200000 --shapes long,tiny --models multi30k --pairs en-de,fr-de]: the
+// slowest requests the API admits, and the memory they take, in Node on the bundled models and the same wasm
+// as the worker (workerd's clock stands still during compute, TOOLCHAIN.md). Routes measured: each bundled
+// model on its first direction, and one pivot per pair of leg models (model/routing.ts over all of them),
+// or the --pairs given. For each route, shape of hostile text and beam, builds one request whose work
+// (model/texts.ts workOf: decoder row-steps) is just under --work (default: MAX_WORK of worker/env.ts) and
+// within MAX_TEXTS x MAX_CHARS, translates it as the worker does (chunks of CHUNK_WORK, yielding between
+// them; a pivot's second leg takes the first one's output), and prints the wall time, the slowest chunk (how
+// long another request can wait), ms per 1k work, and memory: the route's engines' wasm memory (each engine
+// has its own, as in the worker; it never shrinks, so it is the peak), and the peaks of the JS heap and of
+// ArrayBuffers outside wasm (the model files while loading), sampled at load and around every engine call.
+// What a Worker isolate holds is about their sum, against its 128 MB. Run with --expose-gc (the npm script
+// does) to start each route from a collected heap. Last line: one JSON object, per route the peaks and the
+// worst case, and all_models_mib: every measured model's engine at its peak plus the largest JS memory.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Kernels } from '../kernels/host.ts';
 import { loadKernels } from '../kernels/node.ts';
-import type { TranslateOptions } from '../model/engine.ts';
+import type { Engine, TranslateOptions } from '../model/engine.ts';
+import { type Route, type RoutableModel, allPairs, findRoute } from '../model/routing.ts';
 import { type TextPlan, planTexts, translatePlans, workOf } from '../model/texts.ts';
 import { createEngine } from '../model/translator.ts';
 import { readModelDir } from '../train/model-dir.ts';
-import { defaultModelDir } from '../train/paths.ts';
+import { BUNDLED_MODELS_DIR, bundledModels } from '../train/paths.ts';
 import { settings } from '../worker/env.ts';
 
 const limits = settings(undefined);
@@ -20,9 +31,13 @@ const { values: opt } = parseArgs({
     work: { type: 'string', default: String(limits.maxWork) },
     shapes: { type: 'string', default: 'short,tiny,long,bytes' },
     beams: { type: 'string', default: '1,4,8' },
+    models: { type: 'string' }, // comma-separated bundled models (default: all)
+    'models-dir': { type: 'string', default: BUNDLED_MODELS_DIR },
+    pairs: { type: 'string' }, // e.g. en-de,fr-de, routed over the models
   },
 });
 const maxWork = Number(opt.work);
+const beams = opt.beams.split(',').map(Number);
 
 // Texts of MAX_CHARS characters, each a different way to make the model work hard.
 const words = 'man woman dog child street red ball water mountain bicycle running looking playing'.split(' ');
@@ -45,23 +60,81 @@ function fill(part: (i: number) => string): string {
   return [...s].slice(0, limits.maxChars).join('').trim();
 }
 
-const model = readModelDir(defaultModelDir());
-const engine = createEngine(model, loadKernels());
-// Every engine call is a chunk (model/texts.ts: translate, or translateStream for one long piece).
-let chunkMs: number[] = [];
-const timed = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
-  const t0 = performance.now();
-  try {
-    return await f(...a);
-  } finally {
-    chunkMs.push(performance.now() - t0);
-  }
-};
-engine.translate = timed(engine.translate.bind(engine));
-engine.translateStream = timed(engine.translateStream.bind(engine));
+// ---- memory -----------------------------------------------------------------------------------------
 
-// As many texts (then sentences of the last) as fit the work limit.
-function request(shape: string, options: TranslateOptions): { plans: TextPlan[]; work: number } {
+const MiB = 2 ** 20;
+let peakHeap = 0;
+let peakArrayBuffers = 0;
+function sampleMemory(): void {
+  const m = process.memoryUsage();
+  peakHeap = Math.max(peakHeap, m.heapUsed);
+  peakArrayBuffers = Math.max(peakArrayBuffers, m.arrayBuffers); // wasm memories count in `external`, not here
+}
+function resetPeaks(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+  peakHeap = peakArrayBuffers = 0;
+  sampleMemory();
+}
+
+// ---- routes -------------------------------------------------------------------------------------------
+
+const models = bundledModels(opt['models-dir']).filter((m) => !opt.models || opt.models.split(',').includes(m.name));
+if (!models.length) throw new Error(`no bundled model${opt.models ? ` named ${opt.models}` : ''} in ${opt['models-dir']}`);
+const routable: RoutableModel[] = models.map((m) => ({ name: m.name, directions: JSON.parse(readFileSync(join(m.dir, 'config.json'), 'utf8')).directions }));
+
+function routesToMeasure(): Array<{ label: string; route: Route }> {
+  const label = (r: Route) => r.legs.map((l) => `${l.source}-${l.target}@${l.model}`).join(' + ');
+  if (opt.pairs) {
+    return opt.pairs.split(',').map((p) => {
+      const [s, t] = p.split('-');
+      const route = findRoute(routable, s, t);
+      if (!route) throw new Error(`no route for ${p} over ${routable.map((m) => m.name).join(', ')}`);
+      return { label: label(route), route };
+    });
+  }
+  // Each model alone on its first direction, then the first pivot of each pair of leg models.
+  const out = routable.map((m) => findRoute([m], ...m.directions[0])!).map((route) => ({ label: label(route), route }));
+  const seen = new Set<string>();
+  for (const { route } of allPairs(routable)) {
+    const key = route.legs.map((l) => l.model).join('+');
+    if (route.pivot && !seen.has(key)) {
+      seen.add(key);
+      out.push({ label: label(route), route });
+    }
+  }
+  return out;
+}
+
+// Fresh engines for a route, one per model (its own kernels and memory, as the worker loads them), their
+// calls timed (every engine call is a chunk: model/texts.ts translate, or translateStream for one long piece)
+// and sampled for memory.
+let chunkMs: number[] = [];
+function loadEngines(route: Route): Map<string, { engine: Engine; kernels: Kernels }> {
+  const engines = new Map<string, { engine: Engine; kernels: Kernels }>();
+  for (const { model } of route.legs) {
+    if (engines.has(model)) continue;
+    const kernels = loadKernels();
+    const engine = createEngine(readModelDir(models.find((m) => m.name === model)!.dir), kernels);
+    sampleMemory(); // the files' bytes are still referenced here, as in the worker right after a load
+    const timed = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+      sampleMemory();
+      const t0 = performance.now();
+      try {
+        return await f(...a);
+      } finally {
+        chunkMs.push(performance.now() - t0);
+        sampleMemory();
+      }
+    };
+    engine.translate = timed(engine.translate.bind(engine));
+    engine.translateStream = timed(engine.translateStream.bind(engine));
+    engines.set(model, { engine, kernels });
+  }
+  return engines;
+}
+
+// As many texts (then sentences of the last) as fit the work limit on the first leg's engine.
+function request(engine: Engine, shape: string, options: TranslateOptions): { plans: TextPlan[]; work: number } {
   const plans: TextPlan[] = [];
   for (let t = 0; t < limits.maxTexts; t++) {
     const [plan] = planTexts(engine, [SHAPES[shape](t)], options);
@@ -76,33 +149,67 @@ function request(shape: string, options: TranslateOptions): { plans: TextPlan[];
   return { plans, work: workOf(plans, engine, options) };
 }
 
-const warm: TranslateOptions = { source: 'en', target: 'de', beam: 4 };
-await translatePlans(engine, planTexts(engine, ['A dog runs in the park.'], warm), warm); // V8 tier-up
 const rows: Array<Record<string, unknown>> = [];
-for (const shape of opt.shapes.split(',')) {
-  for (const beam of opt.beams.split(',').map(Number)) {
-    for (const rerank of beam === Math.max(...opt.beams.split(',').map(Number)) ? [false, true] : [false]) {
-      const options: TranslateOptions = { source: 'en', target: 'de', beam, ...(rerank ? { rerank: true } : {}) };
-      const t0 = performance.now();
-      const { plans, work } = request(shape, options);
-      const planMs = performance.now() - t0;
-      chunkMs = [];
-      const t1 = performance.now();
-      await translatePlans(engine, plans, options);
-      const ms = performance.now() - t1;
-      const row = {
-        shape, beam, rerank, texts: plans.length, work,
-        plan_ms: Math.round(planMs), seconds: round(ms / 1000), slowest_chunk_ms: Math.round(Math.max(...chunkMs)),
-        ms_per_1k_work: round((ms / work) * 1000),
-      };
-      rows.push(row);
-      console.error(JSON.stringify(row));
+const summaries: Array<Record<string, unknown>> = [];
+const wasmPerModel = new Map<string, number>(); // the most wasm memory each model's engine reached
+let peakJs = 0; // the most JS heap + ArrayBuffers of any route
+for (const { label, route } of routesToMeasure()) {
+  resetPeaks();
+  const engines = loadEngines(route);
+  const legEngine = (i: number) => engines.get(route.legs[i].model)!.engine;
+  const wasmMiB = () => round([...engines.values()].reduce((sum, e) => sum + e.kernels.memory.buffer.byteLength, 0) / MiB);
+  const loaded = { wasm_mib: wasmMiB(), js_heap_mib: round(peakHeap / MiB), array_buffers_mib: round(peakArrayBuffers / MiB) };
+  const first = route.legs[0];
+  const warm: TranslateOptions = { source: first.source, target: first.target, beam: 4 };
+  await translatePlans(legEngine(0), planTexts(legEngine(0), ['A dog runs in the park.'], warm), warm); // V8 tier-up
+  const routeRows: Array<Record<string, unknown>> = [];
+  for (const shape of opt.shapes.split(',')) {
+    for (const beam of beams) {
+      for (const rerank of beam === Math.max(...beams) ? [false, true] : [false]) {
+        const options = (i: number): TranslateOptions => ({ source: route.legs[i].source, target: route.legs[i].target, beam, ...(rerank ? { rerank: true } : {}) });
+        const t0 = performance.now();
+        const { plans, work } = request(legEngine(0), shape, options(0));
+        const planMs = performance.now() - t0;
+        chunkMs = [];
+        peakHeap = 0;
+        const t1 = performance.now();
+        let out = await translatePlans(legEngine(0), plans, options(0));
+        for (let i = 1; i < route.legs.length; i++) {
+          out = await translatePlans(legEngine(i), planTexts(legEngine(i), out.map((r) => r.translation), options(i)), options(i));
+        }
+        const ms = performance.now() - t1;
+        const row = {
+          route: label, shape, beam, rerank, texts: plans.length, work,
+          plan_ms: Math.round(planMs), seconds: round(ms / 1000), slowest_chunk_ms: Math.round(Math.max(...chunkMs)),
+          ms_per_1k_work: round((ms / work) * 1000), wasm_mib: wasmMiB(), js_heap_mib: round(peakHeap / MiB),
+        };
+        routeRows.push(row);
+        console.error(JSON.stringify(row));
+      }
     }
   }
+  rows.push(...routeRows);
+  const peak = {
+    wasm_mib: wasmMiB(),
+    js_heap_mib: Math.max(loaded.js_heap_mib, ...routeRows.map((r) => r.js_heap_mib as number)),
+    array_buffers_mib: round(peakArrayBuffers / MiB),
+  };
+  const summary = { route: label, loaded, peak: { ...peak, total_mib: round(peak.wasm_mib + peak.js_heap_mib + peak.array_buffers_mib) }, worst: slowest(routeRows) };
+  summaries.push(summary);
+  for (const [name, e] of engines) wasmPerModel.set(name, Math.max(wasmPerModel.get(name) ?? 0, e.kernels.memory.buffer.byteLength / MiB));
+  peakJs = Math.max(peakJs, peak.js_heap_mib + peak.array_buffers_mib);
+  console.error(JSON.stringify(summary));
 }
-const worst = rows.reduce((a, b) => ((b.seconds as number) > (a.seconds as number) ? b : a));
-const slowestChunk = Math.max(...rows.map((r) => r.slowest_chunk_ms as number));
-console.log(JSON.stringify({ max_work: maxWork, worst, slowest_chunk_ms: slowestChunk }));
+// Every measured model in memory at once (the worker keeps engines up to MODEL_MEMORY_BYTES of weights),
+// each at its peak, plus the largest JS heap and ArrayBuffers seen: a bound for one isolate.
+const allModels = round([...wasmPerModel.values()].reduce((a, b) => a + b, 0) + peakJs);
+console.log(JSON.stringify({
+  max_work: maxWork, routes: summaries, all_models_mib: allModels, worst: slowest(rows), slowest_chunk_ms: Math.max(...rows.map((r) => r.slowest_chunk_ms as number)),
+}));
+
+function slowest(rs: Array<Record<string, unknown>>) {
+  return rs.reduce((a, b) => ((b.seconds as number) > (a.seconds as number) ? b : a));
+}
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;

@@ -25,11 +25,12 @@ describe('publishable packages', () => {
     writeFileSync(
       file,
       `import { createClient, ApiError, type Translation } from '@edge-mt/client';
-import { Translator, EngineError } from '@edge-mt/browser';
+import { Catalog, Translator, EngineError, type CatalogTranslation } from '@edge-mt/browser';
 const api = createClient({ baseUrl: 'https://mt.example.com' });
 export const t: Promise<Translation> = api.translate('Hello.', { source: 'en', target: 'de' });
 export const local: Promise<Translator> = Translator.load('/model/', { onProgress: (p) => p.loaded });
 export const errors = [ApiError, EngineError];
+export const pivoted: Promise<CatalogTranslation> = Catalog.fromApi('https://mt.example.com').then((c) => c.translate('Bonjour.', { source: 'auto', target: 'de' }));
 // @ts-expect-error the text comes first, then the parameters
 api.translate({ text: 'Hello.', source: 'en', target: 'de' });
 `,
@@ -58,8 +59,9 @@ api.translate({ text: 'Hello.', source: 'en', target: 'de' });
     const js = readFileSync(join(out, 'browser/index.js'), 'utf8');
     expect(js).toContain('new URL("./engine.worker.js", import.meta.url)');
     expect(js).toContain('new URL("./wasm/", import.meta.url)');
+    expect(js).toContain('new URL("./langid.json", import.meta.url)');
     expect(js).not.toMatch(/\.ts["']/);
-    for (const f of ['engine.worker.js', 'wasm/kernels.simd.wasm', 'wasm/kernels.relaxed.wasm']) {
+    for (const f of ['engine.worker.js', 'wasm/kernels.simd.wasm', 'wasm/kernels.relaxed.wasm', 'langid.json']) {
       expect(readFileSync(join(out, 'browser', f)).byteLength).toBeGreaterThan(1000);
     }
     const pkg = JSON.parse(readFileSync(join(out, 'browser/package.json'), 'utf8'));

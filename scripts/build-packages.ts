@@ -1,10 +1,10 @@
 // Builds the two packages an app installs: `@edge-mt/client` (the typed API client) and `@edge-mt/browser`
-// (the offline engine: Translator, its module Web Worker and the SIMD / relaxed-SIMD kernels), each as ES
-// modules with type declarations, into dist/<name>/ (publish with `npm publish dist/client`, or install the
+// (the offline engine: Translator and Catalog, their module Web Worker, the SIMD / relaxed-SIMD kernels and
+// the language identifier), each as ES modules with type declarations, into dist/<name>/ (publish with `npm publish dist/client`, or install the
 // folder or its `npm pack` tarball). The sources stay TypeScript; this is what leaves the repository.
 import { build, type Plugin } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
@@ -31,22 +31,26 @@ const PACKAGES: Pkg[] = [
     dir: 'browser',
     description: 'The edge-mt translation engine in the browser: WebAssembly SIMD kernels in a Web Worker, offline.',
     entries: { index: 'browser/index.ts', 'engine.worker': 'browser/engine.worker.ts' },
-    assets: Object.fromEntries(WASM.map((f) => [`wasm/${f}`, `kernels/build/${f}`])),
+    assets: { ...Object.fromEntries(WASM.map((f) => [`wasm/${f}`, `kernels/build/${f}`])), 'langid.json': 'models/langid.json' },
   },
 ];
 
-// In the repository the Translator finds its worker and kernels beside the sources; in the package they sit
-// beside index.js. Written as `new URL(literal, import.meta.url)` so that Vite and webpack 5 bundle them.
-const SOURCE_URLS: Array<[string, string]> = [
-  ["new URL('./engine.worker.ts', import.meta.url)", "new URL('./engine.worker.js', import.meta.url)"],
-  ["new URL('../kernels/build/', import.meta.url)", "new URL('./wasm/', import.meta.url)"],
-];
+// In the repository the engine finds its worker, kernels and language identifier beside the sources; in the
+// package they sit beside index.js. Written as `new URL(literal, import.meta.url)` so that Vite and webpack 5
+// bundle them.
+const SOURCE_URLS: Record<string, Array<[string, string]>> = {
+  'translator.ts': [
+    ["new URL('./engine.worker.ts', import.meta.url)", "new URL('./engine.worker.js', import.meta.url)"],
+    ["new URL('../kernels/build/', import.meta.url)", "new URL('./wasm/', import.meta.url)"],
+  ],
+  'catalog.ts': [["new URL('../models/langid.json', import.meta.url)", "new URL('./langid.json', import.meta.url)"]],
+};
 const packagedUrls: Plugin = {
   name: 'packaged-urls',
   setup(b) {
-    b.onLoad({ filter: /browser[\\/]index\.ts$/ }, (args) => {
+    b.onLoad({ filter: /browser[\\/](translator|catalog)\.ts$/ }, (args) => {
       let text = readFileSync(args.path, 'utf8');
-      for (const [from, to] of SOURCE_URLS) {
+      for (const [from, to] of SOURCE_URLS[basename(args.path)]) {
         if (!text.includes(from)) throw new Error(`${relative(root, args.path)} no longer contains ${from}: update scripts/build-packages.ts`);
         text = text.replaceAll(from, to);
       }
@@ -91,9 +95,9 @@ export async function buildPackages(out = join(root, 'dist')): Promise<string[]>
       type: 'module',
       license: 'MIT',
       sideEffects: false,
-      exports: { '.': { types: './index.d.ts', import: './index.js' }, ...(p.assets ? { './engine.worker.js': './engine.worker.js', './wasm/*': './wasm/*' } : {}), './package.json': './package.json' },
+      exports: { '.': { types: './index.d.ts', import: './index.js' }, ...(p.assets ? { './engine.worker.js': './engine.worker.js', './wasm/*': './wasm/*', './langid.json': './langid.json' } : {}), './package.json': './package.json' },
       types: './index.d.ts',
-      files: ['*.js', '*.js.map', '*.d.ts', 'types', ...(p.assets ? ['wasm'] : [])],
+      files: ['*.js', '*.js.map', '*.d.ts', 'types', ...(p.assets ? ['wasm', 'langid.json'] : [])],
     };
     writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
     dirs.push(dir);

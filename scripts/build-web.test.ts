@@ -13,7 +13,7 @@ describe('buildWeb', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'web-')), 'public');
     await buildWeb(out);
     const files = list(out);
-    expect(files).toEqual(expect.arrayContaining(['app.js', 'app.js.map', 'engine.worker.js', 'index.html', 'style.css', join('wasm', 'kernels.simd.wasm')]));
+    expect(files).toEqual(expect.arrayContaining(['app.js', 'app.js.map', 'engine.worker.js', 'index.html', 'langid.json', 'style.css', join('wasm', 'kernels.simd.wasm')]));
     const mtimes = files.map((f) => statSync(join(out, f)).mtimeMs);
     writeFileSync(join(out, 'stale.js'), 'old');
     writeFileSync(join(out, 'style.css'), 'edited by hand');

@@ -1,6 +1,7 @@
 // Builds the demo page into public/ (served by the worker as static assets, wrangler.toml [assets]):
 // web/main.ts -> app.js, browser/engine.worker.ts -> engine.worker.js (the in-browser engine's Web Worker),
-// the SIMD and relaxed-SIMD kernels -> wasm/, plus index.html and style.css. No CDN: everything is local.
+// the SIMD and relaxed-SIMD kernels -> wasm/, the language identifier (models/langid.json, for source "auto"
+// in the browser) -> langid.json, plus index.html and style.css. No CDN: everything is local.
 // Run by `npm run build` after the kernels (it needs kernels/build/*.wasm).
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ export async function buildWeb(out = join(root, 'public')): Promise<string> {
   const files = new Map<string, Uint8Array>(r.outputFiles.map((f) => [f.path, f.contents]));
   for (const f of ['index.html', 'style.css']) files.set(join(out, f), readFileSync(join(root, 'web', f)));
   for (const f of WASM) files.set(join(out, 'wasm', f), readFileSync(join(root, 'kernels/build', f)));
+  files.set(join(out, 'langid.json'), readFileSync(join(root, 'models/langid.json')));
   sync(out, files);
   return out;
 }

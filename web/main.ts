@@ -1,9 +1,11 @@
 // The demo page: translate as you type through the edge API (streamed) or the in-browser engine, and show
-// the encoder-decoder attention of the result. body[data-state] tells where it is (the e2e test reads it):
+// the encoder-decoder attention of the result. Both selects offer every language the API lists (direct or
+// through English) and the source "Detect language"; in the browser, the Catalog downloads the model(s) a
+// direction needs and then works offline. body[data-state] tells where it is (the e2e test reads it):
 // starting, ready, pending, loading, translating, done, error.
-import { EngineError, Translator } from '../browser/index.ts';
+import { Catalog, type CatalogTranslation, EngineError } from '../browser/index.ts';
 import { ApiError, Client } from '../client/index.ts';
-import type { SentenceAlignment, StreamEvent, TranslateParams, Translation } from '../client/types.ts';
+import type { Languages, SentenceAlignment, StreamEvent, TranslateParams } from '../client/types.ts';
 import { drawHeatmap, type Layout } from './heatmap.ts';
 
 const $ = <T>(id: string) => document.getElementById(id) as unknown as T;
@@ -46,11 +48,13 @@ const languageName = (() => {
   };
 })();
 
+const AUTO = 'auto';
+
 let client = makeClient();
-let directions: Array<{ source: string; target: string }> = [];
+let listing: Languages = { languages: [], directions: [], models: [] };
 let engine: EngineKind = 'api';
-let translator: Translator | null = null;
-let loading: Promise<Translator> | null = null;
+let local: Catalog | null = null;
+let opening: Promise<Catalog> | null = null;
 let seq = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let controller: AbortController | null = null;
@@ -59,7 +63,7 @@ let layout: Layout | null = null;
 
 function makeClient(): Client {
   // Few, short retries: a person is waiting. Once the model is in the browser it answers when the network is down.
-  return new Client({ apiKey: localStorage.getItem(KEY_STORE) || undefined, retries: 2, backoffMs: 400, maxDelayMs: 5000, fallback: translator ?? undefined });
+  return new Client({ apiKey: localStorage.getItem(KEY_STORE) || undefined, retries: 2, backoffMs: 400, maxDelayMs: 5000, fallback: local ?? undefined });
 }
 
 const setState = (s: string) => (document.body.dataset.state = s);
@@ -80,7 +84,7 @@ function explain(e: unknown): string {
       case 'rate_limited':
         return `Too many requests; try again in ${e.retryAfter ?? 60} seconds.`;
       case 'network_error':
-        return 'Cannot reach the translation API. Check the connection; once the model is loaded "In this browser", it works offline.';
+        return 'Cannot reach the translation API. Check the connection; once a direction\'s model is loaded "In this browser", it works offline.';
       default:
         return `${e.message} (${e.code}, HTTP ${e.status})`;
     }
@@ -93,9 +97,8 @@ function explain(e: unknown): string {
 
 async function loadLanguages(): Promise<void> {
   try {
-    const l = await client.languages();
-    directions = l.directions;
-    if (engine === 'api') els.model.textContent = l.models.map((m) => `${m.name} · ${m.version ?? '?'}`).join(', ');
+    listing = await client.languages();
+    if (engine === 'api') els.model.textContent = listing.models.map((m) => `${m.name} · ${m.version ?? '?'}`).join(', ');
     fillLanguages();
     showMessage(null);
     setState('ready');
@@ -107,18 +110,31 @@ async function loadLanguages(): Promise<void> {
   }
 }
 
+// The listed directions from `source` ("auto": from any language) into `target` (any when omitted).
+const routes = (source: string, target?: string) =>
+  listing.directions.filter((d) => (source === AUTO || d.source === source) && (target === undefined || d.target === target));
+
+// Whether every model of a direction's legs serves the leg's reverse too (what reranking and swapping need).
+const reversible = (d: Languages['directions'][number]) => {
+  const legs = d.pivot ? [[d.source, d.pivot], [d.pivot, d.target]] : [[d.source, d.target]];
+  return legs.every(([s, t], i) => listing.models.find((m) => m.name === d.models[i])?.directions.some((x) => x.source === t && x.target === s));
+};
+
 function fillLanguages(): void {
   const fill = (sel: HTMLSelectElement, codes: string[], preferred: string) => {
     const keep = codes.includes(sel.value) ? sel.value : codes.includes(preferred) ? preferred : codes[0];
-    sel.replaceChildren(...codes.map((c) => new Option(`${languageName(c)} (${c})`, c)));
+    sel.replaceChildren(...codes.map((c) => new Option(c === AUTO ? 'Detect language' : `${languageName(c)} (${c})`, c)));
     if (keep) sel.value = keep;
     sel.disabled = codes.length === 0;
   };
-  fill(els.source, [...new Set(directions.map((d) => d.source))], 'en');
-  fill(els.target, directions.filter((d) => d.source === els.source.value).map((d) => d.target), 'de');
-  // Swapping and reranking both need the reverse direction.
-  els.swap.disabled = els.rerank.disabled = !directions.some((d) => d.source === els.target.value && d.target === els.source.value);
-  els.input.placeholder = `Type ${languageName(els.source.value || 'en')} text to translate…`;
+  const sources = [...new Set(listing.directions.map((d) => d.source))].sort();
+  fill(els.source, sources.length ? [AUTO, ...sources] : [], 'en');
+  fill(els.target, [...new Set(routes(els.source.value).map((d) => d.target))].sort(), 'de');
+  const chosen = routes(els.source.value, els.target.value);
+  els.rerank.disabled = !chosen.length || !chosen.every(reversible);
+  els.swap.disabled = els.source.value === AUTO || !routes(els.target.value, els.source.value).length;
+  const from = els.source.value;
+  els.input.placeholder = from === AUTO || !from ? 'Type text to translate…' : `Type ${languageName(from)} text to translate…`;
 }
 
 // ---- translation ------------------------------------------------------------------------------------
@@ -128,36 +144,29 @@ function schedule(delay = DEBOUNCE_MS): void {
   timer = setTimeout(run, delay);
 }
 
-function ensureTranslator(): Promise<Translator> {
-  if (loading) return loading;
-  loading = (async () => {
-    const versions = await client.models(); // the first catalogued model, in the version the API serves
-    const current = versions.find((m) => m.serving) ?? versions.find((m) => m.current);
-    if (!current) throw new ApiError(503, 'model_unavailable', 'no model version is deployed');
-    setState('loading');
-    showProgress(0, current.size);
-    const t = await Translator.load(client.modelUrl(current.name, current.version), {
-      headers: client.headers(),
+// The in-browser Catalog of the models the API serves: a model downloads when a direction first needs it.
+function ensureCatalog(): Promise<Catalog> {
+  if (opening) return opening;
+  opening = (async () => {
+    const c = await Catalog.fromApi(client, {
       workerUrl: '/engine.worker.js',
       wasmBase: '/wasm/',
-      onProgress: (p) => showProgress(p.loaded, p.total ?? current.size),
+      langidUrl: '/langid.json',
+      onProgress: (p) => {
+        setState('loading');
+        showProgress(p.model, p.loaded, p.total);
+      },
     });
-    translator = t;
+    local = c;
     client = makeClient(); // now with the local fallback
-    if (!directions.length) {
-      directions = t.info.directions.map(([source, target]) => ({ source, target }));
+    if (!listing.directions.length) {
+      listing = c.languages();
       fillLanguages();
     }
-    return t;
+    return c;
   })();
-  loading.then(
-    () => hideProgress(),
-    () => {
-      loading = null;
-      hideProgress();
-    },
-  );
-  return loading;
+  opening.catch(() => (opening = null));
+  return opening;
 }
 
 async function run(): Promise<void> {
@@ -175,15 +184,19 @@ async function run(): Promise<void> {
   let out = '';
   try {
     if (engine === 'browser') {
-      await ensureTranslator();
+      await ensureCatalog();
       if (id !== seq) return;
     }
     if (!els.source.value || !els.target.value) return; // languages not known yet: loadLanguages() runs again
+    const chosen = routes(els.source.value, els.target.value);
+    // Alignments relate a sentence to its translation: only a direct model has them (the API refuses them
+    // through a pivot).
     const params: TranslateParams = {
-      source: els.source.value, target: els.target.value, beam: Number(els.beam.value), alignments: true,
+      source: els.source.value, target: els.target.value, beam: Number(els.beam.value),
+      alignments: chosen.length > 0 && chosen.every((d) => d.route === 'direct'),
       ...(els.rerank.checked && !els.rerank.disabled ? { rerank: true } : {}),
     };
-    const events: AsyncIterable<StreamEvent> = engine === 'browser' ? translator!.stream(text, params) : client.stream(text, params, { signal: ctl.signal });
+    const events: AsyncIterable<StreamEvent> = engine === 'browser' ? local!.stream(text, params) : client.stream(text, params, { signal: ctl.signal });
     setState('translating');
     els.status.textContent = 'Translating…';
     const started = performance.now();
@@ -193,16 +206,19 @@ async function run(): Promise<void> {
         if (ev.index === 0) els.output.textContent = out += ev.piece;
         continue;
       }
-      const r = ev.result as Translation;
+      const r = ev.result as CatalogTranslation;
+      hideProgress();
       els.output.textContent = r.translation;
-      setAlignments(r.alignments ?? []);
-      const where = engine === 'browser' ? `in this browser (${translator?.flavor === 'relaxed' ? 'relaxed SIMD' : 'SIMD'} wasm)` : 'edge API';
-      els.status.textContent = `${where} · ${r.model} · ${r.version} · ${Math.round(performance.now() - started)} ms`;
+      setAlignments(r.alignments ?? [], r.pivot);
+      const where = engine === 'browser' ? `in this browser (${local?.flavor === 'relaxed' ? 'relaxed SIMD' : 'SIMD'} wasm)` : 'edge API';
+      const how = [r.detected ? `detected ${languageName(r.detected.language)}` : '', r.pivot ? `via ${languageName(r.pivot)}` : ''].filter(Boolean);
+      els.status.textContent = [where, ...how, r.model, r.version, `${Math.round(performance.now() - started)} ms`].join(' · ');
       if (engine === 'browser') els.model.textContent = `${r.model} · ${r.version} · in browser`;
       showMessage(null);
       setState('done');
     }
   } catch (e) {
+    hideProgress();
     if (id !== seq || (e instanceof Error && e.name === 'AbortError')) return;
     els.status.textContent = '\u00a0';
     showMessage('error', explain(e));
@@ -210,20 +226,24 @@ async function run(): Promise<void> {
   }
 }
 
-function showProgress(loaded: number, total: number): void {
+function showProgress(model: string, loaded: number, total?: number): void {
   els.progress.hidden = false;
-  const frac = total > 0 ? Math.min(1, loaded / total) : 0;
+  const frac = total ? Math.min(1, loaded / total) : 0;
   (els.progress.firstElementChild as HTMLElement).style.width = `${(frac * 100).toFixed(1)}%`;
   const mb = (n: number) => (n / 1e6).toFixed(n < 1e7 ? 2 : 1);
-  els.progress.querySelector('.label')!.textContent = `Downloading the model into this browser: ${mb(loaded)} of ${mb(total)} MB`;
+  els.progress.querySelector('.label')!.textContent = `Downloading the model ${model} into this browser: ${mb(loaded)}${total ? ` of ${mb(total)}` : ''} MB`;
 }
 
 const hideProgress = () => (els.progress.hidden = true);
 
 // ---- attention heatmap ------------------------------------------------------------------------------
 
-function setAlignments(a: SentenceAlignment[]): void {
+const NO_ATTENTION = 'Translate something to see where the decoder looks: one row per target token, one column per source token.';
+
+// `pivot`: the translation went through that language, so no attention relates the source to it.
+function setAlignments(a: SentenceAlignment[], pivot?: string): void {
   alignments = a;
+  els.empty.textContent = pivot ? `No attention to show: this direction goes through ${languageName(pivot)}, in two models.` : NO_ATTENTION;
   const keepSentence = Math.min(Number(els.sentence.value) || 0, Math.max(0, a.length - 1));
   els.sentence.replaceChildren(...a.map((s, i) => new Option(`${i + 1}. ${s.source.length > 48 ? s.source.slice(0, 47) + '…' : s.source}`, String(i))));
   els.sentence.value = String(keepSentence);
@@ -289,18 +309,23 @@ els.input.addEventListener('input', () => {
   setState('pending');
   schedule();
 });
-for (const sel of [els.target, els.beam, els.rerank]) sel.addEventListener('change', () => schedule(0));
-els.source.addEventListener('change', () => {
-  fillLanguages();
-  schedule(0);
-});
+// Any change of what to translate sets the page pending at once (then translates), as typing does.
+for (const sel of [els.source, els.target, els.beam, els.rerank]) {
+  sel.addEventListener('change', () => {
+    if (sel === els.source || sel === els.target) fillLanguages();
+    setState('pending');
+    schedule(0);
+  });
+}
 els.swap.addEventListener('click', () => {
   const [s, t] = [els.source.value, els.target.value];
   els.source.value = t;
   fillLanguages();
   els.target.value = s;
+  fillLanguages(); // rerank and swap depend on the new pair
   if (els.output.textContent) els.input.value = els.output.textContent;
   countChars();
+  setState('pending');
   schedule(0);
 });
 els.sentence.addEventListener('change', () => {

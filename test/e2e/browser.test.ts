@@ -1,7 +1,8 @@
 // The demo page in a real browser (Debian's Chromium via playwright-core) against a real `wrangler dev`
-// serving a tiny random-weight model: the page, the API behind it and the in-browser engine end to end.
-// Translates one sentence through the edge API and in the browser, checks both give the API's own answer
-// and that the attention heatmap is drawn, and saves test-artifacts/demo.png (and no-model.png).
+// serving two tiny random-weight models (en<->de, en<->fr): the page, the API behind it and the in-browser
+// engine end to end. Translates through the edge API and in the browser, directly, through English and with
+// the source detected, checks both give the API's own answer (offline too, once the models are in the
+// browser) and that the attention heatmap is drawn, and saves test-artifacts/demo.png (and no-model.png).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
@@ -25,7 +26,7 @@ beforeAll(async () => {
     throw new Error(`the browser test needs Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (Debian)`);
   }
   await buildWeb(); // public/ from web/ and the current kernels
-  server = await startDevServer(tinyModel());
+  server = await startDevServer({ multi30k: tinyModel(1, ['en', 'de']), 'tiny-fr': tinyModel(2, ['en', 'fr']) });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
 }, 180_000);
 
@@ -40,6 +41,13 @@ async function openDemo(): Promise<Page> {
   await page.goto(`${server.url}/`);
   return page;
 }
+
+const translate = async (body: object) =>
+  (await (
+    await fetch(`${server.url}/v1/translate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+  ).json()) as { translation: string; pivot?: string; detected?: { language: string } };
+
+const options = (page: Page, select: string) => page.$$eval(`${select} option`, (os) => os.map((o) => (o as HTMLOptionElement).value));
 
 const state = (page: Page, engine: string, s: string) => page.waitForSelector(`body[data-engine=${engine}][data-state=${s}]`, { timeout: 60_000 });
 
@@ -61,16 +69,15 @@ describe('demo page in Chromium', () => {
     expect(await page.text()).toContain('<canvas id="heatmap"');
     const langs = await fetch(`${server.url}/v1/languages`);
     expect(langs.status).toBe(200);
-    expect(await langs.json()).toMatchObject({ languages: ['de', 'en'], models: [{ name: 'multi30k', version: server.version }] });
+    expect(await langs.json()).toMatchObject({
+      languages: ['de', 'en', 'fr'],
+      models: [{ name: 'multi30k', version: server.version }, { name: 'tiny-fr', version: server.version }],
+    });
     expect((await fetch(`${server.url}/v1/nope`)).status).toBe(404); // the worker's JSON 404, not an asset
     expect(await (await fetch(`${server.url}/v1/nope`)).json()).toMatchObject({ error: { code: 'not_found' } });
   });
 
   it('translates through the API and in the browser alike, and draws the attention', async () => {
-    const translate = async (body: object) =>
-      (await (
-        await fetch(`${server.url}/v1/translate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
-      ).json()) as { translation: string };
     const api = await translate({ text: SENTENCE, source: 'en', target: 'de', beam: 4 });
     expect(api.translation.length).toBeGreaterThan(0);
 
@@ -112,6 +119,53 @@ describe('demo page in Chromium', () => {
 
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'demo.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('offers every language both ways and "auto", and translates through English and detected in the browser, offline too', async () => {
+    const german = 'Zwei Hunde spielen im Schnee.';
+    // A text of its own for "auto": the API caches by the detected source, so a text translated from 'de'
+    // before would come back from the cache without `detected`.
+    const other = 'Ein Mann fährt mit dem Fahrrad durch die Stadt.';
+    const pivot = await translate({ text: german, source: 'de', target: 'fr', beam: 4 });
+    const detected = await translate({ text: other, source: 'auto', target: 'fr', beam: 4 });
+    expect(pivot.pivot).toBe('en');
+    expect(detected).toMatchObject({ detected: { language: 'de' }, pivot: 'en' });
+
+    const page = await openDemo();
+    await state(page, 'api', 'done');
+    expect(await options(page, '#source')).toEqual(['auto', 'de', 'en', 'fr']);
+    await page.selectOption('#source', 'de');
+    expect(await options(page, '#target')).toEqual(['en', 'fr']); // fr through English
+    await page.selectOption('#target', 'fr');
+    await page.fill('#input', german);
+    await state(page, 'api', 'done');
+    expect(await page.textContent('#output')).toBe(pivot.translation);
+    expect(await page.textContent('#status')).toContain('via English');
+    expect(await page.textContent('#empty')).toContain('goes through English');
+
+    await page.click('text=In this browser');
+    await state(page, 'browser', 'done');
+    expect(await page.textContent('#output')).toBe(pivot.translation);
+    expect(await page.textContent('#status')).toMatch(/in this browser .* via English · multi30k\+tiny-fr/);
+
+    await page.selectOption('#source', 'auto');
+    await page.fill('#input', other);
+    await state(page, 'browser', 'done');
+    expect(await page.textContent('#output')).toBe(detected.translation);
+    expect(await page.textContent('#status')).toContain('detected German');
+
+    // Both models are in the page now: with the network gone, every direction still translates.
+    await page.context().setOffline(true);
+    await page.selectOption('#source', 'de');
+    await page.selectOption('#target', 'fr');
+    await page.fill('#input', 'Eine Frau liest ein Buch.');
+    await state(page, 'browser', 'done');
+    expect(await page.textContent('#status')).toContain('via English');
+    const offline = await page.textContent('#output');
+    await page.context().setOffline(false);
+    expect(offline).toBe((await translate({ text: 'Eine Frau liest ein Buch.', source: 'de', target: 'fr', beam: 4 })).translation);
     expect(pageErrors).toEqual([]);
     await page.close();
   });

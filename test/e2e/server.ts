@@ -1,13 +1,13 @@
 // A real `wrangler dev` for end-to-end tests: offline, on a free port in 8790-8799, with its own temporary
-// --persist-to directory whose local R2 holds the given model files. Runs in its own process group so that
-// stop() ends wrangler and workerd together.
+// --persist-to directory whose local R2 holds the given models and their catalog. Runs in its own process
+// group so that stop() ends wrangler and workerd together.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { MODEL_FILES, type ModelFileName, describeVersion, emptyManifest, fileKey, manifestKey } from '../../model/manifest.ts';
+import { CATALOG_KEY, MODEL_FILES, type ModelFileName, describeVersion, emptyManifest, fileKey, manifestKey } from '../../model/manifest.ts';
 import { offlineEnv, root, wranglerSettings } from '../../scripts/local-r2.ts';
 
 const wrangler = join(root, 'node_modules/.bin/wrangler');
@@ -20,20 +20,28 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-export async function startDevServer(files: Record<ModelFileName, Uint8Array>, version = 'v1'): Promise<DevServer> {
-  const { bucket, modelName } = wranglerSettings();
+// `models`: name -> files, in catalog order (models/catalog.json), each at `version`.
+export async function startDevServer(models: Record<string, Record<ModelFileName, Uint8Array>>, version = 'v1'): Promise<DevServer> {
+  const { bucket } = wranglerSettings();
   const dir = mkdtempSync(join(tmpdir(), 'edge-mt-e2e-'));
   const persist = join(dir, 'state');
   const put = (key: string, file: string, type: string) =>
     run(wrangler, ['r2', 'object', 'put', '--local', '--persist-to', persist, `${bucket}/${key}`, '--file', file, '--content-type', type], { cwd: root, env: offlineEnv });
+  const putJson = async (key: string, value: unknown) => {
+    const file = join(dir, key.replaceAll('/', '_'));
+    writeFileSync(file, JSON.stringify(value));
+    await put(key, file, 'application/json');
+  };
 
-  const manifest = emptyManifest(modelName, await describeVersion(version, files));
-  for (const f of MODEL_FILES) {
-    writeFileSync(join(dir, f), files[f]);
-    await put(fileKey(modelName, version, f), join(dir, f), f.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+  for (const [name, files] of Object.entries(models)) {
+    for (const f of MODEL_FILES) {
+      const file = join(dir, `${name}.${f}`);
+      writeFileSync(file, files[f]);
+      await put(fileKey(name, version, f), file, f.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+    }
+    await putJson(manifestKey(name), emptyManifest(name, await describeVersion(version, files)));
   }
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  await put(manifestKey(modelName), join(dir, 'manifest.json'), 'application/json');
+  await putJson(CATALOG_KEY, { schema: 1, models: Object.keys(models) });
 
   const port = await freePort(8790, 8799);
   const inspector = await freePort(9300, 9399);

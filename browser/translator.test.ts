@@ -1,58 +1,23 @@
 // The in-browser Translator in Node: downloads through a fake fetch, the engine's worker side runs in
-// process (engine-host.ts, the code engine.worker.ts wires to `self`), the kernels are the real wasm.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// process (browser/testing.ts), the kernels are the real wasm.
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../client/index.ts';
 import { type Flavor, instantiate } from '../kernels/host.ts';
 import { createEngine } from '../model/translator.ts';
 import { tinyModel } from '../test/e2e/tiny-model.ts';
 import { translateTexts } from '../model/texts.ts';
-import { engineHost } from './engine-host.ts';
-import { EngineError, type LoadProgress, Translator, type WorkerLike } from './index.ts';
-import type { FromEngine, ToEngine } from './protocol.ts';
+import { fakeServer, folder, inProcessWorker, wasm } from './testing.ts';
+import { EngineError, type LoadProgress, Translator } from './translator.ts';
 
-const root = join(import.meta.dirname, '..');
-const wasm = (flavor: Flavor) => new WebAssembly.Module(readFileSync(join(root, `kernels/build/kernels.${flavor}.wasm`)));
 const files = tinyModel();
 const BASE = 'http://api.test/v1/models/multi30k/sha-abc/';
 
-// Serves the model files like the API's download route (Content-Length, X-Content-SHA256), in small chunks.
-function fakeFetch(opts: { tamper?: boolean; missing?: string } = {}): typeof fetch {
-  return (async (input: RequestInfo | URL) => {
-    const name = String(input).slice(BASE.length) as keyof typeof files;
-    if (name === opts.missing || !(name in files)) {
-      return new Response(JSON.stringify({ error: { code: 'not_found', message: `no file ${name}` } }), { status: 404 });
-    }
-    const bytes = files[name] as Uint8Array<ArrayBuffer>;
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-    const sha = opts.tamper && name === 'tokenizer.json' ? '0'.repeat(64) : [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
-    const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        for (let i = 0; i < bytes.length; i += 4096) c.enqueue(bytes.slice(i, i + 4096));
-        c.close();
-      },
-    });
-    return new Response(body, { headers: { 'Content-Length': String(bytes.length), 'X-Content-SHA256': sha } });
-  }) as typeof fetch;
-}
-
-// A Worker whose other side is engineHost in this process; messages are cloned as postMessage would.
-function inProcessWorker(): WorkerLike {
-  const listeners: Array<(e: Event) => void> = [];
-  const handle = engineHost(
-    (m) => setTimeout(() => listeners.forEach((fn) => fn(new MessageEvent<FromEngine>('message', { data: structuredClone(m) })))),
-    async (flavor) => wasm(flavor),
-  );
-  return {
-    postMessage: (m: ToEngine) => void handle(structuredClone(m)),
-    addEventListener: (type, fn) => void (type === 'message' && listeners.push(fn)),
-    terminate() {},
-  };
-}
-
-const load = (opts: Parameters<typeof fakeFetch>[0] = {}, onProgress?: (p: LoadProgress) => void) =>
-  Translator.load(BASE, { fetch: fakeFetch(opts), worker: inProcessWorker, onProgress });
+const load = (opts: { tamper?: string; missing?: string } = {}, onProgress?: (p: LoadProgress) => void) => {
+  const served = folder(BASE, files);
+  if (opts.missing) delete served[BASE + opts.missing];
+  const { fetch } = fakeServer(served, { tamper: opts.tamper ? [BASE + opts.tamper] : [] });
+  return Translator.load(BASE, { fetch, worker: inProcessWorker, onProgress });
+};
 
 describe('in-browser Translator', () => {
   const params = { source: 'en', target: 'de', beam: 3 };
@@ -123,6 +88,6 @@ describe('in-browser Translator', () => {
     const missing = await load({ missing: 'weights.safetensors' }).catch((e) => e);
     expect(missing).toBeInstanceOf(ApiError);
     expect(missing).toMatchObject({ status: 404, code: 'not_found' });
-    await expect(load({ tamper: true })).rejects.toMatchObject({ code: 'corrupt_download' });
+    await expect(load({ tamper: 'tokenizer.json' })).rejects.toMatchObject({ code: 'corrupt_download' });
   });
 });

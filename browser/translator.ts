@@ -1,0 +1,251 @@
+// One model in the browser: `await Translator.load(url, { onProgress })` downloads config.json,
+// tokenizer.json and weights.safetensors from a model folder URL (or the API's /v1/models/<name>/<version>/
+// route), then translates in a Web Worker (engine.worker.ts) so the page never freezes. Same results and
+// response shape as the edge API for the same model and options, plus every layer's and head's attention.
+// Several models, routed and pivoted as the API does: catalog.ts.
+import { ApiError } from '../client/index.ts';
+import type { BatchTranslation, LocalTranslator, StreamEvent, TranslateParams, Translation } from '../client/types.ts';
+import type { ModelInfo, TranslateOptions } from '../model/engine.ts';
+import { beamFor } from '../model/rerank.ts';
+import type { TextResult } from '../model/texts.ts';
+import { type FromEngine, type ToEngine, cleanText, toTranslation } from './protocol.ts';
+
+export type { BatchTranslation, StreamEvent, TranslateParams, Translation } from '../client/types.ts';
+
+export interface LoadProgress {
+  loaded: number; // bytes received so far, all three files together
+  total?: number; // bytes expected, when every response said its length
+}
+
+// What the Translator needs of a Worker (tests pass an in-process fake): 'message' events carry FromEngine
+// data, 'error' events an ErrorEvent.
+export interface WorkerLike {
+  postMessage(message: ToEngine, transfer?: Transferable[]): void;
+  addEventListener(type: 'message' | 'error', fn: (e: Event) => void): void;
+  terminate(): void;
+}
+
+export interface LoadOptions {
+  onProgress?: (p: LoadProgress) => void;
+  fetch?: typeof fetch;
+  headers?: Record<string, string>; // e.g. Authorization for the API's download route
+  signal?: AbortSignal;
+  // Where the engine's worker script and the kernels (kernels.simd.wasm, kernels.relaxed.wasm) are served.
+  // The defaults suit bundlers that understand `new URL(path, import.meta.url)` (Vite, webpack 5).
+  workerUrl?: string | URL;
+  wasmBase?: string | URL;
+  worker?: () => WorkerLike;
+}
+
+// A request the engine refused (code 'unsupported_language', 'unsupported_direction', ...) or could not run.
+export class EngineError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'EngineError';
+    this.code = code;
+  }
+}
+
+const FILES = ['config.json', 'tokenizer.json', 'weights.safetensors'] as const;
+
+interface Pending {
+  resolve(v: FromEngine): void;
+  reject(e: Error): void;
+  onToken?(index: number, piece: string): void;
+}
+
+export class Translator implements LocalTranslator {
+  readonly info: ModelInfo;
+  readonly flavor: string; // which kernels the browser runs: 'relaxed' or 'simd'
+  private readonly worker: WorkerLike;
+  private readonly pending: Map<number, Pending>;
+  private nextId: number;
+  private dead: Error | null = null;
+
+  private constructor(worker: WorkerLike, pending: Map<number, Pending>, nextId: number, info: ModelInfo, flavor: string) {
+    this.worker = worker;
+    this.pending = pending;
+    this.nextId = nextId;
+    this.info = info;
+    this.flavor = flavor;
+  }
+
+  static async load(url: string | URL, opts: LoadOptions = {}): Promise<Translator> {
+    const base = new URL(String(url).replace(/\/?$/, '/'), globalThis.location?.href);
+    const files = await download(base, opts);
+    const worker: WorkerLike = opts.worker?.() ?? new Worker(opts.workerUrl ?? new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
+    const pending = new Map<number, Pending>();
+    const fail = (e: Error) => {
+      for (const p of pending.values()) p.reject(e);
+      pending.clear();
+    };
+    worker.addEventListener('message', (e) => {
+      const m = (e as MessageEvent<FromEngine>).data;
+      const p = pending.get(m.id);
+      if (!p) return;
+      if (m.type === 'token') return p.onToken?.(m.index, m.piece);
+      pending.delete(m.id);
+      if (m.type === 'error') p.reject(new EngineError(m.code, m.message));
+      else p.resolve(m);
+    });
+    worker.addEventListener('error', (e) => fail(new EngineError('worker_failed', `the engine's worker failed: ${(e as ErrorEvent).message || 'could not start'}`)));
+    const wasmBase = String(opts.wasmBase ?? new URL('../kernels/build/', import.meta.url));
+    const ready = new Promise<FromEngine>((resolve, reject) => pending.set(0, { resolve, reject }));
+    const init: ToEngine = { type: 'init', id: 0, ...files, wasmBase: new URL(wasmBase, globalThis.location?.href).href };
+    worker.postMessage(init, [files.weights]);
+    let msg: FromEngine;
+    try {
+      msg = await ready;
+    } catch (e) {
+      worker.terminate();
+      throw e;
+    }
+    if (msg.type !== 'ready') throw new Error('unexpected engine answer');
+    // Served through the API's download route, the manifest's name and version are the ones the API reports.
+    const served = /\/v1\/models\/([^/]+)\/([^/]+)\/$/.exec(base.pathname);
+    const info = served ? { ...msg.info, name: decodeURIComponent(served[1]), version: decodeURIComponent(served[2]) } : msg.info;
+    const t = new Translator(worker, pending, 1, info, msg.flavor);
+    worker.addEventListener('error', () => (t.dead = new EngineError('worker_failed', "the engine's worker stopped")));
+    return t;
+  }
+
+  translate(text: string, params: TranslateParams): Promise<Translation>;
+  translate(texts: string[], params: TranslateParams): Promise<BatchTranslation>;
+  async translate(text: string | string[], params: TranslateParams): Promise<Translation | BatchTranslation> {
+    const batch = Array.isArray(text);
+    const results = await this.run(batch ? text : [text], params, false);
+    return toTranslation(results, batch, this.info, !!params.alignments);
+  }
+
+  // Token events as the engine decodes, then `done` with what translate() returns.
+  async *stream(text: string | string[], params: TranslateParams): AsyncGenerator<StreamEvent> {
+    const batch = Array.isArray(text);
+    const queue: StreamEvent[] = [];
+    let wake: (() => void) | null = null;
+    let finished = false;
+    let failure: unknown = null;
+    const notify = () => {
+      wake?.();
+      wake = null;
+    };
+    this.run(batch ? text : [text], params, true, (index, piece) => {
+      queue.push({ type: 'token', index, piece });
+      notify();
+    }).then(
+      (results) => {
+        queue.push({ type: 'done', result: toTranslation(results, batch, this.info, !!params.alignments) });
+        finished = true;
+        notify();
+      },
+      (e) => {
+        failure = e;
+        finished = true;
+        notify();
+      },
+    );
+    for (;;) {
+      while (queue.length) yield queue.shift()!;
+      if (finished) break;
+      await new Promise<void>((r) => (wake = r));
+    }
+    if (failure) throw failure;
+  }
+
+  // Stops the worker and frees the model's memory; pending calls fail.
+  dispose(): void {
+    this.dead = new EngineError('disposed', 'the translator was disposed');
+    this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(this.dead);
+    this.pending.clear();
+  }
+
+  private run(texts: string[], params: TranslateParams, stream: boolean, onToken?: Pending['onToken']): Promise<TextResult[]> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    const options: TranslateOptions = {
+      source: params.source, target: params.target, beam: beamFor(params.beam, params.rerank), alignments: !!params.alignments,
+      ...(params.rerank ? { rerank: true } : {}),
+    };
+    return new Promise<TextResult[]>((resolve, reject) => {
+      this.pending.set(id, { resolve: (m) => resolve((m as Extract<FromEngine, { type: 'result' }>).results), reject, onToken });
+      this.worker.postMessage({ type: 'translate', id, texts: texts.map(cleanText), options, stream });
+    });
+  }
+}
+
+// Fetches the three files at once, reporting bytes as they arrive; checks X-Content-SHA256 when the server
+// sends it (the API's download route does) and the page can hash (crypto.subtle: https or localhost).
+async function download(base: URL, opts: LoadOptions): Promise<{ config: string; tokenizer: string; weights: ArrayBuffer }> {
+  const responses = await Promise.all(FILES.map((f) => fetchOk(new URL(f, base), opts)));
+  const lengths = responses.map((r) => Number(r.headers.get('content-length') ?? NaN));
+  const known = lengths.every((n) => Number.isFinite(n) && n >= 0);
+  let loaded = 0;
+  const report = () => opts.onProgress?.({ loaded, total: known ? Math.max(loaded, lengths.reduce((a, b) => a + b, 0)) : undefined });
+  report();
+  const bodies = await Promise.all(
+    responses.map(async (res, i) => {
+      const bytes = await readAll(res, (n) => {
+        loaded += n;
+        report();
+      });
+      const want = res.headers.get('x-content-sha256');
+      if (want && globalThis.crypto?.subtle) {
+        const got = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+        if (got !== want.toLowerCase()) throw new ApiError(res.status, 'corrupt_download', `${FILES[i]}: sha256 ${got} does not match ${want}`);
+      }
+      return bytes;
+    }),
+  );
+  const text = new TextDecoder();
+  return { config: text.decode(bodies[0]), tokenizer: text.decode(bodies[1]), weights: bodies[2].buffer as ArrayBuffer };
+}
+
+// GET with the load options' fetch, headers and signal: no answer is ApiError network_error, an error status
+// the API's error (its JSON body when there is one).
+export async function fetchOk(url: URL, opts: Pick<LoadOptions, 'fetch' | 'headers' | 'signal'>): Promise<Response> {
+  const doFetch = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  let res: Response;
+  try {
+    res = await doFetch(url, { headers: opts.headers, signal: opts.signal });
+  } catch (e) {
+    if (e instanceof Error && e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'network_error', `cannot download ${url}: ${e instanceof Error ? e.message : e}`);
+  }
+  if (!res.ok) throw await loadError(res, url);
+  return res;
+}
+
+async function readAll(res: Response, onChunk: (n: number) => void): Promise<Uint8Array<ArrayBuffer>> {
+  if (!res.body) {
+    const buf = new Uint8Array(await res.arrayBuffer());
+    onChunk(buf.length);
+    return buf;
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    onChunk(value.length);
+  }
+  const out = new Uint8Array(size); // one exact buffer: it is transferred to the worker as is
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+async function loadError(res: Response, url: URL): Promise<ApiError> {
+  try {
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    return new ApiError(res.status, error.code, `cannot download ${url.pathname}: ${error.message}`);
+  } catch {
+    return new ApiError(res.status, `http_${res.status}`, `cannot download ${url.pathname}: HTTP ${res.status}`);
+  }
+}
