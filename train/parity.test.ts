@@ -1,7 +1,9 @@
 // The model is written once (model/transformer.ts) and run by three executors; here they must agree. On
 // random micro models of each variant, the next-token log-probabilities of three padded sentence pairs of
 // different lengths: the training graph's forward (dropout off, no label smoothing) == teacher forcing
-// (InferenceModel.forced) == incremental decoding step by step with the KV cache (InferenceModel.step).
+// (InferenceModel.forced) == incremental decoding step by step with the KV cache (InferenceModel.step) ==
+// the ONNX export in onnxruntime-node, full-sequence and KV-cached (decoder_model_merged) decoders alike.
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { Arena } from '../kernels/host.ts';
 import { loadKernels } from '../kernels/node.ts';
@@ -15,6 +17,7 @@ import { MODEL_VARIANTS, randomParams, variantConfig } from '../model/testing.ts
 import { positionTable } from '../model/transformer.ts';
 import { collate } from './data.ts';
 import { TrainGraph, type Batch } from './graph.ts';
+import { decoderGraph, decoderMergedGraph, encoderGraph } from './onnx/export.ts';
 
 // Three pairs: source <2xx> x.. </s> and target tokens, of different lengths (padding on both sides).
 function parityBatch(config: ModelConfig): Batch {
@@ -120,6 +123,49 @@ describe('training, teacher forcing and incremental decoding agree', () => {
     expect(model.quantized).toBe(true);
     expect(maxDiff(stepLogProbs(model, batch), stepLogProbs(engine(config, tensors), batch), validRows(batch), targetVocab(config))).toBeLessThanOrEqual(TOL.int8_logprobs);
   });
+});
+
+// The ONNX graphs in onnxruntime-node: the full-sequence decoder's and the KV-cached decoder's (one position
+// a call) log-probabilities (B*T, V_target), in the training graph's row order.
+async function onnxLogProbs(config: ModelConfig, tensors: Map<string, Tensor>, batch: Batch): Promise<{ full: Float64Array; cached: Float64Array }> {
+  const { B, S, T } = batch;
+  const [V, H] = [targetVocab(config), config.heads];
+  const D = config.dModel / H;
+  const session = (bytes: Uint8Array) => ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const int64 = (a: ArrayLike<number>, dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(Array.from(a), BigInt), dims);
+  const mask = int64(Array.from({ length: B * S }, (_, i) => (i % S < batch.srcLen[Math.floor(i / S)] ? 1 : 0)), [B, S]);
+  const enc = await session(encoderGraph(config, tensors));
+  const memory = (await enc.run({ input_ids: int64(batch.src, [B, S]), attention_mask: mask })).last_hidden_state;
+  const full = await session(decoderGraph(config, tensors));
+  const logits = (await full.run({ input_ids: int64(batch.tgtIn, [B, T]), encoder_hidden_states: memory, encoder_attention_mask: mask })).logits;
+  expect(logits.dims).toEqual([B, T, V]);
+  const merged = await session(decoderMergedGraph(config, tensors));
+  const cachedLogits = new Float32Array(B * T * V);
+  let past: Record<string, ort.Tensor> = {};
+  for (let i = 0; i < config.decoderLayers; i++) for (const side of ['decoder', 'encoder']) for (const kv of ['key', 'value']) past[`past_key_values.${i}.${side}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [B, H, 0, D]);
+  for (let t = 0; t < T; t++) {
+    const ids = int64(Array.from({ length: B }, (_, b) => batch.tgtIn[b * T + t]), [B, 1]);
+    const out = await merged.run({ input_ids: ids, encoder_hidden_states: memory, encoder_attention_mask: mask, ...past, use_cache_branch: new ort.Tensor('bool', [t > 0], [1]) });
+    const step = out.logits.data as Float32Array;
+    for (let b = 0; b < B; b++) cachedLogits.set(step.subarray(b * V, (b + 1) * V), (b * T + t) * V);
+    past = Object.fromEntries(Object.entries(out).filter(([k]) => k.startsWith('present.')).map(([k, v]) => [k.replace('present.', 'past_key_values.'), v]));
+  }
+  return { full: logSoftmax(logits.data as Float32Array, B * T, V), cached: logSoftmax(cachedLogits, B * T, V) };
+}
+
+describe('the ONNX export agrees with the training graph', () => {
+  for (const [label, over] of MODEL_VARIANTS) {
+    it(label, async () => {
+      const config = variantConfig(over);
+      const { flat, tensors } = randomParams(config, 7);
+      const batch = parityBatch(config);
+      const [rows, V] = [validRows(batch), targetVocab(config)];
+      const train = trainingLogProbs(config, flat, batch);
+      const { full, cached } = await onnxLogProbs(config, tensors, batch);
+      expect(maxDiff(full, train, rows, V), 'decoder.onnx vs training').toBeLessThanOrEqual(TOL.onnx_logprobs);
+      expect(maxDiff(cached, train, rows, V), 'decoder_model_merged.onnx vs training').toBeLessThanOrEqual(TOL.onnx_logprobs);
+    });
+  }
 });
 
 describe('positionTable', () => {
