@@ -7,10 +7,10 @@
 //                 onnxruntime users run): + past_key_values.{i}.{decoder,encoder}.{key,value} (batch, heads, len,
 //                 d_k) and use_cache_branch (bool [1]) -> logits (batch, seq, vocab) and present.{i}.*; the
 //                 cross-attention keys/values are computed once (use_cache_branch false) and passed back after.
-// The same computation as model/runtime.ts: activations kept as (rows, C), linears as Gemm with our (N,K)
-// weights and transB = 1, so the tensors keep their safetensors names and the embedding is stored once.
-import type { ModelConfig } from '../../model/config.ts';
-import { paramLayout, type AttentionParams, type FFNParams, type NormParams, type ParamLayout, type TensorSpec } from '../../model/params.ts';
+// The model is model/transformer.ts's, as the engine runs it; logits are (batch, len, V_target).
+import { targetVocab, type ModelConfig } from '../../model/config.ts';
+import { paramLayout, type NormParams, type ParamLayout, type TensorSpec } from '../../model/params.ts';
+import { decoder, encoder, logits, memoryKeysValues, positionTable, type Activation, type Ops, type Side } from '../../model/transformer.ts';
 import type { Tensor } from '../../model/safetensors.ts';
 import { DataType, encodeModel, type AttrValue, type NodeDef, type TensorInit, type ValueInfo } from './proto.ts';
 
@@ -72,7 +72,8 @@ class Graph {
   }
 }
 
-// Sinusoidal table (maxLen, C) exactly as the kernel positional_encoding computes it (f64, rounded to f32).
+// Sinusoidal table (maxLen, C) exactly as the kernel positional_encoding computes it (f64, rounded to f32):
+// interleaved, the paper's layout (model/transformer.ts positionTable rearranges it for a config).
 export function positionalTable(maxLen: number, C: number): Float32Array {
   const pe = new Float32Array(maxLen * C);
   for (let j = 0; j < C; j += 2) {
@@ -85,13 +86,35 @@ export function positionalTable(maxLen: number, C: number): Float32Array {
   return pe;
 }
 
-class Builder {
+// The tokens a graph embeds: their ids input, sequence length, and the first position (the cached
+// length when decoding with a KV cache; 0 otherwise).
+interface Tokens {
+  ids: string;
+  len: string; // scalar
+  len1: string; // 1-element tensor, for shapes
+  start?: string;
+}
+
+// The ONNX executor of model/transformer.ts: each op adds nodes to the graph and returns its output's name.
+// Activations are kept as rows (batch*len, C); linears are Gemm with our (N,K) weights and transB = 1, so
+// the tensors keep their safetensors names and a tied embedding is stored once.
+class Builder implements Ops<string> {
   readonly g: Graph;
   readonly C: number;
   readonly H: number;
   readonly D: number;
   readonly config: ModelConfig;
   readonly L: ParamLayout;
+  private pe?: Float32Array;
+  // What the graph being built reads: the tokens of each side, the additive masks, the layers' caches.
+  tokens: Partial<Record<Side, Tokens>> = {};
+  sourceMask = ''; // (batch, 1, 1, src_len) key padding
+  causal = ''; // (len, past+len)
+  // Self-attention keys and values (batch, H, len, D) of a target layer: this call's (kh, vh), or the
+  // cache's with them appended (decoder_model_merged).
+  targetKV: (kh: string, vh: string, layer: number) => [string, string] = (kh, vh) => [kh, vh];
+  // Cross-attention keys and values (batch, H, src_len, D) from a layer's memoryKeysValues.
+  memoryKV: (kv: string, layer: number) => [string, string] = (kv) => this.split(kv, 2).map((x) => this.heads(x, this.tokens.source!.len1)) as [string, string];
 
   constructor(config: ModelConfig, weights: Map<string, Tensor>) {
     this.config = config;
@@ -101,23 +124,59 @@ class Builder {
     this.H = config.heads;
     this.D = this.C / this.H;
   }
-  // Sequence length of ids (batch, len): as a 1-element tensor (for shapes) and as a scalar (for Range).
-  length(ids: string): { len1: string; len: string } {
+  // Tokens of an ids input (batch, len).
+  input(ids: string, start?: string): Tokens {
     const shape = this.g.op1('Shape', [ids]);
-    return { len1: this.g.op1('Gather', [shape, this.g.i64('const_i64_1', [1])]), len: this.g.op1('Gather', [shape, this.g.i64('const_i64_1_scalar', [1], [])]) };
+    return { ids, start, len1: this.g.op1('Gather', [shape, this.g.i64('const_i64_1', [1])]), len: this.g.op1('Gather', [shape, this.g.i64('const_i64_1_scalar', [1], [])]) };
   }
 
-  // Embedding(ids) * sqrt(d_model) + PE(0..len-1), as rows (batch*len, C)   (paper 3.4, 3.5)
-  // Positions start at `start` (a scalar: the number of cached positions) when decoding with a KV cache.
-  embed(ids: string, len: string, start?: string): string {
+  // --- the ops ---
+  // Embedding(ids) * scale + PE(start .. start+len-1), as rows (batch*len, C)
+  embed(side: Side, table: TensorSpec, scale: number): string {
     const { g, C } = this;
-    const e = g.op1('Gather', [g.w(this.L.embed), ids]);
-    const scaled = g.op1('Mul', [e, g.scalar(Math.sqrt(C))]);
+    const { ids, len, start } = this.tokens[side]!;
+    let e = g.op1('Gather', [g.w(table), ids]);
+    if (scale !== 1) e = g.op1('Mul', [e, g.scalar(scale)]);
     const from = start ?? g.i64('const_i64_0_scalar', [0], []);
     const pos = g.op1('Range', [from, start ? g.op1('Add', [start, len]) : len, g.i64('const_i64_1_scalar', [1], [])]);
-    const pe = g.op1('Gather', [g.f32('positional_encoding', [this.config.maxLen, C], positionalTable(this.config.maxLen, C)), pos]);
-    return g.op1('Reshape', [g.op1('Add', [scaled, pe]), this.rowsShape()]);
+    const { maxLen } = this.config;
+    const table2 = g.f32('positional_encoding', [maxLen, C], this.pe ??= positionTable(positionalTable(maxLen, C), this.config));
+    const pe = g.op1('Gather', [table2, pos]);
+    return g.op1('Reshape', [g.op1('Add', [e, pe]), this.rowsShape()]);
   }
+  linear(x: string, w: TensorSpec, b?: TensorSpec): string {
+    const inputs = [x, this.g.w(w)];
+    if (b) inputs.push(this.g.w(b));
+    return this.g.op1('Gemm', inputs, { transB: 1 });
+  }
+  selfAttention(qkv: string, side: Side, layer: number): string {
+    const { len1 } = this.tokens[side]!;
+    const [q, k, v] = this.split(qkv, 3);
+    if (side === 'source') return this.attend(this.heads(q, len1), this.heads(k, len1), this.heads(v, len1), [this.sourceMask]);
+    const [kh, vh] = this.targetKV(this.heads(k, len1), this.heads(v, len1), layer);
+    return this.attend(this.heads(q, len1), kh, vh, [this.causal]);
+  }
+  crossAttention(q: string, kv: string, layer: number): string {
+    const [kh, vh] = this.memoryKV(kv, layer);
+    return this.attend(this.heads(q, this.tokens.target!.len1), kh, vh, [this.sourceMask]);
+  }
+  norm(x: string, ln: NormParams): string {
+    return this.g.op1('LayerNormalization', [x, this.g.w(ln.w), this.g.w(ln.b)], { axis: -1, epsilon: { float: LAYERNORM_EPS } });
+  }
+  add(x: string, y: string): string {
+    return this.g.op1('Add', [x, y]);
+  }
+  activation(x: string, kind: Activation): string {
+    return ACTIVATIONS[kind](this.g, x);
+  }
+  dropout(x: string): string {
+    return x;
+  }
+  scope(_x: string, body: () => string): string {
+    return body();
+  }
+
+  // --- shapes and masks ---
   rowsShape(): string {
     return this.g.i64('shape_rows', [-1, this.C]);
   }
@@ -140,19 +199,6 @@ class Builder {
     const future = g.op1('Greater', [g.op1('Unsqueeze', [keys, g.i64('axes_0', [0])]), g.op1('Unsqueeze', [queries, g.i64('axes_1', [1])])]);
     return g.op1('Where', [future, g.scalar(MASKED), g.scalar(0)]);
   }
-  linear(x: string, w: TensorSpec, b?: TensorSpec): string {
-    const inputs = [x, this.g.w(w)];
-    if (b) inputs.push(this.g.w(b));
-    return this.g.op1('Gemm', inputs, { transB: 1 });
-  }
-  norm(x: string, ln: NormParams): string {
-    return this.g.op1('LayerNormalization', [x, this.g.w(ln.w), this.g.w(ln.b)], { axis: -1, epsilon: { float: LAYERNORM_EPS } });
-  }
-  // post-norm: x = LN(x + f(x)); pre-norm: x = x + f(LN(x))   (paper 3.1 is post-norm)
-  sublayer(x: string, ln: NormParams, f: (fin: string) => string): string {
-    if (this.config.preNorm) return this.g.op1('Add', [x, f(this.norm(x, ln))]);
-    return this.norm(this.g.op1('Add', [x, f(x)]), ln);
-  }
   // rows (batch*len, C) -> heads (batch, H, len, D), the layout of HF's past_key_values
   heads(x: string, len1: string): string {
     const { g } = this;
@@ -170,41 +216,19 @@ class Builder {
     const o = g.op1('Transpose', [g.op1('MatMul', [p, vh])], { perm: [0, 2, 1, 3] });
     return g.op1('Reshape', [o, this.rowsShape()]);
   }
-  attention(q: string, k: string, v: string, qLen1: string, kLen1: string, masks: string[]): string {
-    return this.attend(this.heads(q, qLen1), this.heads(k, kLen1), this.heads(v, kLen1), masks);
-  }
   split(x: string, parts: number): string[] {
     return this.g.op('Split', [x, this.g.i64(`split_${parts}`, Array(parts).fill(this.C))], { axis: 1 }, parts);
   }
-  selfAttention(x: string, P: AttentionParams, len1: string, masks: string[]): string {
-    const [q, k, v] = this.split(this.linear(x, P.qkv_w, P.qkv_b), 3);
-    return this.linear(this.attention(q, k, v, len1, len1, masks), P.out_w, P.out_b);
-  }
-  crossAttention(y: string, mem: string, P: AttentionParams, tLen1: string, sLen1: string, mask: string): string {
-    const q = this.linear(y, P.qkv_w, P.qkv_b);
-    const [k, v] = this.split(this.linear(mem, P.kv_w!, P.kv_b), 2);
-    return this.linear(this.attention(q, k, v, tLen1, sLen1, [mask]), P.out_w, P.out_b);
-  }
-  // FFN(x) = max(0, x W1 + b1) W2 + b2   (paper eq. 2), or GELU with the tanh approximation of the kernels
-  ffn(x: string, P: FFNParams): string {
+  // Rows (batch*len, N) of a side -> the graph output `name` (batch, len, N).
+  outputRows(x: string, side: Side, N: number, name: string): void {
     const { g } = this;
-    const h = this.linear(x, P.fc1_w, P.fc1_b);
-    let a: string;
-    if (this.config.activation === 'relu') a = g.op1('Relu', [h]);
-    else {
-      const cube = g.op1('Mul', [g.op1('Mul', [h, h]), h]);
-      const inner = g.op1('Mul', [g.op1('Add', [h, g.op1('Mul', [cube, g.scalar(0.044715)])]), g.scalar(Math.sqrt(2 / Math.PI))]);
-      a = g.op1('Mul', [g.op1('Mul', [h, g.scalar(0.5)]), g.op1('Add', [g.op1('Tanh', [inner]), g.scalar(1)])]);
-    }
-    return this.linear(a, P.fc2_w, P.fc2_b);
+    const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), this.tokens[side]!.len1, g.i64(`const_i64_${N}`, [N])], { axis: 0 });
+    this.output(g.op1('Reshape', [x, shape]), name);
   }
-  // Decoder rows -> the graph output logits (batch, len, vocab): final norm (pre-norm), then the
-  // pre-softmax projection, which shares the embedding matrix (paper 3.4).
-  logits(y: string, len1: string): void {
-    const { g } = this;
-    if (this.L.decNorm) y = this.norm(y, this.L.decNorm);
-    const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), len1, g.i64('const_i64_V', [this.config.vocabSize])], { axis: 0 });
-    this.output(g.op1('Reshape', [this.linear(y, this.L.embed), shape]), 'logits');
+  // The decoder of model/transformer.ts over each layer's memory keys/values `kv` (as memoryKV reads
+  // them), ending in the graph output logits (batch, len, V_target).
+  decoderLogits(kv: string[]): void {
+    this.outputRows(logits(this, this.L, decoder(this, this.L, kv)), 'target', targetVocab(this.config), 'logits');
   }
   // The graph built so far as an ONNX model file.
   model(name: string, inputs: ValueInfo[], outputs: ValueInfo[], doc: string): Uint8Array {
@@ -217,19 +241,24 @@ class Builder {
   }
 }
 
+// Each activation as nodes, computed as the kernels compute it.
+const ACTIVATIONS: Record<Activation, (g: Graph, x: string) => string> = {
+  relu: (g, x) => g.op1('Relu', [x]),
+  // GELU with the tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  gelu: (g, x) => {
+    const cube = g.op1('Mul', [g.op1('Mul', [x, x]), x]);
+    const inner = g.op1('Mul', [g.op1('Add', [x, g.op1('Mul', [cube, g.scalar(0.044715)])]), g.scalar(Math.sqrt(2 / Math.PI))]);
+    return g.op1('Mul', [g.op1('Mul', [x, g.scalar(0.5)]), g.op1('Add', [g.op1('Tanh', [inner]), g.scalar(1)])]);
+  },
+  // SiLU: x * sigmoid(x)
+  silu: (g, x) => g.op1('Mul', [x, g.op1('Sigmoid', [x])]),
+};
+
 export function encoderGraph(config: ModelConfig, weights: Map<string, Tensor>): Uint8Array {
   const b = new Builder(config, weights);
-  const { g } = b;
-  const { len1, len } = b.length('input_ids');
-  const mask = b.keyMask('attention_mask');
-  let x = b.embed('input_ids', len);
-  for (const L of b.L.encoder) {
-    x = b.sublayer(x, L.ln1, (fin) => b.selfAttention(fin, L.self, len1, [mask]));
-    x = b.sublayer(x, L.ln2, (fin) => b.ffn(fin, L.ffn));
-  }
-  if (b.L.encNorm) x = b.norm(x, b.L.encNorm);
-  const shape = g.op1('Concat', [g.i64('const_i64_neg1', [-1]), len1, g.i64('const_i64_C', [b.C])], { axis: 0 });
-  b.output(g.op1('Reshape', [x, shape]), 'last_hidden_state');
+  b.tokens.source = b.input('input_ids');
+  b.sourceMask = b.keyMask('attention_mask');
+  b.outputRows(encoder(b, b.L), 'source', b.C, 'last_hidden_state');
   const ids: ValueInfo = { name: 'input_ids', type: DataType.INT64, dims: ['batch', 'src_len'] };
   return b.model(
     'encoder',
@@ -242,19 +271,12 @@ export function encoderGraph(config: ModelConfig, weights: Map<string, Tensor>):
 export function decoderGraph(config: ModelConfig, weights: Map<string, Tensor>): Uint8Array {
   const b = new Builder(config, weights);
   const { g, C } = b;
-  const t = b.length('input_ids');
-  const s = b.length('encoder_attention_mask');
-  const causal = b.causalMask(t.len);
-  const memMask = b.keyMask('encoder_attention_mask');
+  b.tokens.target = b.input('input_ids');
+  b.tokens.source = b.input('encoder_attention_mask');
+  b.causal = b.causalMask(b.tokens.target.len);
+  b.sourceMask = b.keyMask('encoder_attention_mask');
   const mem = g.op1('Reshape', ['encoder_hidden_states', b.rowsShape()]);
-  let y = b.embed('input_ids', t.len);
-  for (const L of b.L.decoder) {
-    y = b.sublayer(y, L.ln1, (fin) => b.selfAttention(fin, L.self, t.len1, [causal]));
-    y = b.sublayer(y, L.ln2, (fin) => b.crossAttention(fin, mem, L.cross, t.len1, s.len1, memMask));
-    y = b.sublayer(y, L.ln3, (fin) => b.ffn(fin, L.ffn));
-  }
-  b.logits(y, t.len1);
-  const V = config.vocabSize;
+  b.decoderLogits(memoryKeysValues(b, b.L, mem));
   return b.model(
     'decoder',
     [
@@ -262,7 +284,7 @@ export function decoderGraph(config: ModelConfig, weights: Map<string, Tensor>):
       { name: 'encoder_hidden_states', type: DataType.FLOAT, dims: ['batch', 'src_len', C] },
       { name: 'encoder_attention_mask', type: DataType.INT64, dims: ['batch', 'src_len'] },
     ],
-    [{ name: 'logits', type: DataType.FLOAT, dims: ['batch', 'tgt_len', V] }],
+    [{ name: 'logits', type: DataType.FLOAT, dims: ['batch', 'tgt_len', targetVocab(config)] }],
     'Transformer decoder (edge-mt), full sequence: target ids so far + memory -> next-token logits at every position',
   );
 }
@@ -273,52 +295,38 @@ export function decoderGraph(config: ModelConfig, weights: Map<string, Tensor>):
 export function decoderMergedGraph(config: ModelConfig, weights: Map<string, Tensor>): Uint8Array {
   const b = new Builder(config, weights);
   const { g, C, H, D } = b;
-  const V = config.vocabSize;
   const layers = b.L.decoder;
   const past = (i: number, side: string, kv: string) => `past_key_values.${i}.${side}.${kv}`;
   const present = (i: number, side: string, kv: string) => `present.${i}.${side}.${kv}`;
-  const t = b.length('input_ids');
-  const s = b.length('encoder_attention_mask');
+  const identity = (from: string, to: string) => g.nodes.push({ op: 'Identity', inputs: [from], outputs: [to], name: to.replace(/\./g, '_') });
   const pastLen = g.op1('Gather', [g.op1('Shape', [past(0, 'decoder', 'key')]), g.i64('const_i64_2_scalar', [2], [])]);
-  const causal = b.causalMask(t.len, pastLen);
-  const memMask = b.keyMask('encoder_attention_mask');
+  b.tokens.target = b.input('input_ids', pastLen);
+  b.tokens.source = b.input('encoder_attention_mask');
+  b.causal = b.causalMask(b.tokens.target.len, pastLen);
+  b.sourceMask = b.keyMask('encoder_attention_mask');
 
   // Cross-attention keys/values of every layer: from the cache, or computed from the memory once.
-  const crossNames = layers.flatMap((_, i) => [`cross_${i}_key`, `cross_${i}_value`]);
   const crossInfo = (name: string): ValueInfo => ({ name, type: DataType.FLOAT, dims: ['batch', H, 'src_len', D] });
-  const cached = g.branch(() => layers.forEach((_, i) => ['key', 'value'].forEach((kv) => g.nodes.push({ op: 'Identity', inputs: [past(i, 'encoder', kv)], outputs: [`cached_${i}_${kv}`], name: `cached_${i}_${kv}` }))));
+  const names = (prefix: string) => layers.flatMap((_, i) => ['key', 'value'].map((kv) => `${prefix}_${i}_${kv}`));
+  const cached = g.branch(() => layers.forEach((_, i) => ['key', 'value'].forEach((kv) => identity(past(i, 'encoder', kv), `cached_${i}_${kv}`))));
   const computed = g.branch(() => {
     const mem = g.op1('Reshape', ['encoder_hidden_states', b.rowsShape()]);
-    layers.forEach((L, i) => {
-      const [k, v] = b.split(b.linear(mem, L.cross.kv_w!, L.cross.kv_b), 2);
-      b.output(b.heads(k, s.len1), `computed_${i}_key`);
-      b.output(b.heads(v, s.len1), `computed_${i}_value`);
-    });
+    memoryKeysValues(b, b.L, mem).forEach((kv, i) => b.memoryKV(kv, i).forEach((x, j) => b.output(x, `computed_${i}_${j ? 'value' : 'key'}`)));
   });
   const cross = g.op('If', ['use_cache_branch'], {
-    then_branch: { graph: { name: 'use_cache', nodes: cached, initializers: [], inputs: [], outputs: layers.flatMap((_, i) => ['key', 'value'].map((kv) => crossInfo(`cached_${i}_${kv}`))) } },
-    else_branch: { graph: { name: 'compute_cross', nodes: computed, initializers: [], inputs: [], outputs: layers.flatMap((_, i) => ['key', 'value'].map((kv) => crossInfo(`computed_${i}_${kv}`))) } },
-  }, crossNames.length);
+    then_branch: { graph: { name: 'use_cache', nodes: cached, initializers: [], inputs: [], outputs: names('cached').map(crossInfo) } },
+    else_branch: { graph: { name: 'compute_cross', nodes: computed, initializers: [], inputs: [], outputs: names('computed').map(crossInfo) } },
+  }, 2 * layers.length);
+  layers.forEach((_, i) => ['key', 'value'].forEach((kv, j) => identity(cross[2 * i + j], present(i, 'encoder', kv))));
 
-  let y = b.embed('input_ids', t.len, pastLen);
-  layers.forEach((L, i) => {
-    y = b.sublayer(y, L.ln1, (fin) => {
-      const [q, k, v] = b.split(b.linear(fin, L.self.qkv_w, L.self.qkv_b), 3);
-      const kh = g.op1('Concat', [past(i, 'decoder', 'key'), b.heads(k, t.len1)], { axis: 2 });
-      const vh = g.op1('Concat', [past(i, 'decoder', 'value'), b.heads(v, t.len1)], { axis: 2 });
-      g.nodes.push({ op: 'Identity', inputs: [kh], outputs: [present(i, 'decoder', 'key')], name: `present_${i}_decoder_key` });
-      g.nodes.push({ op: 'Identity', inputs: [vh], outputs: [present(i, 'decoder', 'value')], name: `present_${i}_decoder_value` });
-      return b.linear(b.attend(b.heads(q, t.len1), kh, vh, [causal]), L.self.out_w, L.self.out_b);
-    });
-    y = b.sublayer(y, L.ln2, (fin) => {
-      const q = b.linear(fin, L.cross.qkv_w, L.cross.qkv_b);
-      return b.linear(b.attend(b.heads(q, t.len1), cross[2 * i], cross[2 * i + 1], [memMask]), L.cross.out_w, L.cross.out_b);
-    });
-    y = b.sublayer(y, L.ln3, (fin) => b.ffn(fin, L.ffn));
-    g.nodes.push({ op: 'Identity', inputs: [cross[2 * i]], outputs: [present(i, 'encoder', 'key')], name: `present_${i}_encoder_key` });
-    g.nodes.push({ op: 'Identity', inputs: [cross[2 * i + 1]], outputs: [present(i, 'encoder', 'value')], name: `present_${i}_encoder_value` });
-  });
-  b.logits(y, t.len1);
+  // Self-attention: this call's keys/values appended to the cache, and returned as present.*
+  b.targetKV = (kh, vh, i) => {
+    const both = [kh, vh].map((x, j) => g.op1('Concat', [past(i, 'decoder', j ? 'value' : 'key'), x], { axis: 2 }));
+    both.forEach((x, j) => identity(x, present(i, 'decoder', j ? 'value' : 'key')));
+    return both as [string, string];
+  };
+  b.memoryKV = (_kv, i) => [cross[2 * i], cross[2 * i + 1]];
+  b.decoderLogits(layers.map((_, i) => cross[2 * i])); // memoryKV reads the If's outputs by layer
   const kvInfo = (name: string, len: string): ValueInfo => ({ name, type: DataType.FLOAT, dims: ['batch', H, len, D] });
   return b.model(
     'decoder_merged',
@@ -330,7 +338,7 @@ export function decoderMergedGraph(config: ModelConfig, weights: Map<string, Ten
       { name: 'use_cache_branch', type: DataType.BOOL, dims: [1] },
     ],
     [
-      { name: 'logits', type: DataType.FLOAT, dims: ['batch', 'seq', V] },
+      { name: 'logits', type: DataType.FLOAT, dims: ['batch', 'seq', targetVocab(config)] },
       ...layers.flatMap((_, i) => [kvInfo(present(i, 'decoder', 'key'), 'total_len'), kvInfo(present(i, 'decoder', 'value'), 'total_len'), kvInfo(present(i, 'encoder', 'key'), 'src_len'), kvInfo(present(i, 'encoder', 'value'), 'src_len')]),
     ],
     'Transformer decoder (edge-mt) with a KV cache, in the layout of HF optimum\'s decoder_model_merged',
