@@ -6,24 +6,10 @@
 //   score(y) = log P(y | x) / lp(|y|) + weight * log P(x | y) / lp(|x|)      lp: GNMT length penalty
 //
 // weight 0 is plain beam search. The weight is tuned per direction on the validation set
-// (`mt eval --rerank --rerank-weight W --record`, kept in config.json "rerank").
+// (`mt eval --rerank --rerank-weight W --record`, kept in config.json "rerank"); its default and the beam
+// of a reranked request are in model/decode.ts.
 import { EOS, BOS, lengthPenalty, type Hypothesis } from './search.ts';
 import type { InferenceModel } from './runtime.ts';
-
-// Beam size that feeds the reranker when a request asks for reranking without one: its gain grows with
-// the n-best (measured on Multi30k val en->de, the lrScale 1.5 model: beam 4 +0.3 BLEU, 8 and 12 about +0.8).
-export const RERANK_BEAM = 8;
-
-// A request's beam size: the one it asks for, else 4 (the paper's), else RERANK_BEAM when it reranks.
-export function beamFor(beam: number | undefined, rerank: boolean | undefined): number {
-  return beam ?? (rerank ? RERANK_BEAM : 4);
-}
-
-// Weight of the reverse score when the model records none for the direction. Multi30k val, beam 8: the
-// lrScale 1.5 model gained +0.8 BLEU en->de at 0.3-0.7 and nothing de->en; the bundled (lrScale 2.25)
-// one gains +0.5 en->de at 0.3 (0.5: +0.4) and +0.35 de->en at 0.2 (0.5: -0.2). So tune it per model and
-// direction, and record it.
-export const DEFAULT_RERANK_WEIGHT = 0.5;
 
 // Padded positions (rows x max(source, target) length) of one teacher-forced pass: bounds its buffers,
 // whose largest, the (rows, heads, T, T) attention, grows with the square of the length (about 4 MiB at

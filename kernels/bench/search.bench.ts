@@ -8,6 +8,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { Arena, bestFlavor } from '../host.ts';
 import { loadKernels } from '../node.ts';
+import { DECODE_DEFAULTS } from '../../model/decode.ts';
 import { InferenceModel } from '../../model/runtime.ts';
 import { parse } from '../../model/safetensors.ts';
 import { BOS, EOS } from '../../model/search.ts';
@@ -23,7 +24,7 @@ const { k } = kernels;
 const files = readModelDir(defaultModelDir());
 const model = new InferenceModel(kernels, arena, files.meta, parse(files.weights));
 const V = files.meta.vocabSize;
-const ROWS = 32; // the engine's MAX_ROWS: 8 sentences x beam 4, or 32 sentences greedy
+const ROWS = DECODE_DEFAULTS.maxRows; // the engine's rows: 8 sentences x beam 4, or 32 sentences greedy
 
 // Real logits: 32 sentences, three greedy steps; the third step's log-probabilities (logits up to a shift).
 function realLogits(): Float32Array {

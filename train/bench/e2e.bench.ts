@@ -16,7 +16,8 @@ import { parse } from '../../model/safetensors.ts';
 import { BeamSearch, BOS, EOS } from '../../model/search.ts';
 import type { DecoderState, InferenceModel } from '../../model/runtime.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
-import { createEngine, EXTRA_STEPS, parseMeta } from '../../model/translator.ts';
+import { createEngine, parseMeta } from '../../model/translator.ts';
+import { DECODE_DEFAULTS } from '../../model/decode.ts';
 import { f32Weights } from '../commands/export.ts';
 import { readLines, splitFile } from '../data.ts';
 import { readModelDir } from '../model-dir.ts';
@@ -84,7 +85,7 @@ class Peer {
     const past: Record<string, ortNode.Tensor> = {};
     for (let l = 0; l < meta.decoderLayers; l++) for (const side of ['decoder', 'encoder']) for (const kv of ['key', 'value']) past[`past_key_values.${l}.${side}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [R, H, 0, D]);
     const feeds = { encoder_hidden_states: new ort.Tensor('float32', rowsMem, [R, S, C]), encoder_attention_mask: new ort.Tensor('int64', rowsMask, [R, S]) };
-    const maxSteps = srcs.map((s) => Math.min(s.length + EXTRA_STEPS, meta.maxLen - 1));
+    const maxSteps = srcs.map((s) => Math.min(s.length + DECODE_DEFAULTS.extraSteps, meta.maxLen - 1));
     return { R, S, past, feeds, maxSteps, t: 0 };
   }
 

@@ -5,7 +5,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type TranslateOptions, UnsupportedError } from '../../model/engine.ts';
 import { type Detection, LanguageDetector, detectSource } from '../../model/langid.ts';
 import langidJson from '../../models/langid.json';
-import { RERANK_BEAM, beamFor } from '../../model/rerank.ts';
+import { DECODE_DEFAULTS } from '../../model/decode.ts';
 import { cacheGet, cacheKey, cachePut } from '../cache.ts';
 import { type AppEnv, settings } from '../env.ts';
 import { ApiError, errorBody } from '../errors.ts';
@@ -24,7 +24,7 @@ const TranslateRequest = z
     model: z.string().min(1).max(64).optional().openapi({
       description: 'the catalogued model to use (default: the first that serves the direction, else through English)',
     }),
-    beam: z.number().int().min(1).max(8).optional().openapi({ description: `beam width; 1 is greedy (default 4, ${RERANK_BEAM} with rerank)` }),
+    beam: z.number().int().min(1).max(DECODE_DEFAULTS.maxBeam).optional().openapi({ description: `beam width; 1 is greedy (default ${DECODE_DEFAULTS.beam}, ${DECODE_DEFAULTS.rerankBeam} with rerank)` }),
     rerank: z.boolean().default(false).openapi({
       description: 'rescore the n-best with the reverse direction of the model (fewer dropped or invented words; about twice the compute); needs a model that also serves target to source',
     }),
@@ -100,8 +100,9 @@ export function translateRoutes() {
     if (req.alignments) checkRouteAlignments(path);
     const legs = await acquireLegs(c.var.models, path); // keep these references: a swap may happen meanwhile
     const model = { name: legs.name, version: legs.version };
+    // The request's own choices: each leg's engine merges them with its model's DecodeConfig.
     const all: TranslateOptions = {
-      source, target: req.target, beam: beamFor(req.beam, req.rerank), alignments: req.alignments,
+      source, target: req.target, beam: req.beam, alignments: req.alignments,
       ...(req.rerank ? { rerank: true } : {}),
     };
     const shape = (results: TextResult[]) => ({
