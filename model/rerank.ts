@@ -8,8 +8,9 @@
 // weight 0 is plain beam search. The weight is tuned per direction on the validation set
 // (`mt eval --rerank --rerank-weight W --record`, kept in config.json "rerank"); its default and the beam
 // of a reranked request are in model/decode.ts.
-import { EOS, BOS, lengthPenalty, type Hypothesis } from './search.ts';
+import { lengthPenalty, type Hypothesis } from './search.ts';
 import type { InferenceModel } from './runtime.ts';
+import type { SpecialIds } from './tokenizer.ts';
 
 // Padded positions (rows x max(source, target) length) of one teacher-forced pass: bounds its buffers,
 // whose largest, the (rows, heads, T, T) attention, grows with the square of the length (about 4 MiB at
@@ -18,7 +19,8 @@ const FORCED_POSITIONS = 1024;
 
 // Sum of log P(tgt_1..tgt_n </s> | src) for each pair, by teacher forcing, up to maxRows pairs (and
 // FORCED_POSITIONS) in one decoder pass. src: <2xx> x1..xm </s>; tgt: token ids without </s>.
-export function forcedLogProbs(model: InferenceModel, pairs: Array<{ src: number[]; tgt: number[] }>, maxRows: number): number[] {
+export function forcedLogProbs(model: InferenceModel, pairs: Array<{ src: number[]; tgt: number[] }>, maxRows: number, specials: SpecialIds): number[] {
+  const { bos, eos } = specials;
   const { arena } = model;
   const out = new Array<number>(pairs.length).fill(0);
   // Similar lengths together: less padding.
@@ -39,10 +41,10 @@ export function forcedLogProbs(model: InferenceModel, pairs: Array<{ src: number
     const T = Math.max(...rows.map((i) => pairs[i].tgt.length)) + 1; // </s> included
     const st = model.encode(src, Int32Array.from(rows, (i) => pairs[i].src.length), S, 1, 1);
     // inputs <s> y1..yn (then padding), targets y1..yn </s>
-    const inputs = new Int32Array(rows.length * T).fill(EOS);
-    const targets = new Int32Array(rows.length * T).fill(EOS);
+    const inputs = new Int32Array(rows.length * T).fill(eos);
+    const targets = new Int32Array(rows.length * T).fill(eos);
     rows.forEach((i, r) => {
-      inputs[r * T] = BOS;
+      inputs[r * T] = bos;
       inputs.set(pairs[i].tgt, r * T + 1);
       targets.set(pairs[i].tgt, r * T);
     });

@@ -9,7 +9,7 @@ import { checkParts, isNonNegative, partTensors, type PartSpec } from './parts.t
 import { InferenceModel } from './runtime.ts';
 import { parse } from './safetensors.ts';
 import { forcedLogProbs, pickReranked } from './rerank.ts';
-import { BeamSearch, EOS, type Hypothesis } from './search.ts';
+import { BeamSearch, type Hypothesis } from './search.ts';
 import { Tokenizer } from './tokenizer.ts';
 
 // config.json of a model folder: the model shape plus what the service reports about it.
@@ -158,9 +158,9 @@ class Translator implements Engine {
   // as a source, <2src> y </s>, whose target is x, by the reverse direction's weights.
   private rerank(todo: Array<{ ids: number[]; nbest: Hypothesis[] }>, reverse: Part, d: Decode, source: string): void {
     const tag = this.tok.langId(source);
-    const pairs = todo.flatMap((x) => x.nbest.map((h) => ({ src: [tag, ...h.tokens.slice(0, this.maxLen - 2), EOS], tgt: x.ids.slice(1, -1) })));
+    const pairs = todo.flatMap((x) => x.nbest.map((h) => ({ src: [tag, ...h.tokens.slice(0, this.maxLen - 2), this.tok.eosId], tgt: x.ids.slice(1, -1) })));
     try {
-      const logp = forcedLogProbs(reverse.model, pairs, d.maxRows);
+      const logp = forcedLogProbs(reverse.model, pairs, d.maxRows, this.tok.specials);
       let k = 0;
       for (const x of todo) {
         const rev = logp.slice(k, (k += x.nbest.length));
@@ -194,7 +194,7 @@ class Translator implements Engine {
         while (!search.finishedAll) {
           search.step();
           // Text every live beam agrees on will not change: stream it; hold back a partial UTF-8 character.
-          const prefix = commonPrefix(search.liveTokens(0)).filter((t) => t !== EOS);
+          const prefix = commonPrefix(search.liveTokens(0)).filter((t) => t !== this.tok.eosId);
           const text = this.tok.decode(prefix);
           if (!search.finishedAll && !text.endsWith('\uFFFD')) emit(text.replace(/\s+$/, ''));
           await new Promise((r) => setTimeout(r, 0));
@@ -238,7 +238,7 @@ class Translator implements Engine {
   // <2xx> x1..xn </s>, truncated to the model's positions.
   private sourceIds(text: string, tag: number): number[] {
     const body = this.tok.encode(text).slice(0, this.maxSourceTokens);
-    return [tag, ...body, EOS];
+    return [tag, ...body, this.tok.eosId];
   }
 
   private start({ model }: Part, srcs: number[][], d: Decode, o: TranslateOptions): BeamSearch {
@@ -248,7 +248,7 @@ class Translator implements Engine {
     const lens = Int32Array.from(srcs, (s) => s.length);
     const maxSteps = srcs.map((s) => Math.min(s.length + d.extraSteps, this.maxLen - 1));
     const st = model.encode(src, lens, S, d.beam, Math.max(...maxSteps) + 1);
-    return new BeamSearch(model, st, { beam: d.beam, alpha: d.alpha, maxSteps, alignments: !!o.alignments });
+    return new BeamSearch(model, st, { beam: d.beam, alpha: d.alpha, maxSteps, alignments: !!o.alignments, specials: this.tok.specials });
   }
 
   private result(part: Part, h: Hypothesis, src: number[], o: TranslateOptions): SentenceResult {
@@ -259,7 +259,7 @@ class Translator implements Engine {
       const Sp = h.attention[0].length / (c.decoderLayers * c.heads); // padded source length of the batch
       r.sourceTokens = this.tok.tokens(src);
       // One attention row per decoded token, </s> included when the hypothesis finished.
-      r.targetTokens = [...this.tok.tokens(h.tokens), ...(h.attention.length > h.tokens.length ? ['</s>'] : [])];
+      r.targetTokens = this.tok.tokens(h.attention.length > h.tokens.length ? [...h.tokens, this.tok.eosId] : h.tokens);
       r.layers = Array.from({ length: c.decoderLayers }, (_, l) =>
         Array.from({ length: c.heads }, (_, hd) => h.attention!.map((a) => Array.from(a.subarray((l * c.heads + hd) * Sp, (l * c.heads + hd) * Sp + S)))),
       );
