@@ -1,7 +1,7 @@
 // Edge caching of identical translate requests with the Cache API. The key is a hash of the model version
 // and everything that shapes the result; entries never go stale because a version's files never change.
 import type { Context } from 'hono';
-import { sha256Hex } from '../model/manifest.ts';
+import { sha256Hex } from '../registry/manifest.ts';
 import type { AppEnv } from './env.ts';
 
 const MAX_AGE_SECONDS = 86400;

@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { DECODE_DEFAULTS, mergeDecode } from '../model/decode.ts';
 import type { Engine, ModelInfo, SentenceResult, TranslateOptions } from '../model/engine.ts';
 import { UnsupportedError } from '../model/engine.ts';
-import { type Manifest, type ModelFileName, sha256Hex } from '../model/manifest.ts';
+import { type Manifest, type ModelFileName, sha256Hex } from '../registry/manifest.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, notFound, onError } from './errors.ts';
 import { modelProvider } from './middleware/models.ts';

@@ -2,7 +2,7 @@
 // file, for the in-browser engine. Only bytes that match the manifest's sha256 are sent (immutable per
 // version, so cached for a year; X-Content-SHA256 to check again); others are 503 file_unverified.
 import { createRoute, z } from '@hono/zod-openapi';
-import { MODEL_FILES, isModelFileName, totalSize } from '../../model/manifest.ts';
+import { MODEL_FILES, isModelFileName, totalSize } from '../../registry/manifest.ts';
 import { ApiError } from '../errors.ts';
 import { errors, router } from '../openapi.ts';
 import { ModelList } from '../schemas.ts';
