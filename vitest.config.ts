@@ -12,7 +12,7 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['kernels/**/*.test.ts', 'train/**/*.test.ts', 'model/**/*.test.ts', 'client/**/*.test.ts', 'browser/**/*.test.ts', 'scripts/**/*.test.ts', 'docs/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: ['kernels/**/*.test.ts', 'train/**/*.test.ts', 'registry/**/*.test.ts', 'model/**/*.test.ts', 'client/**/*.test.ts', 'browser/**/*.test.ts', 'scripts/**/*.test.ts', 'docs/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           environment: 'node',
           testTimeout: 120_000,
         },

@@ -6,7 +6,6 @@
 import { ApiError } from '../client/index.ts';
 import type { BatchTranslation, LocalTranslator, StreamEvent, TranslateParams, Translation } from '../client/types.ts';
 import type { ModelInfo, TranslateOptions } from '../model/engine.ts';
-import { beamFor } from '../model/rerank.ts';
 import type { TextResult } from '../model/texts.ts';
 import { type FromEngine, type ToEngine, cleanText, toTranslation } from './protocol.ts';
 
@@ -164,7 +163,7 @@ export class Translator implements LocalTranslator {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     const options: TranslateOptions = {
-      source: params.source, target: params.target, beam: beamFor(params.beam, params.rerank), alignments: !!params.alignments,
+      source: params.source, target: params.target, beam: params.beam, alignments: !!params.alignments,
       ...(params.rerank ? { rerank: true } : {}),
     };
     return new Promise<TextResult[]>((resolve, reject) => {

@@ -1,17 +1,15 @@
 // The interface every host (edge worker, browser, CLI) uses to translate: a loaded model bound to kernels.
 // Implemented by model/translator.ts; hosts only see this.
+import type { Decode, DecodeRequest } from './decode.ts';
 
-export interface TranslateOptions {
+// A request: the direction, and the decoding settings it chooses (beam, alpha, rerank, rerankWeight; unset:
+// the model's, model/decode.ts). Reranking needs a model that also serves target -> source and costs one
+// teacher-forced pass per candidate; translateStream then sends the whole sentence as one piece (the choice
+// is known only at the end).
+export interface TranslateOptions extends DecodeRequest {
   source: string; // ISO 639-1 code, e.g. 'en'
   target: string;
-  beam: number; // 1 = greedy; the paper uses 4
-  alpha?: number; // length penalty, the paper's 0.6
   alignments?: boolean; // return encoder-decoder attention per sentence
-  // Rescore the beam's n-best with the reverse direction of the model (model/rerank.ts): needs a model
-  // that also serves target -> source; costs one teacher-forced pass per candidate. translateStream then
-  // sends the whole sentence as one piece (the choice is known only at the end).
-  rerank?: boolean;
-  rerankWeight?: number; // weight of the reverse score: the model's for the direction, else 0.5
 }
 
 export interface SentenceResult {
@@ -47,6 +45,9 @@ export interface Engine {
   readonly maxSourceTokens: number;
   // Subword tokens of a sentence as the encoder sees it (without the tag and </s>).
   countTokens(sentence: string): number;
+  // The request merged with the model's DecodeConfig for its direction (model/decode.ts), checked: what
+  // translate() decodes with. Throws UnsupportedError for a beam, alpha or weight out of bounds.
+  decodeOptions(options: TranslateOptions): Decode;
   // Translates independent sentences (already split), batched together. Empty strings give ''.
   // Calls on one engine run one at a time (they share its wasm arena), in arrival order.
   translate(sentences: string[], options: TranslateOptions): Promise<SentenceResult[]>;

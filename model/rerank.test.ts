@@ -6,13 +6,16 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Arena } from '../kernels/host.ts';
 import { loadKernels } from '../kernels/node.ts';
+import { DECODE_DEFAULTS } from './decode.ts';
 import { UnsupportedError } from './engine.ts';
 import { forcedLogProbs, pickReranked } from './rerank.ts';
 import { InferenceModel } from './runtime.ts';
 import { parse } from './safetensors.ts';
-import { BeamSearch, EOS, lengthPenalty, type Hypothesis } from './search.ts';
+import { BeamSearch, lengthPenalty, type Hypothesis } from './search.ts';
 import { microModelFiles } from './testing.ts';
-import { Tokenizer } from './tokenizer.ts';
+import { SPECIAL_IDS, Tokenizer } from './tokenizer.ts';
+
+const EOS = SPECIAL_IDS.eos;
 import { createEngine, parseMeta } from './translator.ts';
 
 const bundled = (f: string) => readFileSync(new URL(`../models/multi30k/${f}`, import.meta.url));
@@ -31,10 +34,10 @@ function nbestOf(model: InferenceModel, srcs: number[][], beam: number): Hypothe
   const S = Math.max(...srcs.map((s) => s.length));
   const src = new Int32Array(srcs.length * S);
   srcs.forEach((s, i) => src.set(s, i * S));
-  const maxSteps = srcs.map((s) => Math.min(s.length + 50, meta.maxLen - 1)); // the engine's limit
+  const maxSteps = srcs.map((s) => Math.min(s.length + DECODE_DEFAULTS.extraSteps, meta.maxLen - 1)); // the engine's limit
   const mark = model.arena.mark();
   const st = model.encode(src, Int32Array.from(srcs, (s) => s.length), S, beam, Math.max(...maxSteps) + 1);
-  const search = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, alignments: false });
+  const search = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, alignments: false, specials: SPECIAL_IDS });
   while (!search.finishedAll) search.step();
   const out = search.nbest();
   model.arena.reset(mark);
@@ -55,7 +58,7 @@ describe('forcedLogProbs', () => {
     expect(new Set(pairs.map((p) => p.tgt.length)).size).toBeGreaterThan(1); // padding in a block
     const mark = model.arena.mark();
     for (const maxRows of [1, 4, 32]) {
-      const got = forcedLogProbs(model, pairs, maxRows);
+      const got = forcedLogProbs(model, pairs, maxRows, SPECIAL_IDS);
       got.forEach((g, k) => expect(g, `pair ${k}, maxRows ${maxRows}`).toBeCloseTo(want[k], 3));
       expect(model.arena.mark()).toBe(mark); // leaves the arena as it found it
     }
@@ -107,7 +110,7 @@ describe('engine option rerank', () => {
     const model = bundledModel();
     const src = [tok.langId('de'), ...tok.encode(sents[0]), EOS];
     const [nbest] = nbestOf(model, [src], 4);
-    const reverse = forcedLogProbs(model, nbest.map((h) => ({ src: [tok.langId('en'), ...h.tokens, EOS], tgt: src.slice(1, -1) })), 32);
+    const reverse = forcedLogProbs(model, nbest.map((h) => ({ src: [tok.langId('en'), ...h.tokens, EOS], tgt: src.slice(1, -1) })), 32, SPECIAL_IDS);
     const best = nbest[reverse.indexOf(Math.max(...reverse))];
     const [r] = await engine.translate([sents[0]], { ...opts, alpha: 0.6, rerank: true, rerankWeight: 1e6 });
     const [plainTop] = await engine.translate([sents[0]], { ...opts, alpha: 0.6 });

@@ -6,24 +6,11 @@
 //   score(y) = log P(y | x) / lp(|y|) + weight * log P(x | y) / lp(|x|)      lp: GNMT length penalty
 //
 // weight 0 is plain beam search. The weight is tuned per direction on the validation set
-// (`mt eval --rerank --rerank-weight W --record`, kept in config.json "rerank").
-import { EOS, BOS, lengthPenalty, type Hypothesis } from './search.ts';
+// (`mt eval --rerank --rerank-weight W --record`, kept in config.json "rerank"); its default and the beam
+// of a reranked request are in model/decode.ts.
+import { lengthPenalty, type Hypothesis } from './search.ts';
 import type { InferenceModel } from './runtime.ts';
-
-// Beam size that feeds the reranker when a request asks for reranking without one: its gain grows with
-// the n-best (measured on Multi30k val en->de, the lrScale 1.5 model: beam 4 +0.3 BLEU, 8 and 12 about +0.8).
-export const RERANK_BEAM = 8;
-
-// A request's beam size: the one it asks for, else 4 (the paper's), else RERANK_BEAM when it reranks.
-export function beamFor(beam: number | undefined, rerank: boolean | undefined): number {
-  return beam ?? (rerank ? RERANK_BEAM : 4);
-}
-
-// Weight of the reverse score when the model records none for the direction. Multi30k val, beam 8: the
-// lrScale 1.5 model gained +0.8 BLEU en->de at 0.3-0.7 and nothing de->en; the bundled (lrScale 2.25)
-// one gains +0.5 en->de at 0.3 (0.5: +0.4) and +0.35 de->en at 0.2 (0.5: -0.2). So tune it per model and
-// direction, and record it.
-export const DEFAULT_RERANK_WEIGHT = 0.5;
+import type { SpecialIds } from './tokenizer.ts';
 
 // Padded positions (rows x max(source, target) length) of one teacher-forced pass: bounds its buffers,
 // whose largest, the (rows, heads, T, T) attention, grows with the square of the length (about 4 MiB at
@@ -32,7 +19,8 @@ const FORCED_POSITIONS = 1024;
 
 // Sum of log P(tgt_1..tgt_n </s> | src) for each pair, by teacher forcing, up to maxRows pairs (and
 // FORCED_POSITIONS) in one decoder pass. src: <2xx> x1..xm </s>; tgt: token ids without </s>.
-export function forcedLogProbs(model: InferenceModel, pairs: Array<{ src: number[]; tgt: number[] }>, maxRows: number): number[] {
+export function forcedLogProbs(model: InferenceModel, pairs: Array<{ src: number[]; tgt: number[] }>, maxRows: number, specials: SpecialIds): number[] {
+  const { bos, eos } = specials;
   const { arena } = model;
   const out = new Array<number>(pairs.length).fill(0);
   // Similar lengths together: less padding.
@@ -53,10 +41,10 @@ export function forcedLogProbs(model: InferenceModel, pairs: Array<{ src: number
     const T = Math.max(...rows.map((i) => pairs[i].tgt.length)) + 1; // </s> included
     const st = model.encode(src, Int32Array.from(rows, (i) => pairs[i].src.length), S, 1, 1);
     // inputs <s> y1..yn (then padding), targets y1..yn </s>
-    const inputs = new Int32Array(rows.length * T).fill(EOS);
-    const targets = new Int32Array(rows.length * T).fill(EOS);
+    const inputs = new Int32Array(rows.length * T).fill(eos);
+    const targets = new Int32Array(rows.length * T).fill(eos);
     rows.forEach((i, r) => {
-      inputs[r * T] = BOS;
+      inputs[r * T] = bos;
       inputs.set(pairs[i].tgt, r * T + 1);
       targets.set(pairs[i].tgt, r * T);
     });

@@ -1,9 +1,7 @@
 // Beam search (paper 6.1: beam size 4, length penalty alpha = 0.6), batched across sentences: row
 // s*beam + j of the decoder state is hypothesis j of sentence s. Greedy decoding is beam 1.
 import type { DecoderState, InferenceModel } from './runtime.ts';
-
-export const BOS = 2;
-export const EOS = 3;
+import type { SpecialIds } from './tokenizer.ts';
 
 // A hypothesis is a chain of nodes, so beams share their common prefix.
 interface Node {
@@ -28,8 +26,9 @@ export interface Hypothesis {
 export interface SearchOptions {
   beam: number;
   alpha: number;
-  maxSteps: number[]; // per sentence: source length + 50, within the model's positions
+  maxSteps: number[]; // per sentence: source length + extraSteps (model/decode.ts), within the model's positions
   alignments: boolean;
+  specials: SpecialIds; // the decoder starts from bos, a hypothesis ends at eos
 }
 
 // GNMT length penalty lp(Y) = (5 + |Y|)^alpha / (5 + 1)^alpha
@@ -79,9 +78,10 @@ export class BeamSearch {
   step(): void {
     const { model, st, opts } = this;
     const { beam } = opts;
+    const { bos, eos } = opts.specials;
     const { K } = this;
     const tokens = new Int32Array(st.R);
-    for (let s = 0; s < st.Bs; s++) for (let j = 0; j < beam; j++) tokens[s * beam + j] = this.live[s][j].node?.token ?? BOS;
+    for (let s = 0; s < st.Bs; s++) for (let j = 0; j < beam; j++) tokens[s * beam + j] = this.live[s][j].node?.token ?? bos;
     model.stepTopK(st, tokens, K, this.topIdx, this.topLogp, this.crossAtt || undefined);
     const topIdx = model.arena.i32view(this.topIdx, st.R * K);
     const topLogp = model.arena.f32view(this.topLogp, st.R * K);
@@ -102,7 +102,7 @@ export class BeamSearch {
         const parent = this.live[s][c.j].node;
         const node: Node = { token: c.token, parent, length: (parent?.length ?? 0) + 1 };
         if (att) node.att = rowAttention(att, model.config.decoderLayers, st.R, model.config.heads, st.S, s * beam + c.j);
-        if (c.token === EOS) {
+        if (c.token === eos) {
           // A finished hypothesis counts only if it ranks among the top `beam` candidates.
           if (i < beam) this.finished[s].push({ node, score: c.score / lengthPenalty(node.length, opts.alpha), logProb: c.score });
           continue;
@@ -138,7 +138,7 @@ export class BeamSearch {
         .sort((a, b) => b.h.score - a.h.score || a.order - b.order)
         .map(({ h }) => {
           const nodes = chain(h.node);
-          const out: Hypothesis = { tokens: nodes.map((n) => n.token).filter((t) => t !== EOS), score: h.score, logProb: h.logProb };
+          const out: Hypothesis = { tokens: nodes.map((n) => n.token).filter((t) => t !== this.opts.specials.eos), score: h.score, logProb: h.logProb };
           if (this.opts.alignments) out.attention = nodes.map((n) => n.att!);
           return out;
         });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { loadKernels } from '../kernels/node.ts';
+import { DECODE_DEFAULTS, mergeDecode } from './decode.ts';
 import type { Engine, SentenceResult, TranslateOptions } from './engine.ts';
 import { microModelFiles } from './testing.ts';
 import { CHUNK_WORK, Cancelled, TooMuchWork, WorkBudget, planTexts, translatePlans, translateTexts, workOf } from './texts.ts';
@@ -15,6 +16,7 @@ function wordEngine(maxSourceTokens: number, onCall: (n: number) => void = () =>
     info: { name: 'w', version: 'v', languages: ['en', 'de'], directions: [['en', 'de']], parameters: 0, bytes: 0 },
     maxSourceTokens,
     countTokens: (s) => s.split(/\s+/).filter(Boolean).length,
+    decodeOptions: (o) => mergeDecode(DECODE_DEFAULTS, o),
     async translate(sentences) {
       calls.push(sentences);
       onCall(calls.length);
@@ -76,7 +78,8 @@ describe('texts', () => {
     const { engine, calls } = wordEngine(100);
     const texts = ['One two three.', 'Four five.'];
     const work = workOf(planTexts(engine, texts, opts), engine, opts);
-    expect(work).toBe(((3 + 52) + (2 + 52)) * 2); // each sentence: tokens + tag + </s> + 50 steps, x beam
+    const extra = 2 + DECODE_DEFAULTS.extraSteps; // tag + </s> + the output's bound beyond the source
+    expect(work).toBe(((3 + extra) + (2 + extra)) * 2); // each sentence: tokens + tag + </s> + extra steps, x beam
     expect(workOf(planTexts(engine, texts, { ...opts, rerank: true }), engine, opts)).toBe(work);
     await translateTexts(engine, texts, opts, { budget: new WorkBudget(work) });
     const err = await translateTexts(engine, texts, opts, { budget: new WorkBudget(work - 1) }).catch((e) => e);

@@ -6,9 +6,9 @@
 // Translation runs in chunks of about CHUNK_WORK, yielding to the event loop between them, so a
 // single-threaded host keeps answering other requests during a long one, and stops at the next chunk
 // when `signal` aborts (the client went away).
+import type { Decode } from './decode.ts';
 import type { Engine, SentenceResult, TranslateOptions } from './engine.ts';
 import { type Counted, fitSentence, splitSentences } from './sentences.ts';
-import { EXTRA_STEPS } from './translator.ts';
 
 export interface TextResult {
   translation: string;
@@ -48,9 +48,10 @@ export class WorkBudget {
     this.maxAlignment = maxAlignment;
   }
 
-  spend(work: number, alignment = 0): void {
+  // `extraSteps`: the output length bound beyond the source (model/decode.ts), for the message.
+  spend(work: number, alignment: number, extraSteps: number): void {
     if (this.spent + work > this.max) {
-      throw new TooMuchWork('work', `this request needs up to ${this.spent + work} decoder steps x beam (each sentence: its tokens + ${EXTRA_STEPS + 2}, at most the model's length, times the beam, twice with rerank); the limit is ${this.max}: send fewer or shorter texts, or a smaller beam`);
+      throw new TooMuchWork('work', `this request needs up to ${this.spent + work} decoder steps x beam (each sentence: its tokens + ${extraSteps + 2}, at most the model's length, times the beam, twice with rerank); the limit is ${this.max}: send fewer or shorter texts, or a smaller beam`);
     }
     if (this.aligned + alignment > this.maxAlignment) {
       throw new TooMuchWork('alignment', `alignments for this request would hold up to ${this.aligned + alignment} attention cells (each sentence: its tokens + 2 times its steps) per layer and head; the limit is ${this.maxAlignment}: ask alignments for fewer or shorter texts`);
@@ -77,6 +78,7 @@ const translatable = (p: Counted) => p.text.trim() !== '';
 // the rest of it is even tokenized.
 export function planTexts(engine: Engine, texts: string[], options: TranslateOptions, control: Control = {}): TextPlan[] {
   const count = (s: string) => engine.countTokens(s);
+  const d = engine.decodeOptions(options);
   return texts.map((text) => {
     const plan = {
       pieces: splitSentences(text).flatMap((s) => {
@@ -86,30 +88,34 @@ export function planTexts(engine: Engine, texts: string[], options: TranslateOpt
         return parts;
       }),
     };
-    control.budget?.spend(workOf([plan], engine, options), options.alignments ? alignmentOf(plan, engine) : 0);
+    control.budget?.spend(work([plan], engine, d), options.alignments ? alignmentOf(plan, engine, d) : 0, d.extraSteps);
     return plan;
   });
 }
 
 // The compute a request may take, in decoder row-steps: each piece can decode up to its source length
-// (with the tag and </s>) + EXTRA_STEPS steps, at most the model's positions, over `beam` rows; twice
+// (with the tag and </s>) + extraSteps steps, at most the model's positions, over `beam` rows; twice
 // with rerank (every candidate is scored again in reverse). An upper bound, whatever the text: a sentence
 // the model never ends costs what it is charged.
 export function workOf(plans: TextPlan[], engine: Engine, options: TranslateOptions): number {
+  return work(plans, engine, engine.decodeOptions(options));
+}
+
+function work(plans: TextPlan[], engine: Engine, d: Decode): number {
   let steps = 0;
-  for (const p of plans) for (const piece of p.pieces) if (translatable(piece)) steps += stepsOf(piece, engine);
-  return steps * options.beam * (options.rerank ? 2 : 1);
+  for (const p of plans) for (const piece of p.pieces) if (translatable(piece)) steps += stepsOf(piece, engine, d);
+  return steps * d.beam * (d.rerank ? 2 : 1);
 }
 
 // Attention cells of a text's alignments: source positions x decoder steps, summed over its pieces.
-export function alignmentOf(plan: TextPlan, engine: Engine): number {
+function alignmentOf(plan: TextPlan, engine: Engine, d: Decode): number {
   let cells = 0;
-  for (const piece of plan.pieces) if (translatable(piece)) cells += (Math.min(piece.tokens, engine.maxSourceTokens) + 2) * stepsOf(piece, engine);
+  for (const piece of plan.pieces) if (translatable(piece)) cells += (Math.min(piece.tokens, engine.maxSourceTokens) + 2) * stepsOf(piece, engine, d);
   return cells;
 }
 
-function stepsOf(p: Counted, engine: Engine): number {
-  return Math.min(p.tokens + 2 + EXTRA_STEPS, engine.maxSourceTokens + 1);
+function stepsOf(p: Counted, engine: Engine, d: Decode): number {
+  return Math.min(p.tokens + 2 + d.extraSteps, engine.maxSourceTokens + 1);
 }
 
 export async function translateTexts(engine: Engine, texts: string[], options: TranslateOptions, control: Control = {}): Promise<TextResult[]> {
@@ -121,7 +127,8 @@ export async function translatePlans(engine: Engine, plans: TextPlan[], options:
   const results: SentenceResult[] = new Array(todo.length);
   // Similar lengths in one chunk: the engine batches a chunk's sentences, padded to the longest.
   const order = todo.map((_, i) => i).sort((a, b) => todo[a].tokens - todo[b].tokens);
-  const cost = (k: number) => stepsOf(todo[k], engine) * options.beam;
+  const d = engine.decodeOptions(options);
+  const cost = (k: number) => stepsOf(todo[k], engine, d) * d.beam;
   for (let i = 0; i < order.length; ) {
     if (i > 0) await yieldToEventLoop();
     if (control.signal?.aborted) throw new Cancelled();

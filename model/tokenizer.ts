@@ -22,6 +22,18 @@ import { trainUnigram } from './unigram-train.ts';
 export const METASPACE = '\u2581'; // '▁'
 export const PAD = '<pad>', UNK = '<unk>', BOS = '<s>', EOS = '</s>';
 const SPECIALS = [PAD, UNK, BOS, EOS]; // fixed ids 0..3; language tags follow from id 4
+
+// Ids of the special tokens, the one definition that the engine, beam search, reranking, the trainer and
+// its batches read (through Tokenizer.specials): a source is <2xx> x1..xn eos, the decoder starts from bos
+// and stops at eos, batches are filled with pad past a sentence's end. Ours are SPECIALS' positions; a
+// model imported with other ids sets its own (Marian: eos 0, pad V-1, and the decoder starts from pad).
+export interface SpecialIds {
+  pad: number;
+  unk: number;
+  bos: number; // the decoder's first input (HF's decoder_start_token_id)
+  eos: number;
+}
+export const SPECIAL_IDS: SpecialIds = { pad: SPECIALS.indexOf(PAD), unk: SPECIALS.indexOf(UNK), bos: SPECIALS.indexOf(BOS), eos: SPECIALS.indexOf(EOS) };
 export const langTag = (lang: string): string => `<2${lang}>`;
 const byteToken = (b: number): string => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
 
@@ -75,10 +87,7 @@ export interface BpeDropout {
 
 export class Tokenizer {
   readonly languages: string[];
-  readonly padId = 0;
-  readonly unkId = 1;
-  readonly bosId = 2;
-  readonly eosId = 3;
+  readonly specials: SpecialIds = SPECIAL_IDS;
   private readonly vocab: string[]; // id -> token
   private readonly ids = new Map<string, number>(); // token -> id
   private readonly merges: Array<[string, string]>;
@@ -145,6 +154,19 @@ export class Tokenizer {
         normalizerSpec: { name: 'identity', precompiledCharsmap: new Uint8Array(0), addDummyPrefix: false, removeExtraWhitespaces: false, escapeWhitespaces: true },
       }, 'tokenizer.json');
     }
+  }
+
+  get padId(): number {
+    return this.specials.pad;
+  }
+  get unkId(): number {
+    return this.specials.unk;
+  }
+  get bosId(): number {
+    return this.specials.bos;
+  }
+  get eosId(): number {
+    return this.specials.eos;
   }
 
   get type(): 'bpe' | 'unigram' {

@@ -2,13 +2,14 @@
 // Text -> subwords (with the target-language tag) -> encoder -> incremental decoder -> subwords -> text.
 import { Arena, type Kernels } from '../kernels/host.ts';
 import { checkConfig, type ModelConfig } from './config.ts';
+import { DECODE_DEFAULTS, mergeDecode, type Decode, type DecodeConfig } from './decode.ts';
 import { UnsupportedError, serves, type Engine, type ModelInfo, type SentenceResult, type TranslateOptions } from './engine.ts';
 import { parameterCount } from './params.ts';
 import { checkParts, isNonNegative, partTensors, type PartSpec } from './parts.ts';
 import { InferenceModel } from './runtime.ts';
 import { parse } from './safetensors.ts';
-import { DEFAULT_RERANK_WEIGHT, forcedLogProbs, pickReranked } from './rerank.ts';
-import { BeamSearch, EOS, type Hypothesis } from './search.ts';
+import { forcedLogProbs, pickReranked } from './rerank.ts';
+import { BeamSearch, type Hypothesis } from './search.ts';
 import { Tokenizer } from './tokenizer.ts';
 
 // config.json of a model folder: the model shape plus what the service reports about it.
@@ -18,8 +19,8 @@ export interface ModelMeta extends ModelConfig {
   directions: Array<[string, string]>;
   created?: string;
   bleu?: Record<string, number>;
-  // Length penalty alpha of beam search when a request sets none, tuned on the validation set and
-  // recorded by `mt eval --alpha A --record` with the BLEU it gave; the paper's 0.6 when absent.
+  // Length penalty alpha of beam search when a request sets none (model/decode.ts), tuned on the validation
+  // set and recorded by `mt eval --alpha A --record` with the BLEU it gave.
   alpha?: number;
   // Weight of the reverse direction's score when reranking the n-best (model/rerank.ts), per direction
   // ("en-de": 0.5), tuned on the validation set and recorded by `mt eval --rerank --rerank-weight W --record`.
@@ -28,12 +29,15 @@ export interface ModelMeta extends ModelConfig {
   parts?: PartSpec[];
 }
 
-export const DEFAULT_ALPHA = 0.6;
-
-// The length penalty a request without one gets for this direction: its part's, else the model's, else 0.6.
-export function alphaFor(meta: ModelMeta, source: string, target: string): number {
+// The model's decoding defaults for a direction: DECODE_DEFAULTS with what config.json tuned for it, the
+// length penalty (its part's, else the model's) and the reranking weight.
+export function decodeConfigFor(meta: ModelMeta, source: string, target: string): DecodeConfig {
   const part = meta.parts?.find((p) => serves(p.directions, source, target));
-  return part?.alpha ?? meta.alpha ?? DEFAULT_ALPHA;
+  return {
+    ...DECODE_DEFAULTS,
+    alpha: part?.alpha ?? meta.alpha ?? DECODE_DEFAULTS.alpha,
+    rerankWeight: meta.rerank?.[`${source}-${target}`] ?? DECODE_DEFAULTS.rerankWeight,
+  };
 }
 
 export interface ModelFiles {
@@ -41,13 +45,6 @@ export interface ModelFiles {
   tokenizer: object | string;
   weights: Uint8Array;
 }
-
-// Decoder rows (sentences x beam) run together: bounds the KV caches, which dominate memory. At the
-// worst case (256 steps, d_model 256, 4 layers) 32 rows keep caches + scratch near 40 MiB, well inside
-// a Worker's 128 MB.
-const MAX_ROWS = 32;
-// The paper's maximum output length: input length + 50 (6.1).
-export const EXTRA_STEPS = 50;
 
 export function parseMeta(config: ModelMeta | string): ModelMeta {
   const meta = (typeof config === 'string' ? JSON.parse(config) : config) as ModelMeta;
@@ -73,20 +70,14 @@ function checkRerank(meta: ModelMeta): void {
   }
 }
 
-// The reverse-score weight a reranked request without one gets for this direction.
-export function rerankWeightFor(meta: ModelMeta, source: string, target: string): number {
-  return meta.rerank?.[`${source}-${target}`] ?? DEFAULT_RERANK_WEIGHT;
-}
-
 export function createEngine(files: ModelFiles, kernels: Kernels): Engine {
   return new Translator(files, kernels);
 }
 
-// One weight set and the directions it serves, with its default length penalty.
+// One weight set and the directions it serves.
 interface Part {
   directions: Array<[string, string]>;
   model: InferenceModel;
-  alpha: number;
 }
 
 class Translator implements Engine {
@@ -109,14 +100,12 @@ class Translator implements Engine {
     }
     this.arena = new Arena(kernels);
     const weights = parse(files.weights);
-    const alpha = meta.alpha ?? DEFAULT_ALPHA;
     this.parts = meta.parts
       ? meta.parts.map((p) => ({
           directions: p.directions,
           model: new InferenceModel(kernels, this.arena, meta, { ...weights, tensors: partTensors(weights.tensors, p.prefix) }),
-          alpha: p.alpha ?? alpha,
         }))
-      : [{ directions: meta.directions, model: new InferenceModel(kernels, this.arena, meta, weights), alpha }];
+      : [{ directions: meta.directions, model: new InferenceModel(kernels, this.arena, meta, weights) }];
     this.maxLen = meta.maxLen;
     this.maxSourceTokens = meta.maxLen - 2;
     this.base = this.arena.mark();
@@ -136,43 +125,46 @@ class Translator implements Engine {
     return this.tok.encode(sentence).length;
   }
 
+  decodeOptions(options: TranslateOptions): Decode {
+    return mergeDecode(decodeConfigFor(this.meta, options.source, options.target), options);
+  }
+
   translate(sentences: string[], options: TranslateOptions): Promise<SentenceResult[]> {
     return this.exclusive(async () => this.translateNow(sentences, options));
   }
 
   private translateNow(sentences: string[], options: TranslateOptions): SentenceResult[] {
-    const { tag, part, reverse } = this.check(options);
-    const weight = reverse ? (options.rerankWeight ?? rerankWeightFor(this.meta, options.source, options.target)) : 0;
-    const reranker = weight > 0 ? reverse : undefined; // weight 0 would keep the beam's choice
+    const { tag, part, reverse, d } = this.check(options);
+    const reranker = reverse && d.rerankWeight > 0 ? reverse : undefined; // weight 0 would keep the beam's choice
     const out: SentenceResult[] = sentences.map(() => ({ text: '' }));
     const todo = sentences.map((s, i) => ({ i, ids: this.sourceIds(s, tag), nbest: [] as Hypothesis[] })).filter((x) => x.ids.length > 2);
     // Similar lengths together: less padding.
     todo.sort((a, b) => a.ids.length - b.ids.length);
-    const perBatch = Math.max(1, Math.floor(MAX_ROWS / options.beam));
+    const perBatch = Math.max(1, Math.floor(d.maxRows / d.beam));
     for (let b = 0; b < todo.length; b += perBatch) {
       const chunk = todo.slice(b, b + perBatch);
-      const search = this.start(part, chunk.map((x) => x.ids), options);
+      const search = this.start(part, chunk.map((x) => x.ids), d, options);
       while (!search.finishedAll) search.step();
       if (reranker) search.nbest().forEach((hs, j) => (chunk[j].nbest = hs));
       else search.results().forEach((h, j) => (chunk[j].nbest = [h]));
       this.arena.reset(this.base);
     }
-    if (reranker) this.rerank(todo, reranker, options.alpha ?? part.alpha, weight, options.source);
+    if (reranker) this.rerank(todo, reranker, d, options.source);
     for (const x of todo) out[x.i] = this.result(part, x.nbest[0], x.ids, options);
     return out;
   }
 
   // Puts the reranked choice first in each sentence's n-best: every candidate y of source x is scored
   // as a source, <2src> y </s>, whose target is x, by the reverse direction's weights.
-  private rerank(todo: Array<{ ids: number[]; nbest: Hypothesis[] }>, reverse: Part, alpha: number, weight: number, source: string): void {
+  private rerank(todo: Array<{ ids: number[]; nbest: Hypothesis[] }>, reverse: Part, d: Decode, source: string): void {
     const tag = this.tok.langId(source);
-    const pairs = todo.flatMap((x) => x.nbest.map((h) => ({ src: [tag, ...h.tokens.slice(0, this.maxLen - 2), EOS], tgt: x.ids.slice(1, -1) })));
+    const pairs = todo.flatMap((x) => x.nbest.map((h) => ({ src: [tag, ...h.tokens.slice(0, this.maxLen - 2), this.tok.eosId], tgt: x.ids.slice(1, -1) })));
     try {
-      const logp = forcedLogProbs(reverse.model, pairs, MAX_ROWS);
+      const logp = forcedLogProbs(reverse.model, pairs, d.maxRows, this.tok.specials);
       let k = 0;
       for (const x of todo) {
         const rev = logp.slice(k, (k += x.nbest.length));
-        x.nbest = [pickReranked(x.nbest, rev, x.ids.length - 1, alpha, weight)];
+        x.nbest = [pickReranked(x.nbest, rev, x.ids.length - 1, d.alpha, d.rerankWeight)];
       }
     } finally {
       this.arena.reset(this.base);
@@ -181,7 +173,7 @@ class Translator implements Engine {
 
   translateStream(sentence: string, options: TranslateOptions, onToken: (piece: string) => void): Promise<SentenceResult> {
     return this.exclusive(async () => {
-      const { tag, part, reverse } = this.check(options);
+      const { tag, part, reverse, d } = this.check(options);
       // A reranked choice is known only once the whole n-best is: it arrives as one piece.
       if (reverse) {
         const [result] = this.translateNow([sentence], options);
@@ -191,7 +183,7 @@ class Translator implements Engine {
       const ids = this.sourceIds(sentence, tag);
       if (ids.length <= 2) return { text: '' };
       try {
-        const search = this.start(part, [ids], options);
+        const search = this.start(part, [ids], d, options);
         let sent = '';
         const emit = (text: string) => {
           if (text.length > sent.length && text.startsWith(sent)) {
@@ -202,7 +194,7 @@ class Translator implements Engine {
         while (!search.finishedAll) {
           search.step();
           // Text every live beam agrees on will not change: stream it; hold back a partial UTF-8 character.
-          const prefix = commonPrefix(search.liveTokens(0)).filter((t) => t !== EOS);
+          const prefix = commonPrefix(search.liveTokens(0)).filter((t) => t !== this.tok.eosId);
           const text = this.tok.decode(prefix);
           if (!search.finishedAll && !text.endsWith('\uFFFD')) emit(text.replace(/\s+$/, ''));
           await new Promise((r) => setTimeout(r, 0));
@@ -223,7 +215,8 @@ class Translator implements Engine {
     return run;
   }
 
-  private check(o: TranslateOptions): { tag: number; part: Part; reverse?: Part } {
+  // The request checked against the model (languages, direction, reranking) and merged with its DecodeConfig.
+  private check(o: TranslateOptions): { tag: number; part: Part; reverse?: Part; d: Decode } {
     const langs = this.tok.languages;
     for (const l of [o.source, o.target]) {
       if (!langs.includes(l)) throw new UnsupportedError('unsupported_language', `unknown language "${l}"; supported: ${langs.join(', ')}`);
@@ -233,30 +226,29 @@ class Translator implements Engine {
       const dirs = this.info.directions.map(([s, t]) => `${s}-${t}`).join(', ');
       throw new UnsupportedError('unsupported_direction', `direction ${o.source}-${o.target} is not supported; supported: ${dirs}`);
     }
-    if (!Number.isInteger(o.beam) || o.beam < 1 || o.beam > 16) throw new UnsupportedError('invalid_beam', 'beam must be an integer from 1 to 16');
-    if (o.rerankWeight !== undefined && !isNonNegative(o.rerankWeight)) throw new UnsupportedError('invalid_rerank_weight', 'rerankWeight must be a number >= 0');
+    const d = this.decodeOptions(o);
     let reverse: Part | undefined;
-    if (o.rerank) {
+    if (d.rerank) {
       reverse = this.parts.find((p) => serves(p.directions, o.target, o.source));
       if (!reverse) throw new UnsupportedError('rerank_unavailable', `reranking ${o.source}-${o.target} needs the reverse direction ${o.target}-${o.source}, which this model does not serve`);
     }
-    return { tag: this.tok.langId(o.target), part, reverse };
+    return { tag: this.tok.langId(o.target), part, reverse, d };
   }
 
   // <2xx> x1..xn </s>, truncated to the model's positions.
   private sourceIds(text: string, tag: number): number[] {
     const body = this.tok.encode(text).slice(0, this.maxSourceTokens);
-    return [tag, ...body, EOS];
+    return [tag, ...body, this.tok.eosId];
   }
 
-  private start({ model, alpha }: Part, srcs: number[][], o: TranslateOptions): BeamSearch {
+  private start({ model }: Part, srcs: number[][], d: Decode, o: TranslateOptions): BeamSearch {
     const S = Math.max(...srcs.map((s) => s.length));
     const src = new Int32Array(srcs.length * S);
     srcs.forEach((s, i) => src.set(s, i * S));
     const lens = Int32Array.from(srcs, (s) => s.length);
-    const maxSteps = srcs.map((s) => Math.min(s.length + EXTRA_STEPS, this.maxLen - 1));
-    const st = model.encode(src, lens, S, o.beam, Math.max(...maxSteps) + 1);
-    return new BeamSearch(model, st, { beam: o.beam, alpha: o.alpha ?? alpha, maxSteps, alignments: !!o.alignments });
+    const maxSteps = srcs.map((s) => Math.min(s.length + d.extraSteps, this.maxLen - 1));
+    const st = model.encode(src, lens, S, d.beam, Math.max(...maxSteps) + 1);
+    return new BeamSearch(model, st, { beam: d.beam, alpha: d.alpha, maxSteps, alignments: !!o.alignments, specials: this.tok.specials });
   }
 
   private result(part: Part, h: Hypothesis, src: number[], o: TranslateOptions): SentenceResult {
@@ -267,7 +259,7 @@ class Translator implements Engine {
       const Sp = h.attention[0].length / (c.decoderLayers * c.heads); // padded source length of the batch
       r.sourceTokens = this.tok.tokens(src);
       // One attention row per decoded token, </s> included when the hypothesis finished.
-      r.targetTokens = [...this.tok.tokens(h.tokens), ...(h.attention.length > h.tokens.length ? ['</s>'] : [])];
+      r.targetTokens = this.tok.tokens(h.attention.length > h.tokens.length ? [...h.tokens, this.tok.eosId] : h.tokens);
       r.layers = Array.from({ length: c.decoderLayers }, (_, l) =>
         Array.from({ length: c.heads }, (_, hd) => h.attention!.map((a) => Array.from(a.subarray((l * c.heads + hd) * Sp, (l * c.heads + hd) * Sp + S)))),
       );

@@ -46,9 +46,9 @@ const cap = (w: string) => w[0].toUpperCase() + w.slice(1);
 const SHAPES: Record<string, (t: number) => string> = {
   // Multi30k-like sentences: the normal case, for comparison.
   short: (t) => fill((i) => `A ${pick(i + t)} and a ${pick(i + t + 3)} are ${pick(i + t + 5)} near the ${pick(i + t + 1)}. `),
-  // One-word sentences: each is charged its tokens + 52 steps, the most per character.
+  // One-word sentences: each is charged its tokens + 2 + extraSteps (model/decode.ts), the most per character.
   tiny: (t) => fill((i) => `${cap(pick(i + t))}. `),
-  // No punctuation: split at whitespace into pieces of the model's whole length (255 steps each).
+  // No punctuation: split at whitespace into pieces of the model's whole length (maxLen - 1 steps each).
   long: (t) => fill((i) => `${pick(i + t)} `),
   // Characters outside the alphabet: a few byte tokens each.
   bytes: (t) => fill((i) => `${String.fromCodePoint(0x1f600 + ((i + t) % 64))}${i % 9 === 8 ? ' ' : ''}`),

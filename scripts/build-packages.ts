@@ -106,7 +106,9 @@ export async function buildPackages(out = join(root, 'dist')): Promise<string[]>
 }
 
 // Declarations of the entry and everything it imports, with the sources' `.ts` specifiers as `.js` (what
-// a consumer's TypeScript resolves to the emitted `.d.ts`). Type errors fail the build.
+// a consumer's TypeScript resolves to the emitted `.d.ts`). Type errors fail the build. The wire types
+// that client/types.ts derives from the API's zod schemas are written out in full (inlineWireTypes), so
+// the packages' types need neither zod nor the worker; any other package import left is an error.
 function emitDeclarations(entry: string, outDir: string): void {
   const parsed = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
   const options: ts.CompilerOptions = {
@@ -121,11 +123,44 @@ function emitDeclarations(entry: string, outDir: string): void {
   const program = ts.createProgram([entry], options);
   const diagnostics = [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics(), ...program.emit().diagnostics];
   if (diagnostics.length) throw new Error(ts.formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }));
-  for (const e of readdirSync(outDir, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile() || !e.name.endsWith('.d.ts')) continue;
-    const p = join(e.parentPath, e.name);
-    writeFileSync(p, readFileSync(p, 'utf8').replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]+)\.ts\2/g, '$1$2$3.js$2'));
+  inlineWireTypes(program, outDir);
+  const reached = new Set<string>();
+  const visit = (p: string) => {
+    if (reached.has(p)) return;
+    reached.add(p);
+    const text = readFileSync(p, 'utf8').replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]+)\.ts\2/g, '$1$2$3.js$2');
+    const external = /(?:from\s+|import\()['"]([^'".][^'"]*)['"]/.exec(text);
+    if (external) throw new Error(`${relative(outDir, p)} imports ${external[1]}, which the package does not ship`);
+    writeFileSync(p, text);
+    for (const m of text.matchAll(/(?:from\s+|import\()['"](\.{1,2}\/[^'"]+)\.js['"]/g)) visit(join(dirname(p), `${m[1]}.d.ts`));
+  };
+  visit(join(outDir, relative(root, entry).replace(/\.ts$/, '.d.ts')));
+  // Declarations only the inlined types needed (the schemas and what they import) are left out.
+  const entries = readdirSync(outDir, { recursive: true, withFileTypes: true }).map((e) => ({ dir: e.isDirectory(), p: join(e.parentPath, e.name) }));
+  for (const { dir, p } of entries) if (!dir && !reached.has(p)) rmSync(p);
+  for (const { p } of entries.filter((e) => e.dir).sort((a, b) => b.p.length - a.p.length)) if (!readdirSync(p).length) rmSync(p, { recursive: true });
+}
+
+// In the declarations of client/types.ts, each type alias becomes the structural type it stands for
+// (what z.infer computes), and the type-only imports of zod and the schemas go.
+function inlineWireTypes(program: ts.Program, outDir: string): void {
+  const source = program.getSourceFile(join(root, 'client/types.ts'));
+  if (!source) return;
+  const checker = program.getTypeChecker();
+  const flags = ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.InTypeAlias | ts.TypeFormatFlags.UseStructuralFallback;
+  const full = new Map<string, string>();
+  for (const s of source.statements) if (ts.isTypeAliasDeclaration(s)) full.set(s.name.text, checker.typeToString(checker.getTypeAtLocation(s.name), s, flags));
+  const path = join(outDir, 'client/types.d.ts');
+  const text = readFileSync(path, 'utf8');
+  const dts = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
+  const edits: Array<[number, number, string]> = [];
+  for (const s of dts.statements) {
+    if (ts.isImportDeclaration(s) && /^(zod|.*\/schemas\.(ts|js))$/.test((s.moduleSpecifier as ts.StringLiteral).text)) edits.push([s.getFullStart(), s.getEnd(), '']);
+    else if (ts.isTypeAliasDeclaration(s)) edits.push([s.type.getStart(), s.type.getEnd(), full.get(s.name.text)!]);
   }
+  let out = text;
+  for (const [start, end, by] of edits.reverse()) out = out.slice(0, start) + by + out.slice(end);
+  writeFileSync(path, out);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -9,6 +9,7 @@
 // API_KEY in the environment is sent as a Bearer key.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DECODE_DEFAULTS, mergeDecode } from '../model/decode.ts';
 import type { Engine, TranslateOptions } from '../model/engine.ts';
 import { planTexts, workOf } from '../model/texts.ts';
 import { Tokenizer } from '../model/tokenizer.ts';
@@ -91,7 +92,7 @@ function worstRequest(k: number): { body: object; work: number } {
   const dir = defaultModelDir();
   const config = JSON.parse(readFileSync(`${dir}/config.json`, 'utf8'));
   const tok = Tokenizer.fromJSON(readFileSync(`${dir}/tokenizer.json`, 'utf8'));
-  const engine = { maxSourceTokens: config.maxLen - 2, countTokens: (s: string) => tok.encode(s).length } as Engine;
+  const engine = { maxSourceTokens: config.maxLen - 2, countTokens: (s: string) => tok.encode(s).length, decodeOptions: (o) => mergeDecode(DECODE_DEFAULTS, o) } as Engine;
   const options: TranslateOptions = { source: opt.source, target: opt.target, beam: 1 };
   const chars = (t: number) => Array.from({ length: limits.maxChars }, (_, i) => (i % 9 === 8 ? ' ' : String.fromCodePoint(0x1f600 + ((i + t + k + run) % 64)))).join('').trim();
   const texts: string[] = [];

@@ -2,10 +2,11 @@
 // (`npm start` builds the kernels first; `npm run dev` skips that.) PORT overrides 8787.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { offlineEnv, root } from './local-r2.ts';
-import { seedLocalModels } from './seed.ts';
+import { offlineEnv, root } from '../registry/local-r2.ts';
+import { seedLocalModels } from '../registry/seed.ts';
+import { bundledModels } from '../train/paths.ts';
 
-for (const line of await seedLocalModels()) console.log(line);
+for (const line of await seedLocalModels(bundledModels().map((m) => m.dir))) console.log(line);
 
 const port = process.env.PORT ?? '8787';
 // Own process group: killing `wrangler` alone would leave workerd running, so signals go to the group.

@@ -1,7 +1,7 @@
 // The whole worker in workerd: composition of middleware and routes over a model loaded from local R2.
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../model/manifest.ts';
+import { sha256Hex } from '../registry/manifest.ts';
 import { call, fakeFiles, json, putVersion } from './helpers.ts';
 
 type Json = Record<string, any>;

@@ -3,7 +3,7 @@
 // older good version after a restart. Engines are the fakes of helpers.ts (`v1:TEXT` upper-cased).
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { CATALOG_KEY, fileKey, manifestKey, parseManifestText, withDeploy, withRollback } from '../model/manifest.ts';
+import { CATALOG_KEY, fileKey, manifestKey, parseManifestText, withDeploy, withRollback } from '../registry/manifest.ts';
 import { built, call, fakeApp, fakeFiles, json, putVersion } from './helpers.ts';
 
 type Json = Record<string, any>;

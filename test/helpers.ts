@@ -14,7 +14,7 @@ import {
   parseManifestText,
   withCurrent,
   withVersion,
-} from '../model/manifest.ts';
+} from '../registry/manifest.ts';
 import { initParams, paramLayout } from '../model/params.ts';
 import { f32Tensor, serialize } from '../model/safetensors.ts';
 import { Tokenizer } from '../model/tokenizer.ts';

@@ -1,7 +1,7 @@
 // Loading from R2 in workerd: verification, corrupt and partial uploads, swaps without a redeploy.
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { fileKey } from '../model/manifest.ts';
+import { fileKey } from '../registry/manifest.ts';
 import { built, call, fakeFiles, json, putVersion, setCurrent } from './helpers.ts';
 
 type Json = Record<string, any>;

@@ -3,7 +3,7 @@
 // a caller without a key.
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../model/manifest.ts';
+import { sha256Hex } from '../registry/manifest.ts';
 import worker, { createApp } from '../worker/index.ts';
 import { r2Models } from '../worker/model-store.ts';
 import { type FakeEngine, fakeEngine } from '../worker/testing.ts';

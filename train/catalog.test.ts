@@ -5,10 +5,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CATALOG_KEY, manifestKey } from '../model/manifest.ts';
+import { CATALOG_KEY, manifestKey } from '../registry/manifest.ts';
 import { writeRandomModel } from './micro-model.ts';
-import { deployVersion, pushVersion, readCatalog, readManifest, rollbackVersion, writeCatalog, type ModelBytes } from './registry.ts';
-import { MemoryStore } from './storage.ts';
+import { deployVersion, pushVersion, readCatalog, readManifest, rollbackVersion, writeCatalog, type ModelBytes } from '../registry/registry.ts';
+import { MemoryStore } from '../registry/storage.ts';
 
 const CLI = new URL('./cli.ts', import.meta.url).pathname;
 const mt = (args: string[], input?: string) => {

@@ -1,7 +1,7 @@
 // Turns the corpus options of `mt train` / `mt eval` into token examples for every language pair.
 import type { BpeDropout, Tokenizer } from '../model/tokenizer.ts';
 import { CliError } from './args.ts';
-import { EOS, parsePairs, readAligned, readTsv, splitFile, type Example, type Parallel } from './data.ts';
+import { parsePairs, readAligned, readTsv, splitFile, type Example, type Parallel } from './data.ts';
 
 export interface CorpusSpec {
   pairs: string; // "en-de,de-en"
@@ -85,7 +85,7 @@ export function encodeExample(tok: Tokenizer, tag: number, source: string, targe
   const x = tok.encode(source, dropout);
   const y = tok.encode(target, dropout);
   if (!x.length || !y.length || x.length + 2 > maxTokens || y.length + 1 > maxTokens) return undefined;
-  return { src: Int32Array.from([tag, ...x, EOS]), tgt: Int32Array.from(y) };
+  return { src: Int32Array.from([tag, ...x, tok.eosId]), tgt: Int32Array.from(y) };
 }
 
 export function loadExamples(tok: Tokenizer, spec: CorpusSpec, split: string, maxTokens: number, repeat: Record<string, number> = {}): Example[] {

@@ -4,11 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { mulberry32 as rand } from '../model/params.ts';
+import type { SpecialIds } from '../model/tokenizer.ts';
 import type { Batch } from './graph.ts';
-
-export const PAD = 0;
-export const BOS = 2;
-export const EOS = 3;
 
 export interface Example {
   src: Int32Array; // <2xx> x1..xn </s>
@@ -131,22 +128,23 @@ export function makeBatches(examples: Example[], batchTokens: number, seed: numb
 }
 
 // Pads examples into one Batch: target in = <s> y, target out = y </s> (pads -1 so the loss skips them).
-export function collate(examples: Example[]): Batch {
+export function collate(examples: Example[], specials: SpecialIds): Batch {
+  const { pad, bos, eos } = specials;
   const B = examples.length;
   const S = Math.max(...examples.map((e) => e.src.length));
   const T = Math.max(...examples.map((e) => e.tgt.length + 1));
-  const src = new Int32Array(B * S);
-  const tgtIn = new Int32Array(B * T);
+  const src = new Int32Array(B * S).fill(pad);
+  const tgtIn = new Int32Array(B * T).fill(pad);
   const tgtOut = new Int32Array(B * T).fill(-1);
   const srcLen = new Int32Array(B);
   const tgtLen = new Int32Array(B);
   examples.forEach((e, b) => {
     src.set(e.src, b * S);
     srcLen[b] = e.src.length;
-    tgtIn[b * T] = BOS;
+    tgtIn[b * T] = bos;
     tgtIn.set(e.tgt, b * T + 1);
     tgtOut.set(e.tgt, b * T);
-    tgtOut[b * T + e.tgt.length] = EOS;
+    tgtOut[b * T + e.tgt.length] = eos;
     tgtLen[b] = e.tgt.length + 1;
   });
   return { B, S, T, src, srcLen, tgtIn, tgtOut, tgtLen };

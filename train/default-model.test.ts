@@ -3,8 +3,8 @@
 // Its BLEU floor, like every bundled model's, is train/floor.test.ts's.
 import { describe, expect, it } from 'vitest';
 import { loadKernels } from '../kernels/node.ts';
-import { RERANK_BEAM } from '../model/rerank.ts';
-import { DEFAULT_ALPHA, createEngine } from '../model/translator.ts';
+import { DECODE_DEFAULTS } from '../model/decode.ts';
+import { createEngine } from '../model/translator.ts';
 import { corpusBleu } from './bleu.ts';
 import { readLines, splitFile } from './data.ts';
 import { readModelDir } from './model-dir.ts';
@@ -27,7 +27,7 @@ describe('bundled default model', () => {
     const text = async (e: typeof engine, alpha?: number) => (await e.translate(source, { source: 'en', target: 'de', beam: 4, alpha })).map((r) => r.text);
     const [flat, strong] = [await text(engine, 0), await text(engine, 3)];
     expect(flat).not.toEqual(strong); // alpha matters for these sentences, so the checks below can fail
-    expect(await text(engine)).toEqual(await text(engine, files.meta.alpha ?? DEFAULT_ALPHA));
+    expect(await text(engine)).toEqual(await text(engine, files.meta.alpha ?? DECODE_DEFAULTS.alpha));
     const tuned = createEngine({ ...files, config: { ...files.meta, alpha: 3 } }, loadKernels('simd'));
     expect(await text(tuned)).toEqual(strong);
     expect(await text(tuned, 0)).toEqual(flat);
@@ -37,7 +37,7 @@ describe('bundled default model', () => {
     const dir = multi30kDir();
     const source = readLines(splitFile(dir, 'test_2016_flickr', 'en')).slice(0, SAMPLE);
     const refs = readLines(splitFile(dir, 'test_2016_flickr', 'de')).slice(0, SAMPLE);
-    const run = async (o: object) => (await engine.translate(source, { source: 'en', target: 'de', beam: RERANK_BEAM, ...o })).map((r) => r.text);
+    const run = async (o: object) => (await engine.translate(source, { source: 'en', target: 'de', beam: DECODE_DEFAULTS.rerankBeam, ...o })).map((r) => r.text);
     const [plain, reranked] = [await run({}), await run({ rerank: true })]; // the config's weight
     const changed = plain.filter((t, i) => t !== reranked[i]).length;
     const [b0, b1] = [corpusBleu(plain, refs).score, corpusBleu(reranked, refs).score];

@@ -6,6 +6,7 @@ import { TOL } from '../kernels/tolerances.ts';
 import { PRESETS, TRAIN_DEFAULTS, targetVocab, type ModelConfig, type TrainConfig } from '../model/config.ts';
 import { initParams, mulberry32, paramLayout } from '../model/params.ts';
 import { MODEL_VARIANTS } from '../model/testing.ts';
+import { SPECIAL_IDS } from '../model/tokenizer.ts';
 import { collate, type Example } from './data.ts';
 import { TrainGraph } from './graph.ts';
 import { Trainer } from './trainer.ts';
@@ -33,7 +34,7 @@ function setup(config: ModelConfig, train: Partial<TrainConfig> = {}) {
   const graph = new TrainGraph(kernels, arena, layout, tc, params, grads);
   graph.dropout = !!tc.rdrop;
   const base = arena.mark();
-  const batch = collate(randomExamples(3, Math.min(config.vocabSize, targetVocab(config)), 5));
+  const batch = collate(randomExamples(3, Math.min(config.vocabSize, targetVocab(config)), 5), SPECIAL_IDS);
   // the objective backward() differentiates: cross-entropy plus R-Drop's weighted KL
   const loss = () => {
     arena.reset(base);

@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { offlineEnv, root } from '../scripts/local-r2.ts';
-import { seedLocalModel } from '../scripts/seed.ts';
+import { offlineEnv, root } from '../registry/local-r2.ts';
+import { seedLocalModel } from '../registry/seed.ts';
 import { main } from './main.ts';
 import { writeRandomModel } from './micro-model.ts';
-import { WranglerCliStore } from './storage.ts';
+import { WranglerCliStore } from '../registry/storage.ts';
 import { freePort, signal } from '../test/e2e/server.ts';
 
 const NAME = 'e2e-lifecycle';

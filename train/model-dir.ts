@@ -10,7 +10,7 @@ import type { Tokenizer } from '../model/tokenizer.ts';
 import { CliError } from './args.ts';
 import { modelTensors, writeAtomic } from './checkpoint.ts';
 import { parsePairs } from './data.ts';
-import { MODEL_FILES } from '../model/manifest.ts';
+import { MODEL_FILES } from '../registry/manifest.ts';
 
 export function exportModel(dir: string, layout: ParamLayout, params: Float32Array, tokenizer: Tokenizer, pairs: string, name: string, extra: Partial<ModelMeta> = {}): ModelMeta {
   mkdirSync(dir, { recursive: true });

@@ -15,6 +15,7 @@ import { InferenceModel } from '../model/runtime.ts';
 import { parse, serialize, type Tensor } from '../model/safetensors.ts';
 import { MODEL_VARIANTS, randomParams, variantConfig } from '../model/testing.ts';
 import { positionTable } from '../model/transformer.ts';
+import { SPECIAL_IDS } from '../model/tokenizer.ts';
 import { collate } from './data.ts';
 import { TrainGraph, type Batch } from './graph.ts';
 import { decoderGraph, decoderMergedGraph, encoderGraph } from './onnx/export.ts';
@@ -23,7 +24,7 @@ import { decoderGraph, decoderMergedGraph, encoderGraph } from './onnx/export.ts
 function parityBatch(config: ModelConfig): Batch {
   const r = mulberry32(17);
   const ids = (n: number, V: number) => Int32Array.from({ length: n }, () => 4 + Math.floor(r() * (V - 4)));
-  return collate([7, 3, 5].map((n, i) => ({ src: ids(n, config.vocabSize), tgt: ids([4, 6, 2][i], targetVocab(config)) })));
+  return collate([7, 3, 5].map((n, i) => ({ src: ids(n, config.vocabSize), tgt: ids([4, 6, 2][i], targetVocab(config)) })), SPECIAL_IDS);
 }
 
 // log softmax of each row of logits (M, V), in f64

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { Arena, instantiate, type Flavor, type Kernels } from '../kernels/host.ts';
 import type { ModelConfig, TrainConfig } from '../model/config.ts';
 import { paramLayout } from '../model/params.ts';
+import type { SpecialIds } from '../model/tokenizer.ts';
 import { collate, type Example } from './data.ts';
 import { TrainGraph } from './graph.ts';
 
@@ -13,6 +14,7 @@ export interface ReplicaSpec {
   memory: WebAssembly.Memory;
   config: ModelConfig;
   train: TrainConfig;
+  specials: SpecialIds; // what batches are framed and padded with (data.ts collate)
   params: number; // pointer to the shared parameters
   grads: number; // pointer to this replica's gradient buffer
   arenaStart: number;
@@ -51,7 +53,7 @@ export function makeRunner(spec: ReplicaSpec, kernels?: Kernels): (job: Job) => 
     job.micro.forEach((examples, i) => {
       if (!examples.length) return;
       arena.reset(base);
-      const r = graph.forward(collate(examples), (job.seed + i * 7919) | 0);
+      const r = graph.forward(collate(examples, spec.specials), (job.seed + i * 7919) | 0);
       if (job.backward) graph.backward(job.scale);
       out.loss += r.loss;
       out.tokens += r.tokens;

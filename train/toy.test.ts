@@ -10,7 +10,8 @@ import { InferenceModel } from '../model/runtime.ts';
 import { parse, serialize } from '../model/safetensors.ts';
 import { BeamSearch } from '../model/search.ts';
 import { modelTensors } from './checkpoint.ts';
-import { EOS, type Example } from './data.ts';
+import { SPECIAL_IDS } from '../model/tokenizer.ts';
+import type { Example } from './data.ts';
 import { Trainer } from './trainer.ts';
 
 const V = 24;
@@ -21,7 +22,7 @@ function reversal(n: number, seed: number): Example[] {
   const r = mulberry32(seed);
   return Array.from({ length: n }, () => {
     const x = Int32Array.from({ length: 2 + Math.floor(r() * 7) }, () => 5 + Math.floor(r() * (V - 5)));
-    return { src: Int32Array.from([TAG, ...x, EOS]), tgt: x.slice().reverse() };
+    return { src: Int32Array.from([TAG, ...x, SPECIAL_IDS.eos]), tgt: x.slice().reverse() };
   });
 }
 
@@ -33,7 +34,7 @@ function decodeAll(model: InferenceModel, examples: Example[], beam: number): nu
   const maxSteps = examples.map((e) => e.src.length + 4);
   const mark = model.arena.mark();
   const st = model.encode(src, lens, S, beam, Math.max(...maxSteps) + 1);
-  const search = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, alignments: false });
+  const search = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, alignments: false, specials: SPECIAL_IDS });
   while (!search.finishedAll) search.step();
   const out = search.results().map((h) => h.tokens);
   model.arena.reset(mark);

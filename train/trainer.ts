@@ -5,6 +5,7 @@ import { Arena, bestFlavor, instantiate, type Flavor, type Kernels } from '../ke
 import { compileKernels } from '../kernels/node.ts';
 import { learningRate, type ModelConfig, type TrainConfig } from '../model/config.ts';
 import { initParams, paramLayout, type ParamLayout } from '../model/params.ts';
+import { SPECIAL_IDS, type SpecialIds } from '../model/tokenizer.ts';
 import { splitExamples, targetTokens, type Example } from './data.ts';
 import { LocalReplica, ThreadReplica, type JobResult, type Replica } from './replica.ts';
 
@@ -14,6 +15,7 @@ export interface TrainerOptions {
   threads?: number; // data-parallel replicas (default: available cores, at most 2 used well here)
   seed: number;
   flavor?: Flavor;
+  specials?: SpecialIds; // the tokenizer's (default: every Tokenizer's of model/tokenizer.ts)
 }
 
 export interface StepResult {
@@ -59,7 +61,7 @@ export class Trainer {
     const share = Math.floor((MEMORY_BYTES - start) / threads / 65536) * 65536;
     for (let r = 0; r < threads; r++) {
       const spec = {
-        module, flavor, memory: this.kernels.memory, config: opts.config, train: opts.train,
+        module, flavor, memory: this.kernels.memory, config: opts.config, train: opts.train, specials: opts.specials ?? SPECIAL_IDS,
         params: this.params, grads: this.grads[r], arenaStart: start + r * share, arenaLimit: start + (r + 1) * share,
       };
       this.replicas.push(r === 0 ? new LocalReplica(spec, this.kernels) : new ThreadReplica(spec));

@@ -1,7 +1,7 @@
 // Edge caching of identical translate requests with the Cache API. The key is a hash of the model version
 // and everything that shapes the result; entries never go stale because a version's files never change.
 import type { Context } from 'hono';
-import { sha256Hex } from '../model/manifest.ts';
+import { sha256Hex } from '../registry/manifest.ts';
 import type { AppEnv } from './env.ts';
 
 const MAX_AGE_SECONDS = 86400;
@@ -15,12 +15,13 @@ export async function cacheKey(c: Context<AppEnv>, parts: unknown): Promise<Requ
   return new Request(new URL(`/v1/translate/cached/${hash}`, c.req.url).toString(), { method: 'GET' });
 }
 
-export async function cacheGet(key: Request): Promise<unknown | undefined> {
+// What cachePut stored under the key (the caller's type: one route puts and gets one body type).
+export async function cacheGet<T>(key: Request): Promise<T | undefined> {
   const hit = await edgeCache()?.match(key);
-  return hit ? hit.json() : undefined;
+  return hit ? hit.json<T>() : undefined;
 }
 
-export async function cachePut(c: Context<AppEnv>, key: Request, body: unknown): Promise<void> {
+export async function cachePut<T>(c: Context<AppEnv>, key: Request, body: T): Promise<void> {
   const cache = edgeCache();
   if (!cache) return;
   const res = new Response(JSON.stringify(body), {

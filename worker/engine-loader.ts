@@ -1,6 +1,6 @@
 // Turns a verified set of model files into an Engine: the one place the worker meets the model runtime.
 import type { Engine } from '../model/engine.ts';
-import type { ModelFileName, VersionEntry } from '../model/manifest.ts';
+import type { ModelFileName, VersionEntry } from '../registry/manifest.ts';
 import { createEngine } from '../model/translator.ts';
 import { workerKernels } from './kernels.ts';
 

@@ -3,7 +3,7 @@ import type { ModelProvider } from './model-provider.ts';
 
 export interface Env {
   ASSETS?: Fetcher; // the demo page's static files (wrangler.toml [assets])
-  MODELS?: R2Bucket; // models/<name>/manifest.json + versioned files (model/manifest.ts)
+  MODELS?: R2Bucket; // models/<name>/manifest.json + versioned files (registry/manifest.ts)
   API_KEYS?: KVNamespace; // optional: keys by sha256 hex
   RATE_LIMITER?: RateLimit; // optional: Workers Rate Limiting binding
   API_KEY_HASHES?: string; // secret: comma-separated sha256 hex of accepted API keys

@@ -3,11 +3,11 @@
 import type { Context, ErrorHandler, Hono, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from '@hono/zod-openapi';
 import type { AppEnv } from './env.ts';
+import type { ErrorSchema } from './schemas.ts';
 
-export interface ErrorBody {
-  error: { code: string; message: string };
-}
+export type ErrorBody = z.infer<typeof ErrorSchema>;
 
 // Codes for exceptions raised without one (Hono's validators, body limits, media-type gate).
 const DEFAULT_CODES: Record<number, string> = {

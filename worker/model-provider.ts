@@ -2,7 +2,7 @@
 // the directions its config lists), an engine per model on lease, and verified files. Routes only see this
 // interface; model-store.ts implements it over R2, worker/testing.ts fakes it for route tests.
 import type { Engine } from '../model/engine.ts';
-import type { Manifest, ModelFileName, VersionEntry } from '../model/manifest.ts';
+import type { Manifest, ModelFileName, VersionEntry } from '../registry/manifest.ts';
 import type { RoutableModel } from '../model/routing.ts';
 
 export interface ServedModel {

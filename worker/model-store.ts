@@ -2,7 +2,7 @@
 // manifest at most every MANIFEST_TTL_SECONDS and learns the directions its config lists (a small verified
 // read), but downloads and builds the weights only when a request needs them, one load at a time. Every
 // file's size and sha256 is checked against the manifest before anything parses it; when the current
-// version does not verify, the newest good one before it (model/manifest.ts fallbackOrder) serves instead,
+// version does not verify, the newest good one before it (registry/manifest.ts fallbackOrder) serves instead,
 // and /healthz says so. The ModelPool keeps the engines of all models under MODEL_MEMORY_BYTES (weight
 // bytes), evicting the least recently used one no request holds.
 import type { Context } from 'hono';
@@ -20,7 +20,7 @@ import {
   parseCatalogText,
   parseManifestText,
   sha256Hex,
-} from '../model/manifest.ts';
+} from '../registry/manifest.ts';
 import { routableLanguages } from '../model/routing.ts';
 import type { ModelFiles } from './engine-loader.ts';
 import { type AppEnv, settings } from './env.ts';

@@ -1,8 +1,9 @@
 // Shared pieces of the route schemas: every router validates with zod, reports failures as 422 in the
 // one error shape, and contributes its routes to /openapi.json.
-import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from './env.ts';
 import { ApiError } from './errors.ts';
+import { ErrorSchema } from './schemas.ts';
 
 export function router(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({
@@ -14,10 +15,6 @@ export function router(): OpenAPIHono<AppEnv> {
     },
   });
 }
-
-export const ErrorSchema = z
-  .object({ error: z.object({ code: z.string().openapi({ example: 'invalid_request' }), message: z.string() }) })
-  .openapi('Error');
 
 // Error responses for the docs: `errors(400, 422)`.
 export function errors(...statuses: number[]) {

@@ -1,9 +1,10 @@
 // Test doubles for route tests and workerd tests: a fake Engine (upper-cases each sentence), a provider
 // that serves it, and a minimal app that mounts one router the way worker/index.ts does.
 import { Hono } from 'hono';
+import { DECODE_DEFAULTS, mergeDecode } from '../model/decode.ts';
 import type { Engine, ModelInfo, SentenceResult, TranslateOptions } from '../model/engine.ts';
 import { UnsupportedError } from '../model/engine.ts';
-import { type Manifest, type ModelFileName, sha256Hex } from '../model/manifest.ts';
+import { type Manifest, type ModelFileName, sha256Hex } from '../registry/manifest.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, notFound, onError } from './errors.ts';
 import { modelProvider } from './middleware/models.ts';
@@ -45,6 +46,7 @@ export function fakeEngine(info: Partial<ModelInfo> = {}, maxSourceTokens = 200)
     options,
     maxSourceTokens,
     countTokens: (s) => s.split(/\s+/).filter(Boolean).length,
+    decodeOptions: (o) => mergeDecode(DECODE_DEFAULTS, o),
     async translate(sentences, o) {
       calls.push(sentences);
       options.push(o);

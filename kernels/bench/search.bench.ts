@@ -8,10 +8,10 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { Arena, bestFlavor } from '../host.ts';
 import { loadKernels } from '../node.ts';
+import { DECODE_DEFAULTS } from '../../model/decode.ts';
 import { InferenceModel } from '../../model/runtime.ts';
 import { parse } from '../../model/safetensors.ts';
-import { BOS, EOS } from '../../model/search.ts';
-import { Tokenizer } from '../../model/tokenizer.ts';
+import { SPECIAL_IDS, Tokenizer } from '../../model/tokenizer.ts';
 import { readModelDir } from '../../train/model-dir.ts';
 import { defaultModelDir } from '../../train/paths.ts';
 import { SAMPLES, measure } from './common.ts';
@@ -23,21 +23,21 @@ const { k } = kernels;
 const files = readModelDir(defaultModelDir());
 const model = new InferenceModel(kernels, arena, files.meta, parse(files.weights));
 const V = files.meta.vocabSize;
-const ROWS = 32; // the engine's MAX_ROWS: 8 sentences x beam 4, or 32 sentences greedy
+const ROWS = DECODE_DEFAULTS.maxRows; // the engine's rows: 8 sentences x beam 4, or 32 sentences greedy
 
 // Real logits: 32 sentences, three greedy steps; the third step's log-probabilities (logits up to a shift).
 function realLogits(): Float32Array {
   const tok = Tokenizer.fromJSON(files.tokenizer);
   const words = 'a man woman dog child in the red blue shirt is playing with ball on street two people walk near water'.split(' ');
   const sents = Array.from({ length: ROWS }, (_, i) => Array.from({ length: 6 + (i % 7) }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' ') + ' .');
-  const ids = sents.map((s) => [tok.langId('de'), ...tok.encode(s), EOS]);
+  const ids = sents.map((s) => [tok.langId('de'), ...tok.encode(s), tok.eosId]);
   const S = Math.max(...ids.map((x) => x.length));
   const src = new Int32Array(ROWS * S);
   ids.forEach((x, i) => src.set(x, i * S));
   const mark = arena.mark();
   const st = model.encode(src, Int32Array.from(ids, (x) => x.length), S, 1, 8);
   const probs = arena.f32(ROWS * V);
-  let tokens = new Int32Array(ROWS).fill(BOS);
+  let tokens = new Int32Array(ROWS).fill(SPECIAL_IDS.bos);
   for (let t = 0; t < 3; t++) {
     model.step(st, tokens, probs);
     const p = arena.f32view(probs, ROWS * V);

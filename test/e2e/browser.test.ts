@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../../scripts/build-web.ts';
-import { root } from '../../scripts/local-r2.ts';
+import { root } from '../../registry/local-r2.ts';
 import { type DevServer, startDevServer } from './server.ts';
 import { tinyModel } from './tiny-model.ts';
 

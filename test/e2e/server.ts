@@ -7,8 +7,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CATALOG_KEY, MODEL_FILES, type ModelFileName, describeVersion, emptyManifest, fileKey, manifestKey } from '../../model/manifest.ts';
-import { offlineEnv, root, wranglerSettings } from '../../scripts/local-r2.ts';
+import { CATALOG_KEY, MODEL_FILES, type ModelFileName, describeVersion, emptyManifest, fileKey, manifestKey } from '../../registry/manifest.ts';
+import { offlineEnv, root, wranglerSettings } from '../../registry/local-r2.ts';
 
 const wrangler = join(root, 'node_modules/.bin/wrangler');
 const run = promisify(execFile);

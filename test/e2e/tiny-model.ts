@@ -1,7 +1,7 @@
 // A tiny random-weight model as the three files of a model folder: translates to gibberish, but runs the
 // tokenizer, the wasm kernels, beam search and attention exactly as a trained model does. Plain Node.
 import { PRESETS } from '../../model/config.ts';
-import type { ModelFileName } from '../../model/manifest.ts';
+import type { ModelFileName } from '../../registry/manifest.ts';
 import { initParams, paramLayout } from '../../model/params.ts';
 import { f32Tensor, serialize } from '../../model/safetensors.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';

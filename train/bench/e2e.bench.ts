@@ -13,10 +13,11 @@ import * as ortWeb from 'onnxruntime-web';
 import { loadKernels } from '../../kernels/node.ts';
 import { Arena } from '../../kernels/host.ts';
 import { parse } from '../../model/safetensors.ts';
-import { BeamSearch, BOS, EOS } from '../../model/search.ts';
+import { BeamSearch } from '../../model/search.ts';
 import type { DecoderState, InferenceModel } from '../../model/runtime.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
-import { createEngine, EXTRA_STEPS, parseMeta } from '../../model/translator.ts';
+import { createEngine, parseMeta } from '../../model/translator.ts';
+import { DECODE_DEFAULTS } from '../../model/decode.ts';
 import { f32Weights } from '../commands/export.ts';
 import { readLines, splitFile } from '../data.ts';
 import { readModelDir } from '../model-dir.ts';
@@ -64,7 +65,7 @@ class Peer {
   // Sources as our engine feeds them: <2de> x1..xn </s>, padded with 0; each repeated `group` times.
   private async start(texts: string[], group: number) {
     const { ort } = this;
-    const srcs = texts.map((t) => [tok.langId('de'), ...tok.encode(t).slice(0, meta.maxLen - 2), EOS]);
+    const srcs = texts.map((t) => [tok.langId('de'), ...tok.encode(t).slice(0, meta.maxLen - 2), tok.eosId]);
     const S = Math.max(...srcs.map((s) => s.length));
     const B = srcs.length;
     const ids = new BigInt64Array(B * S);
@@ -84,7 +85,7 @@ class Peer {
     const past: Record<string, ortNode.Tensor> = {};
     for (let l = 0; l < meta.decoderLayers; l++) for (const side of ['decoder', 'encoder']) for (const kv of ['key', 'value']) past[`past_key_values.${l}.${side}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [R, H, 0, D]);
     const feeds = { encoder_hidden_states: new ort.Tensor('float32', rowsMem, [R, S, C]), encoder_attention_mask: new ort.Tensor('int64', rowsMask, [R, S]) };
-    const maxSteps = srcs.map((s) => Math.min(s.length + EXTRA_STEPS, meta.maxLen - 1));
+    const maxSteps = srcs.map((s) => Math.min(s.length + DECODE_DEFAULTS.extraSteps, meta.maxLen - 1));
     return { R, S, past, feeds, maxSteps, t: 0 };
   }
 
@@ -146,13 +147,13 @@ class Peer {
       },
     };
     const state = { R: st.R, Bs: texts.length, group: beam, S: st.S, t: 0 } as DecoderState;
-    const search = new BeamSearch(model as unknown as InferenceModel, state, { beam, alpha, maxSteps: st.maxSteps, alignments: false });
-    let tokens = new Int32Array(st.R).fill(BOS);
+    const search = new BeamSearch(model as unknown as InferenceModel, state, { beam, alpha, maxSteps: st.maxSteps, alignments: false, specials: tok.specials });
+    let tokens = new Int32Array(st.R).fill(tok.bosId);
     while (!search.finishedAll) {
       pending = await this.step(st, tokens);
       state.t = st.t;
       search.step();
-      tokens = Int32Array.from({ length: st.R }, (_, r) => search.liveTokens(Math.floor(r / beam))[r % beam]?.at(-1) ?? BOS);
+      tokens = Int32Array.from({ length: st.R }, (_, r) => search.liveTokens(Math.floor(r / beam))[r % beam]?.at(-1) ?? tok.bosId);
     }
     const out = search.results().map((h) => tok.decode(h.tokens));
     arena.reset(mark);

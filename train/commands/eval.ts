@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
-import { alphaFor, createEngine, rerankWeightFor } from '../../model/translator.ts';
+import { createEngine } from '../../model/translator.ts';
 import { CliError, num, str, type Command } from '../args.ts';
 import { corpusBleu, corpusChrf } from '../bleu.ts';
 import { writeAtomic } from '../checkpoint.ts';
@@ -50,21 +50,31 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
     const engine = createEngine(files, loadKernels());
     const spec: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv, columns: v.columns };
     const split = str(v, 'split', 'test_2016_flickr');
-    const { beam, alpha: askedAlpha, rerank, rerankWeight: askedWeight } = decodeFlags(v);
+    const decode = decodeFlags(v);
+    const { alpha: askedAlpha, rerank } = decode;
     const limit = num(v, 'limit', Infinity, { min: 1 });
     if (v.record && v.limit) throw new CliError('--record keeps the score of the whole split: drop --limit');
     const rows: EvalRow[] = [];
+    let beam: number | undefined;
     const languages = Tokenizer.fromJSON(files.tokenizer).languages;
     for (const [s, t] of pairsOf(spec, languages)) {
       const par = readPair(spec, split, s, t);
       const src = par.src.slice(0, limit);
       const refs = par.tgt.slice(0, limit);
       const hyps: string[] = [];
-      const alpha = askedAlpha ?? alphaFor(files.meta, s, t);
-      const rerankWeight = rerank ? (askedWeight ?? rerankWeightFor(files.meta, s, t)) : undefined;
+      const options = { source: s, target: t, ...decode };
+      let d;
+      try {
+        d = engine.decodeOptions(options); // what the engine decodes this pair with: the flags, else the model's
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      const { alpha } = d;
+      const rerankWeight = rerank ? d.rerankWeight : undefined;
+      beam = d.beam;
       const progress = new Progress(`${s}-${t}`, src.length);
       for (let i = 0; i < src.length; i += 32) {
-        const out = await engine.translate(src.slice(i, i + 32), { source: s, target: t, beam, alpha, rerank, rerankWeight }).catch((e) => {
+        const out = await engine.translate(src.slice(i, i + 32), options).catch((e) => {
           throw new CliError((e as Error).message);
         });
         hyps.push(...out.map((r) => r.text));

@@ -4,13 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
-import { MODEL_FILES, totalSize, type Manifest } from '../../model/manifest.ts';
+import { MODEL_FILES, totalSize, type Manifest } from '../../registry/manifest.ts';
 import { createEngine } from '../../model/translator.ts';
-import { wranglerSettings } from '../../scripts/local-r2.ts';
+import { wranglerSettings } from '../../registry/local-r2.ts';
 import { CliError, type Command } from '../args.ts';
 import { readModelDir } from '../model-dir.ts';
-import { deployVersion, pushVersion, readCatalog, readManifest, rollbackVersion, writeCatalog, type ModelBytes } from '../registry.ts';
-import { openStore, type ObjectStore } from '../storage.ts';
+import { RegistryError, deployVersion, pushVersion, readCatalog, readManifest, rollbackVersion, writeCatalog, type ModelBytes } from '../../registry/registry.ts';
+import { openStore, type ObjectStore } from '../../registry/storage.ts';
 
 const WHERE = `
   --remote          the Cloudflare R2 bucket of wrangler.toml (credentials as wrangler reads them:
@@ -27,6 +27,8 @@ async function withStore<T>(v: Record<string, any>, fn: (s: ObjectStore) => Prom
   }
   try {
     return await fn(store);
+  } catch (e) {
+    throw e instanceof RegistryError ? new CliError(e.message) : e;
   } finally {
     await store.close();
   }

@@ -139,7 +139,7 @@ continues exactly); a flag asking for other values is refused (--cooldown except
       ? encodeMix(tokenizer, readMix(tokenizer, recipe.valid, root), config.maxLen).flatMap((p) => p.examples)
       : v.data ? loadExamples(tokenizer, corpus, 'val', config.maxLen) : undefined;
     mkdirSync(out, { recursive: true });
-    const trainer = Trainer.create({ config, train: tc, seed, threads });
+    const trainer = Trainer.create({ config, train: tc, seed, threads, specials: tokenizer.specials });
     let stop = false;
     const onSignal = () => (stop = true);
     try {

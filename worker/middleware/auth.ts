@@ -2,7 +2,7 @@
 // (comma-separated hex) or is a key of the KV namespace API_KEYS. With neither configured the API is open
 // (local use). Sets `clientKey`, which the rate limiter counts against.
 import type { Context, MiddlewareHandler } from 'hono';
-import { sha256Hex } from '../../model/manifest.ts';
+import { sha256Hex } from '../../registry/manifest.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 import { clientAddress } from './rate-limit.ts';

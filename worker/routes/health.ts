@@ -1,23 +1,10 @@
 // GET /healthz: each catalogued model's state, from its manifest and config (no weights are loaded here).
 // 200 "ok" when every model can serve, 200 "degraded" when some cannot, 503 when none can.
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { identify } from '../middleware/auth.ts';
 import { router } from '../openapi.ts';
+import { Health } from '../schemas.ts';
 
-const Health = z
-  .object({
-    status: z.enum(['ok', 'degraded', 'model_unavailable']),
-    models: z.array(
-      z.object({
-        name: z.string(),
-        current: z.string().optional().openapi({ description: "the manifest's current version" }),
-        version: z.string().optional().openapi({ description: 'the version serving: the current one, or an older one when it does not verify' }),
-        loaded: z.boolean(),
-        error: z.string().optional().openapi({ description: 'why the current version is not served (e.g. "... ; serving v2 from the manifest\'s history")' }),
-      }),
-    ).optional().openapi({ description: 'with a valid API key (or when the API is open): each model' }),
-  })
-  .openapi('Health');
 
 const route = createRoute({
   method: 'get',

@@ -1,33 +1,11 @@
 // GET /v1/languages: what the catalogued models can translate, each direction direct or through English
 // (model/routing.ts), with the models that serve it. Reads manifests and configs only: nothing is loaded.
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { allPairs, routableLanguages } from '../../model/routing.ts';
 import { ApiError } from '../errors.ts';
 import { errors, router } from '../openapi.ts';
+import { Languages } from '../schemas.ts';
 
-const Direction = z
-  .object({
-    source: z.string(),
-    target: z.string(),
-    route: z.enum(['direct', 'pivot']),
-    models: z.array(z.string()).openapi({ description: 'the model of each leg: one when direct, two (source to pivot, pivot to target) when pivoted' }),
-    pivot: z.string().optional().openapi({ description: 'the language a pivoted direction goes through', example: 'en' }),
-  })
-  .openapi('Direction');
-
-const Languages = z
-  .object({
-    languages: z.array(z.string()).openapi({ description: 'languages some direction translates from or into', example: ['de', 'en'] }),
-    directions: z.array(Direction),
-    models: z.array(
-      z.object({
-        name: z.string(),
-        version: z.string().optional().openapi({ description: 'the version serving (when loaded before), else the current one' }),
-        directions: z.array(z.object({ source: z.string(), target: z.string() })).openapi({ description: 'what the model serves directly' }),
-      }),
-    ),
-  })
-  .openapi('Languages');
 
 const route = createRoute({
   method: 'get',

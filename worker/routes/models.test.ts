@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeVersion, emptyManifest, withVersion } from '../../model/manifest.ts';
+import { describeVersion, emptyManifest, withVersion } from '../../registry/manifest.ts';
 import { fakeEngine, fakeProvider, routeApp } from '../testing.ts';
 import { modelRoutes } from './models.ts';
 

@@ -2,30 +2,18 @@
 // file, for the in-browser engine. Only bytes that match the manifest's sha256 are sent (immutable per
 // version, so cached for a year; X-Content-SHA256 to check again); others are 503 file_unverified.
 import { createRoute, z } from '@hono/zod-openapi';
-import { MODEL_FILES, isModelFileName, totalSize } from '../../model/manifest.ts';
+import { MODEL_FILES, isModelFileName, totalSize } from '../../registry/manifest.ts';
 import { ApiError } from '../errors.ts';
 import { errors, router } from '../openapi.ts';
+import { ModelList } from '../schemas.ts';
 
-const ModelVersion = z
-  .object({
-    name: z.string(),
-    version: z.string(),
-    current: z.boolean().openapi({ description: 'the version the manifest names current' }),
-    serving: z.boolean().openapi({
-      description: 'the version the API translates with: the current one, or an older one when the current one does not verify; false for every version of a model not loaded yet',
-    }),
-    size: z.number().openapi({ description: 'bytes of all files' }),
-    created: z.string().openapi({ description: 'when this version was pushed' }),
-    bleu: z.record(z.string(), z.number()).optional().openapi({ example: { 'en-de': 27.3 } }),
-  })
-  .openapi('ModelVersion');
 
 const list = createRoute({
   method: 'get',
   path: '/models',
   summary: 'Model versions (catalog order, newest first within a model)',
   responses: {
-    200: { description: 'versions', content: { 'application/json': { schema: z.object({ models: z.array(ModelVersion) }) } } },
+    200: { description: 'versions', content: { 'application/json': { schema: ModelList } } },
     ...errors(401, 429),
   },
 });
@@ -75,7 +63,7 @@ export function modelRoutes() {
       'Cache-Control': 'public, max-age=31536000, immutable',
       ETag: `"${found.sha256}"`,
       'X-Content-SHA256': found.sha256,
-    }) as never;
+    });
   });
   return app;
 }

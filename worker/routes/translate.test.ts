@@ -26,7 +26,8 @@ describe('POST /v1/translate', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ translation: 'v1:A DOG RUNS.', model: 'fake', version: 'v1' });
     expect(res.headers.get('X-Cache')).toBe('MISS');
-    expect(engine.options[0]).toEqual({ source: 'en', target: 'de', beam: 4, alignments: false });
+    expect(engine.options[0]).toEqual({ source: 'en', target: 'de', alignments: false }); // the engine's DecodeConfig fills the rest
+    expect(engine.decodeOptions(engine.options[0]).beam).toBe(4);
   });
 
   it('translates a batch in one engine call, empty texts included', async () => {
@@ -107,14 +108,16 @@ describe('POST /v1/translate', () => {
 });
 
 describe('POST /v1/translate errors', () => {
-  it('rerank: the engine gets rerank and beam 8 unless a beam is given; refused without the reverse direction', async () => {
+  it('rerank: the engine gets rerank and decodes at beam 8 unless a beam is given; refused without the reverse direction', async () => {
     const { post, engine } = setup(fakeEngine({ directions: [['en', 'de'], ['de', 'en']] }));
     expect((await post({ text: 'A dog.', source: 'en', target: 'de', rerank: true })).status).toBe(200);
-    expect(engine.options[0]).toEqual({ source: 'en', target: 'de', beam: 8, alignments: false, rerank: true });
+    expect(engine.options[0]).toEqual({ source: 'en', target: 'de', alignments: false, rerank: true });
+    expect(engine.decodeOptions(engine.options[0]).beam).toBe(8);
     await post({ text: 'A dog.', source: 'en', target: 'de', rerank: true, beam: 3 });
     expect(engine.options[1]).toMatchObject({ beam: 3, rerank: true });
     await post({ text: 'A dog.', source: 'en', target: 'de', rerank: false });
-    expect(engine.options[2]).toEqual({ source: 'en', target: 'de', beam: 4, alignments: false });
+    expect(engine.options[2]).toEqual({ source: 'en', target: 'de', alignments: false });
+    expect(engine.decodeOptions(engine.options[2]).beam).toBe(4);
 
     const oneWay = setup();
     await expectError(await oneWay.post({ text: 'a', source: 'en', target: 'de', rerank: true }), 400, 'rerank_unavailable', /reverse direction de-en/);

@@ -5,7 +5,6 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type TranslateOptions, UnsupportedError } from '../../model/engine.ts';
 import { type Detection, LanguageDetector, detectSource } from '../../model/langid.ts';
 import langidJson from '../../models/langid.json';
-import { RERANK_BEAM, beamFor } from '../../model/rerank.ts';
 import { cacheGet, cacheKey, cachePut } from '../cache.ts';
 import { type AppEnv, settings } from '../env.ts';
 import { ApiError, errorBody } from '../errors.ts';
@@ -15,49 +14,9 @@ import { checkLimits, checkRoute, checkRouteAlignments, checkRouteRerank, cleanT
 import { acquireLegs, pivotFields, runFirstLegs } from '../legs.ts';
 import { jsonBody } from '../middleware/json-body.ts';
 import { errors, router } from '../openapi.ts';
+import { type StreamToken, TranslateRequest, TranslateResponse } from '../schemas.ts';
 
-const TranslateRequest = z
-  .object({
-    text: z.union([z.string(), z.array(z.string())]).openapi({ description: 'one text, or a batch of texts', example: 'A man rides a bike.' }),
-    source: z.string().min(1).max(16).openapi({ example: 'en', description: 'source language, or "auto" to detect it (the response says what was detected)' }),
-    target: z.string().min(1).max(16).openapi({ example: 'de' }),
-    model: z.string().min(1).max(64).optional().openapi({
-      description: 'the catalogued model to use (default: the first that serves the direction, else through English)',
-    }),
-    beam: z.number().int().min(1).max(8).optional().openapi({ description: `beam width; 1 is greedy (default 4, ${RERANK_BEAM} with rerank)` }),
-    rerank: z.boolean().default(false).openapi({
-      description: 'rescore the n-best with the reverse direction of the model (fewer dropped or invented words; about twice the compute); needs a model that also serves target to source',
-    }),
-    alignments: z.boolean().default(false).openapi({ description: 'return source/target tokens and cross-attention per sentence' }),
-    stream: z.boolean().default(false).openapi({ description: 'stream tokens as server-sent events (also: Accept: text/event-stream)' }),
-  })
-  .openapi('TranslateRequest');
-
-const Alignment = z
-  .object({
-    source: z.string(),
-    sourceTokens: z.array(z.string()),
-    targetTokens: z.array(z.string()),
-    alignment: z.array(z.array(z.number())).openapi({ description: 'alignment[t][s]: attention of target token t on source token s (last layer, mean over heads)' }),
-    layers: z.array(z.array(z.array(z.array(z.number())))).optional().openapi({ description: 'layers[l][h][t][s]: every decoder layer and head' }),
-  })
-  .openapi('SentenceAlignment');
-
-const TranslateResponse = z
-  .object({
-    translation: z.string().optional().openapi({ description: 'present when `text` was a string' }),
-    translations: z.array(z.string()).optional().openapi({ description: 'present when `text` was an array' }),
-    model: z.string().openapi({ description: 'the model; through a pivot, each leg\'s joined by "+"' }),
-    version: z.string(),
-    pivot: z.string().optional().openapi({ description: 'present when no model serves the direction: the language it went through', example: 'en' }),
-    legs: z
-      .array(z.object({ source: z.string(), target: z.string(), model: z.string(), version: z.string() }))
-      .optional()
-      .openapi({ description: 'with pivot: each leg and its model' }),
-    alignments: z.union([z.array(Alignment), z.array(z.array(Alignment))]).optional(),
-    detected: z.object({ language: z.string(), confidence: z.number() }).optional().openapi({ description: 'with source "auto": the detected source language and its posterior' }),
-  })
-  .openapi('TranslateResponse');
+type TranslateBody = z.infer<typeof TranslateResponse>;
 
 const route = createRoute({
   method: 'post',
@@ -100,11 +59,12 @@ export function translateRoutes() {
     if (req.alignments) checkRouteAlignments(path);
     const legs = await acquireLegs(c.var.models, path); // keep these references: a swap may happen meanwhile
     const model = { name: legs.name, version: legs.version };
+    // The request's own choices: each leg's engine merges them with its model's DecodeConfig.
     const all: TranslateOptions = {
-      source, target: req.target, beam: beamFor(req.beam, req.rerank), alignments: req.alignments,
+      source, target: req.target, beam: req.beam, alignments: req.alignments,
       ...(req.rerank ? { rerank: true } : {}),
     };
-    const shape = (results: TextResult[]) => ({
+    const shape = (results: TextResult[]): TranslateBody => ({
       ...responseBody(model, batch, results, req.alignments),
       ...pivotFields(legs, path),
       ...(detected ? { detected: { language: detected.language, confidence: Math.round(detected.confidence * 1000) / 1000 } } : {}),
@@ -126,7 +86,7 @@ export function translateRoutes() {
       return streamSSE(c, async (sse) => {
         try {
           const results = await streamPlans(legs.last.engine, plans, first.options, (index, piece) =>
-            sse.writeSSE({ event: 'token', data: JSON.stringify({ index, piece }) }), control,
+            sse.writeSSE({ event: 'token', data: JSON.stringify({ index, piece } satisfies z.infer<typeof StreamToken>) }), control,
           );
           await sse.writeSSE({ event: 'done', data: JSON.stringify(shape(results)) });
         } catch (e) {
@@ -134,15 +94,15 @@ export function translateRoutes() {
         } finally {
           legs.release();
         }
-      }) as never;
+      });
     }
 
     try {
       const key = await cacheKey(c, [model.name, model.version, clean, all]);
-      const cached = await cacheGet(key);
+      const cached = await cacheGet<TranslateBody>(key);
       if (cached !== undefined) {
         c.header('X-Cache', 'HIT');
-        return c.json(cached as Record<string, unknown>, 200) as never;
+        return c.json(cached, 200);
       }
       const body = shape(await run(async () => {
         const { texts, options } = await runFirstLegs(legs, path, clean, all, control);
@@ -150,7 +110,7 @@ export function translateRoutes() {
       }));
       await cachePut(c, key, body);
       c.header('X-Cache', 'MISS');
-      return c.json(body, 200) as never;
+      return c.json(body, 200);
     } finally {
       legs.release();
     }
@@ -170,26 +130,21 @@ function detect(texts: string[], directions: Array<[string, string]>, target: st
   return d;
 }
 
-function responseBody(model: { name: string; version: string }, batch: boolean, results: TextResult[], withAlignments: boolean) {
+function responseBody(model: { name: string; version: string }, batch: boolean, results: TextResult[], withAlignments: boolean): TranslateBody {
   const translations = results.map((r) => r.translation);
-  const body: Record<string, unknown> = batch ? { translations } : { translation: translations[0] };
-  body.model = model.name;
-  body.version = model.version;
   const truncated = truncatedTexts(results);
-  if (truncated.length) body.truncated = truncated;
-  if (withAlignments) {
-    const perText = results.map((r) =>
-      r.sentences.map(({ source, result }) => ({
-        source,
-        sourceTokens: result.sourceTokens ?? [],
-        targetTokens: result.targetTokens ?? [],
-        alignment: result.alignment ?? [],
-        ...(result.layers ? { layers: result.layers } : {}),
-      })),
-    );
-    body.alignments = batch ? perText : perText[0];
-  }
-  return body;
+  const common = { model: model.name, version: model.version, ...(truncated.length ? { truncated } : {}) };
+  const perText = () => results.map((r) =>
+    r.sentences.map(({ source, result }) => ({
+      source,
+      sourceTokens: result.sourceTokens ?? [],
+      targetTokens: result.targetTokens ?? [],
+      alignment: result.alignment ?? [],
+      ...(result.layers ? { layers: result.layers } : {}),
+    })),
+  );
+  if (batch) return { translations, ...common, ...(withAlignments ? { alignments: perText() } : {}) };
+  return { translation: translations[0], ...common, ...(withAlignments ? { alignments: perText()[0] } : {}) };
 }
 
 // The engine may refuse a request the model cannot serve (UnsupportedError): that is the client's 400;

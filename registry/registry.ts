@@ -24,11 +24,11 @@ import {
   withDeploy,
   withRollback,
   withVersion,
-} from '../model/manifest.ts';
-import { CliError } from './args.ts';
+} from './manifest.ts';
 import { contentType, type ObjectStore } from './storage.ts';
 
-export class RegistryError extends CliError {}
+// What the caller did wrong or what the store holds wrong (the CLI prints it as one line).
+export class RegistryError extends Error {}
 
 export type ModelBytes = Record<ModelFileName, Uint8Array>;
 type Log = (line: string) => void;

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { offlineEnv, root, wranglerSettings } from '../scripts/local-r2.ts';
+import { offlineEnv, root, wranglerSettings } from './local-r2.ts';
 
 export interface ObjectStore {
   readonly where: string; // for messages, e.g. "local R2 bucket edge-mt-models"

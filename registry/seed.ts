@@ -1,20 +1,19 @@
-// Seeds local R2 with every bundled model, models/<name>/ (config.json, tokenizer.json,
-// weights.safetensors, optional VERSION), once: a version already in the local manifest is left alone,
-// so deploys and rollbacks made locally with `mt` survive restarts. Uploads with `mt push`'s code, which
-// also lists each new model in the catalog (in folder-name order, train/paths.ts bundledModels).
+// Seeds local R2 with model folders (config.json, tokenizer.json, weights.safetensors, optional VERSION),
+// `npm start`'s bundled models/<name>/, once: a version already in the local manifest is left alone, so
+// deploys and rollbacks made locally with `mt` survive restarts. Uploads with `mt push`'s code, which also
+// lists each new model in the catalog (in the order given: scripts/start.ts gives folder-name order).
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { MODEL_FILES, type ModelFileName, findVersion, sha256Hex } from '../model/manifest.ts';
-import { pushVersion, readManifest } from '../train/registry.ts';
-import { openStore } from '../train/storage.ts';
-import { bundledModels } from '../train/paths.ts';
+import { MODEL_FILES, type ModelFileName, findVersion, sha256Hex } from './manifest.ts';
+import { pushVersion, readManifest } from './registry.ts';
+import { openStore } from './storage.ts';
 
 export const NO_MODEL = 'no model yet: train one with `mt train` (see README)';
 
-// persistTo: the local R2 folder (default .wrangler/state, what `wrangler dev` uses); modelsDir: for tests.
-export async function seedLocalModels(o: { persistTo?: string; modelsDir?: string } = {}): Promise<string[]> {
+// persistTo: the local R2 folder (default .wrangler/state, what `wrangler dev` uses).
+export async function seedLocalModels(modelDirs: string[], o: { persistTo?: string } = {}): Promise<string[]> {
   const lines: string[] = [];
-  for (const m of bundledModels(o.modelsDir)) lines.push(await seedLocalModel({ persistTo: o.persistTo, modelDir: m.dir }));
+  for (const dir of modelDirs) lines.push(await seedLocalModel({ persistTo: o.persistTo, modelDir: dir }));
   return lines.length ? lines : [NO_MODEL];
 }
 

@@ -1,7 +1,7 @@
 // push / deploy / rollback against an in-memory store that can fail or corrupt uploads: the manifest (what
 // the worker polls) only ever names complete, verified versions, and failures leave it byte for byte as it was.
 import { describe, expect, it } from 'vitest';
-import { CATALOG_KEY, fileKey, isSafeId, manifestKey, parseManifest, parseManifestText, withDeploy, withRollback, type Manifest } from '../model/manifest.ts';
+import { CATALOG_KEY, fileKey, isSafeId, manifestKey, parseManifest, parseManifestText, withDeploy, withRollback, type Manifest } from './manifest.ts';
 import { defaultVersion, deployVersion, pushVersion, readManifest, rollbackVersion, type ModelBytes } from './registry.ts';
 import { MemoryStore } from './storage.ts';
 
