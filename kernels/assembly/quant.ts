@@ -29,24 +29,14 @@
 // matmul: with 15 xmm registers in V8, 8 accumulators + 6 rows + 1 constant fit (bigger tiles spill).
 
 import { STREAM_BYTES, touch } from './prefetch';
+import { gather4_i8, hsum, hsum4 } from './simd';
 import { row_dequant_q8 } from './vmath';
 
 const ROW_BLOCK_BYTES: i32 = 131072; // weight rows per block: about 128 KiB stays in L2 for all activation rows
 
-@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
-  const ab = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7));
-  const cd = i32x4.add(v128.shuffle<i32>(c, d, 0, 4, 1, 5), v128.shuffle<i32>(c, d, 2, 6, 3, 7));
-  return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 1, 4, 5), v128.shuffle<i32>(ab, cd, 2, 3, 6, 7));
-}
-
-@inline function hsum(v: v128): i32 {
-  const t = i32x4.add(v, v128.shuffle<i32>(v, v, 2, 3, 0, 1));
-  return i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1);
-}
-
 // Quantizes one row of K floats at src into K codes at dst: scale = max|x| / qmax, code =
 // clamp(round_ties_even(x / scale), -qmax, qmax) + offset. Returns the scale (0 for a zero row, codes = offset).
-function quantizeRow(dst: usize, src: usize, K: i32, qmax: f32, offset: i32): f32 {
+function quantize_row(dst: usize, src: usize, K: i32, qmax: f32, offset: i32): f32 {
   const kb = <usize>K << 2;
   let amax: f32 = 0;
   let k: usize = 0;
@@ -91,7 +81,7 @@ function quantizeRow(dst: usize, src: usize, K: i32, qmax: f32, offset: i32): f3
 // q (M,K) int8 | scale (M) f32 | inp (M,K) f32: the q8 format above
 export function quantize_rows_q8(q: usize, scale: usize, inp: usize, M: i32, K: i32): void {
   for (let m = 0; m < M; m++) {
-    store<f32>(scale + (<usize>m << 2), quantizeRow(q + <usize>m * <usize>K, inp + ((<usize>m * <usize>K) << 2), K, 127, 0));
+    store<f32>(scale + (<usize>m << 2), quantize_row(q + <usize>m * <usize>K, inp + ((<usize>m * <usize>K) << 2), K, 127, 0));
   }
 }
 
@@ -111,7 +101,7 @@ export function q8_row_sums(wsum: usize, wq: usize, N: i32, K: i32): void {
     if (ASC_FEATURE_SIMD) {
       let v = i32x4.splat(0);
       for (; k + 16 <= n; k += 16) v = i32x4.add(v, i32x4.extadd_pairwise_i16x8_s(i16x8.extadd_pairwise_i8x16_s(v128.load(src + k))));
-      s = hsum(v);
+      s = hsum<i32>(v);
     }
     for (; k < n; k++) s += <i32>load<i8>(src + k);
     store<i32>(wsum + (<usize>r << 2), s);
@@ -126,7 +116,7 @@ export function matmul_q8_forward(out: usize, scratch: usize, inp: usize, wq: us
   for (let m = 0; m < M; m++) {
     const dst = scratch + <usize>m * stride;
     const src = inp + ((<usize>m * <usize>K) << 2);
-    const s = ASC_FEATURE_RELAXED_SIMD ? quantizeRow(dst, src, K, 63, 64) : quantizeRow(dst, src, K, 127, 0);
+    const s = ASC_FEATURE_RELAXED_SIMD ? quantize_row(dst, src, K, 63, 64) : quantize_row(dst, src, K, 127, 0);
     store<f32>(ascale + (<usize>m << 2), s);
   }
   const kb = <usize>K;
@@ -143,23 +133,23 @@ export function matmul_q8_forward(out: usize, scratch: usize, inp: usize, wq: us
       const o = out + <usize>m * ob;
       const as = ascale + (<usize>m << 2);
       let n = n0;
-      for (; n < n4; n += 4) q8Tile(o + (<usize>n << 2), a, stride, wq + <usize>n * kb, as, n, wscale, wsum, bias, K, N, 2, 4);
-      for (; n < n1; n++) q8Tile(o + (<usize>n << 2), a, stride, wq + <usize>n * kb, as, n, wscale, wsum, bias, K, N, 2, 1);
+      for (; n < n4; n += 4) q8_tile(o + (<usize>n << 2), a, stride, wq + <usize>n * kb, as, n, wscale, wsum, bias, K, N, 2, 4);
+      for (; n < n1; n++) q8_tile(o + (<usize>n << 2), a, stride, wq + <usize>n * kb, as, n, wscale, wsum, bias, K, N, 2, 1);
     }
     if (m < M) {
       const a = scratch + <usize>m * stride;
       const o = out + <usize>m * ob;
       const as = ascale + (<usize>m << 2);
       let n = n0;
-      for (; n < n4; n += 4) q8Tile(o + (<usize>n << 2), a, stride, wq + <usize>n * kb, as, n, wscale, wsum, bias, K, N, 1, 4);
-      for (; n < n1; n++) q8Tile(o + (<usize>n << 2), a, stride, wq + <usize>n * kb, as, n, wscale, wsum, bias, K, N, 1, 1);
+      for (; n < n4; n += 4) q8_tile(o + (<usize>n << 2), a, stride, wq + <usize>n * kb, as, n, wscale, wsum, bias, K, N, 1, 4);
+      for (; n < n1; n++) q8_tile(o + (<usize>n << 2), a, stride, wq + <usize>n * kb, as, n, wscale, wsum, bias, K, N, 1, 1);
     }
   }
 }
 
 // One MR x NR tile of out (MR in {1,2}, NR in {1,4}; NR = 4 only with SIMD): activation codes at a, a + astride
 // | weight rows at w + j*K | as = &ascale[m] | n = first output column.
-@inline function q8Tile(o: usize, a: usize, astride: usize, w: usize, as: usize, n: i32, wscale: usize, wsum: usize, bias: usize, K: i32, N: i32, MR: i32, NR: i32): void {
+@inline function q8_tile(o: usize, a: usize, astride: usize, w: usize, as: usize, n: i32, wscale: usize, wsum: usize, bias: usize, K: i32, N: i32, MR: i32, NR: i32): void {
   const kb = <usize>K;
   const a1 = a + astride;
   const w1 = w + kb;
@@ -238,15 +228,12 @@ export function matmul_q8_forward(out: usize, scratch: usize, inp: usize, wq: us
       }
     }
     if (NR == 4) {
-      let r0 = hsum4(c00, c01, c02, c03);
-      let r1 = hsum4(c10, c11, c12, c13);
+      let r0 = hsum4<i32>(c00, c01, c02, c03);
+      let r1 = hsum4<i32>(c10, c11, c12, c13);
       for (; k < kb; k++) {
         const x0 = ASC_FEATURE_RELAXED_SIMD ? <i32>load<u8>(a + k) : <i32>load<i8>(a + k);
         const x1 = ASC_FEATURE_RELAXED_SIMD ? <i32>load<u8>(a1 + k) : <i32>load<i8>(a1 + k);
-        let y = i32x4.splat(<i32>load<i8>(w + k));
-        y = i32x4.replace_lane(y, 1, <i32>load<i8>(w1 + k));
-        y = i32x4.replace_lane(y, 2, <i32>load<i8>(w2 + k));
-        y = i32x4.replace_lane(y, 3, <i32>load<i8>(w3 + k));
+        const y = gather4_i8(w + k, kb);
         r0 = i32x4.add(r0, i32x4.mul(i32x4.splat(x0), y));
         if (MR == 2) r1 = i32x4.add(r1, i32x4.mul(i32x4.splat(x1), y));
       }
@@ -265,8 +252,8 @@ export function matmul_q8_forward(out: usize, scratch: usize, inp: usize, wq: us
       }
       return;
     }
-    t0 = hsum(c00);
-    t1 = hsum(c10);
+    t0 = hsum<i32>(c00);
+    t1 = hsum<i32>(c10);
   }
   // NR == 1 (and the scalar build): scalar tail over the remaining k
   for (; k < kb; k++) {
