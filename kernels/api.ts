@@ -30,6 +30,7 @@ export interface KernelExports {
   q8_row_sums(wsum: P, wq: P, N: I, K: I): void;
   // out (M,N) f32 = dequant(quant(inp) @ wq^T) + bias | scratch >= M*(K+16)+4*M bytes | wq (N,K) int8, wscale (N), wsum (N) i32
   // Uses i32x4.dot_i16x8_s (baseline SIMD) or relaxed_dot_i8x16_i7x16 with 7-bit activations (relaxed build).
+  // Reads up to 15 bytes before wq (times zero codes): wq must not sit in the first 16 bytes of memory.
   matmul_q8_forward(out: P, scratch: P, inp: P, wq: P, wscale: P, wsum: P, bias: P, M: I, K: I, N: I): void;
 
   // --- attention ---

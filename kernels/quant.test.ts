@@ -9,6 +9,10 @@ const NS = [1, 5, 9, 70];
 const SHAPES: [number, number, number][] = [];
 for (const M of MS) for (const K of KS) for (const N of NS) SHAPES.push([M, K, N]);
 SHAPES.push([65, 257, 131]);
+// Row-block tiles (relaxed build: rows in pairs of blocks of 4, columns in fours) next to the dot tiles that take
+// the rows after the last multiple of 8: M around multiples of 8, K off multiples of 4 and 16, N odd.
+for (const M of [8, 12, 15, 16, 23, 41]) for (const K of [4, 13, 16, 30, 64, 66]) for (const N of [3, 4, 13]) SHAPES.push([M, K, N]);
+SHAPES.push([40, 128, 385]); // the bundled model's widths
 SHAPES.push([3, 1030, 1100]); // int8 weights over 1 MiB take the streaming path (each block touched first)
 
 // Rows of various scales, with a zero row and exact ties mixed in.
@@ -98,6 +102,11 @@ describe.each(FLAVORS)('quant (%s)', (flavor) => {
       const mark = arena.mark();
       const seed = M * 1_000_003 + K * 1009 + N;
       const x = activations(M, K, seed);
+      if (M > 3 && K > 1) {
+        // row 3: scale exactly 1 (max |x| = qmax) and halves in between, so every code is a tie to round to even
+        const qmax = bits === 8 ? 127 : 63;
+        for (let k = 0; k < K; k++) x[3 * K + k] = k === 0 ? qmax : ((k * 7) % 41) - 20.5;
+      }
       const w = randn(N * K, seed + 1);
       const bias = randn(N, seed + 2);
       // weights through the kernels: codes, scales, row sums

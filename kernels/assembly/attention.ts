@@ -6,146 +6,13 @@
 // at 4*((kb*S+s)*kv_stride), kb = b / kv_group; so q, k, v may be column slices of one fused QKV buffer.
 // Per query only the first n keys are live (n = kv_len, and <= t+1 if causal): loops stop at n and the
 // rest of the att row is zeroed, so a fully masked row gives zeros instead of NaN.
-import { exp_f32, exp_v128_nonpos, hsum, madd } from './vmath';
+import { touch_rows } from './prefetch';
+import { exp_f32, exp_v128_nonpos, hsum, load_partial, madd, store_partial } from './simd';
+import { axpy_rows, dot_rows } from './tiles';
 
 @inline function live_keys(kv_len: usize, kb: i32, S: i32): i32 {
   if (kv_len == 0) return S;
   return min(max(load<i32>(kv_len + (<usize>kb << 2)), 0), S);
-}
-
-// Loads one v128 per cache line of `rows` row segments of `bytes` bytes, `stride` bytes apart (a head's q,
-// k or v rows inside a wide buffer), so the lines come from L3/DRAM all at once rather than one miss at a
-// time in the middle of a dot product (wasm has no prefetch instruction; see prefetch.ts). The loads feed a
-// store that rewrites the value already there, so they cannot be optimized away.
-function touch_rows(p: usize, rows: i32, stride: usize, bytes: usize): void {
-  if (rows <= 0 || bytes < 16) return;
-  let t = i32x4.splat(0);
-  for (let r = 0; r < rows; r++, p += stride) {
-    for (let o: usize = 0; o < bytes; o += 64) t = v128.or(t, v128.load(p + o));
-    t = v128.or(t, v128.load(p + bytes - 16)); // the last line when the segment straddles one more
-  }
-  if (i32x4.extract_lane(t, 0) == 0x7fc00123) store<i32>(p - stride, load<i32>(p - stride));
-}
-
-// [sum a0, sum a1, sum a2, sum a3]: a 4x4 transpose folded into the adds (6 shuffles, 3 adds) instead of
-// four horizontal sums, so four dot products leave as one vector.
-@inline function sum4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
-  const u = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
-  const w = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
-  return f32x4.add(v128.shuffle<f32>(u, w, 0, 1, 4, 5), v128.shuffle<f32>(u, w, 2, 3, 6, 7));
-}
-
-// [x . y0, x . y1, x . y2, x . y3] over the floats d0 <= d < D that the SIMD loops leave over (D % 4 != 0).
-function dot_tail4(x: usize, y0: usize, y1: usize, y2: usize, y3: usize, d0: usize, dd: usize): v128 {
-  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
-  for (let d = d0; d < dd; d++) {
-    const o = d << 2;
-    const xd = load<f32>(x + o);
-    s0 += xd * load<f32>(y0 + o);
-    s1 += xd * load<f32>(y1 + o);
-    s2 += xd * load<f32>(y2 + o);
-    s3 += xd * load<f32>(y3 + o);
-  }
-  return f32x4(s0, s1, s2, s3);
-}
-
-// x . y over D floats
-@inline function dot(x: usize, y: usize, dd: usize): f32 {
-  let s: f32 = 0;
-  let d: usize = 0;
-  if (ASC_FEATURE_SIMD) {
-    let acc = f32x4.splat(0);
-    for (; d + 4 <= dd; d += 4) acc = madd(v128.load(x + (d << 2)), v128.load(y + (d << 2)), acc);
-    s = hsum(acc);
-  }
-  for (; d < dd; d++) s += load<f32>(x + (d << 2)) * load<f32>(y + (d << 2));
-  return s;
-}
-
-// dst[j] = scale * (x . y_j) for j < n, y_j = y + j*ystride floats; x, y_j of length D.
-// SIMD: four keys at a time so each chunk of x is loaded once for four dot products.
-function dots(dst: usize, x: usize, y: usize, n: i32, D: i32, ystride: i32, scale: f32): void {
-  const dd = <usize>D;
-  const d4 = (dd & ~3) << 2; // bytes covered by the SIMD loop
-  const ys = <usize>ystride << 2;
-  let j = 0;
-  if (ASC_FEATURE_SIMD) {
-    const vscale = f32x4.splat(scale);
-    for (; j + 4 <= n; j += 4) {
-      const y0 = y + <usize>j * ys;
-      const y1 = y0 + ys;
-      const y2 = y1 + ys;
-      const y3 = y2 + ys;
-      let a0 = f32x4.splat(0);
-      let a1 = f32x4.splat(0);
-      let a2 = f32x4.splat(0);
-      let a3 = f32x4.splat(0);
-      for (let o: usize = 0; o < d4; o += 16) {
-        const xv = v128.load(x + o);
-        a0 = madd(xv, v128.load(y0 + o), a0);
-        a1 = madd(xv, v128.load(y1 + o), a1);
-        a2 = madd(xv, v128.load(y2 + o), a2);
-        a3 = madd(xv, v128.load(y3 + o), a3);
-      }
-      let r = sum4(a0, a1, a2, a3);
-      if (d4 < dd << 2) r = f32x4.add(r, dot_tail4(x, y0, y1, y2, y3, dd & ~3, dd));
-      v128.store(dst + (<usize>j << 2), f32x4.mul(r, vscale));
-    }
-  }
-  for (; j < n; j++) store<f32>(dst + (<usize>j << 2), dot(x, y + <usize>j * ys, dd) * scale);
-}
-
-// Two query rows against the same keys: dst0[j] = scale * (x0 . y_j), dst1[j] = scale * (x1 . y_j), j < n.
-// Each key chunk loaded feeds two dot products and each query chunk four (8 accumulators in registers).
-function dots2(dst0: usize, dst1: usize, x0: usize, x1: usize, y: usize, n: i32, D: i32, ystride: i32, scale: f32): void {
-  const dd = <usize>D;
-  const d4 = (dd & ~3) << 2;
-  const ys = <usize>ystride << 2;
-  const vscale = f32x4.splat(scale);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const y0 = y + <usize>j * ys;
-    const y1 = y0 + ys;
-    const y2 = y1 + ys;
-    const y3 = y2 + ys;
-    let a0 = f32x4.splat(0);
-    let a1 = f32x4.splat(0);
-    let a2 = f32x4.splat(0);
-    let a3 = f32x4.splat(0);
-    let b0 = f32x4.splat(0);
-    let b1 = f32x4.splat(0);
-    let b2 = f32x4.splat(0);
-    let b3 = f32x4.splat(0);
-    for (let o: usize = 0; o < d4; o += 16) {
-      const u = v128.load(x0 + o);
-      const w = v128.load(x1 + o);
-      let kv = v128.load(y0 + o);
-      a0 = madd(u, kv, a0);
-      b0 = madd(w, kv, b0);
-      kv = v128.load(y1 + o);
-      a1 = madd(u, kv, a1);
-      b1 = madd(w, kv, b1);
-      kv = v128.load(y2 + o);
-      a2 = madd(u, kv, a2);
-      b2 = madd(w, kv, b2);
-      kv = v128.load(y3 + o);
-      a3 = madd(u, kv, a3);
-      b3 = madd(w, kv, b3);
-    }
-    let r0 = sum4(a0, a1, a2, a3);
-    let r1 = sum4(b0, b1, b2, b3);
-    if (d4 < dd << 2) {
-      r0 = f32x4.add(r0, dot_tail4(x0, y0, y1, y2, y3, dd & ~3, dd));
-      r1 = f32x4.add(r1, dot_tail4(x1, y0, y1, y2, y3, dd & ~3, dd));
-    }
-    v128.store(dst0 + (<usize>j << 2), f32x4.mul(r0, vscale));
-    v128.store(dst1 + (<usize>j << 2), f32x4.mul(r1, vscale));
-  }
-  for (; j < n; j++) {
-    const yj = y + <usize>j * ys;
-    store<f32>(dst0 + (<usize>j << 2), dot(x0, yj, dd) * scale);
-    store<f32>(dst1 + (<usize>j << 2), dot(x1, yj, dd) * scale);
-  }
 }
 
 // softmax in place over the first n of p's S entries; entries n..S-1 (masked keys) become 0, and a fully
@@ -172,14 +39,9 @@ function softmax_live(p: usize, n: i32, S: i32): void {
       const r = N - N4;
       if (r > 0) {
         const pt = p + (N4 << 2);
-        let x = v128.load32_lane(pt, f32x4.splat(-Infinity), 0);
-        if (r > 1) x = v128.load32_lane(pt + 4, x, 1);
-        if (r > 2) x = v128.load32_lane(pt + 8, x, 2);
-        const e = exp_v128_nonpos(f32x4.sub(x, vm));
+        const e = exp_v128_nonpos(f32x4.sub(load_partial(pt, r, f32x4.splat(-Infinity)), vm));
         vs = f32x4.add(vs, e);
-        v128.store32_lane(pt, e, 0);
-        if (r > 1) v128.store32_lane(pt + 4, e, 1);
-        if (r > 2) v128.store32_lane(pt + 8, e, 2);
+        store_partial(pt, e, r);
       }
       vs = f32x4.add(vs, v128.shuffle<f32>(vs, vs, 2, 3, 0, 1));
       vs = f32x4.add(vs, v128.shuffle<f32>(vs, vs, 1, 0, 3, 2));
@@ -217,177 +79,63 @@ function softmax_live(p: usize, n: i32, S: i32): void {
   return dm != 0 ? f32x4.mul(w, v128.load32_splat(dm + (<usize>j << 2))) : w;
 }
 
-// out (D) = sum_{j<n} w_j v_j. D is cut in chunks of 16, then 4, then single floats, each chunk's
-// accumulators staying in registers across all n keys.
-function weighted_sum(out: usize, a: usize, dm: usize, v: usize, n: i32, D: i32, vstride: i32): void {
-  const dd = <usize>D;
-  const vs = <usize>vstride << 2;
-  let d: usize = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; d + 16 <= dd; d += 16) {
-      let c0 = f32x4.splat(0);
-      let c1 = f32x4.splat(0);
-      let c2 = f32x4.splat(0);
-      let c3 = f32x4.splat(0);
-      let vp = v + (d << 2);
-      for (let j = 0; j < n; j++, vp += vs) {
-        const w = weight_v(a, dm, j);
-        c0 = madd(w, v128.load(vp), c0);
-        c1 = madd(w, v128.load(vp, 16), c1);
-        c2 = madd(w, v128.load(vp, 32), c2);
-        c3 = madd(w, v128.load(vp, 48), c3);
-      }
-      const o = out + (d << 2);
-      v128.store(o, c0);
-      v128.store(o, c1, 16);
-      v128.store(o, c2, 32);
-      v128.store(o, c3, 48);
-    }
-    for (; d + 4 <= dd; d += 4) {
-      let c = f32x4.splat(0);
-      let vp = v + (d << 2);
-      for (let j = 0; j < n; j++, vp += vs) c = madd(weight_v(a, dm, j), v128.load(vp), c);
-      v128.store(out + (d << 2), c);
-    }
-  }
-  for (; d < dd; d++) {
-    let c: f32 = 0;
-    let vp = v + (d << 2);
-    for (let j = 0; j < n; j++, vp += vs) c += weight(a, dm, j) * load<f32>(vp);
-    store<f32>(out + (d << 2), c);
-  }
-}
-
-// Two query rows: out0 = sum_{j<n} w0_j v_j, out1 = sum_{j<n} w1_j v_j (each v chunk loaded feeds both).
-// Row 0 may have fewer live keys than n: its att entries beyond them are 0, so they add nothing.
-function weighted_sum2(out0: usize, out1: usize, a0: usize, a1: usize, dm0: usize, dm1: usize, v: usize, n: i32, D: i32, vstride: i32): void {
-  const dd = <usize>D;
-  const vs = <usize>vstride << 2;
-  let d: usize = 0;
-  for (; d + 16 <= dd; d += 16) {
-    let c0 = f32x4.splat(0);
-    let c1 = f32x4.splat(0);
-    let c2 = f32x4.splat(0);
-    let c3 = f32x4.splat(0);
-    let e0 = f32x4.splat(0);
-    let e1 = f32x4.splat(0);
-    let e2 = f32x4.splat(0);
-    let e3 = f32x4.splat(0);
-    let vp = v + (d << 2);
-    for (let j = 0; j < n; j++, vp += vs) {
-      const w0 = weight_v(a0, dm0, j);
-      const w1 = weight_v(a1, dm1, j);
-      let x = v128.load(vp);
-      c0 = madd(w0, x, c0);
-      e0 = madd(w1, x, e0);
-      x = v128.load(vp, 16);
-      c1 = madd(w0, x, c1);
-      e1 = madd(w1, x, e1);
-      x = v128.load(vp, 32);
-      c2 = madd(w0, x, c2);
-      e2 = madd(w1, x, e2);
-      x = v128.load(vp, 48);
-      c3 = madd(w0, x, c3);
-      e3 = madd(w1, x, e3);
-    }
-    const o0 = out0 + (d << 2);
-    v128.store(o0, c0);
-    v128.store(o0, c1, 16);
-    v128.store(o0, c2, 32);
-    v128.store(o0, c3, 48);
-    const o1 = out1 + (d << 2);
-    v128.store(o1, e0);
-    v128.store(o1, e1, 16);
-    v128.store(o1, e2, 32);
-    v128.store(o1, e3, 48);
-  }
-  for (; d + 4 <= dd; d += 4) {
-    let c = f32x4.splat(0);
-    let e = f32x4.splat(0);
-    let vp = v + (d << 2);
-    for (let j = 0; j < n; j++, vp += vs) {
-      const x = v128.load(vp);
-      c = madd(weight_v(a0, dm0, j), x, c);
-      e = madd(weight_v(a1, dm1, j), x, e);
-    }
-    v128.store(out0 + (d << 2), c);
-    v128.store(out1 + (d << 2), e);
-  }
-  for (; d < dd; d++) {
-    let c: f32 = 0;
-    let e: f32 = 0;
-    let vp = v + (d << 2);
-    for (let j = 0; j < n; j++, vp += vs) {
-      const x = load<f32>(vp);
-      c += weight(a0, dm0, j) * x;
-      e += weight(a1, dm1, j) * x;
-    }
-    store<f32>(out0 + (d << 2), c);
-    store<f32>(out1 + (d << 2), e);
-  }
+// MR query rows (MR in {1, 2}; row i has n_i live keys, n_0 <= n_1): scores, masked softmax, weighted sum of
+// values. Rows i at stride qs in q, os in out, row_s in att and dm; keys and values at stride ks.
+// With two rows every key and value row loaded serves both; with causal masking row 0 has one key fewer,
+// which it computes, then masks (it never reads past row 1's keys).
+@inline function attend_rows(o: usize, os: usize, ar: usize, dm: usize, row_s: usize, qr: usize, qs: usize, kh: usize, vh: usize, ks: usize,
+  n0: i32, n1: i32, S: i32, D: i32, scale: f32, MR: i32): void {
+  const n = MR == 2 ? n1 : n0;
+  // s_j = q . k_j / sqrt(D), then the masked softmax in place
+  dot_rows(ar, row_s, qr, qs, kh, ks, n, D, scale, 0, MR);
+  softmax_live(ar, n0, S);
+  if (MR == 2) softmax_live(ar + row_s, n1, S);
+  // out = (att * dropmask) @ v
+  axpy_rows(o, os, ar, row_s, 4, dm, vh, ks, n, D, false, MR, 4);
 }
 
 // out (B,T,H*D) | att (B,H,T,S) | q (B,T,q_stride) | k, v (B/kv_group,S,kv_stride) | kv_len (B/kv_group) i32
 // optional | dropmask (B,H,T,S) optional | causal 0/1 | kv_group >= 1
-// SIMD builds take query rows in pairs (t, t+1) so every key and value row loaded serves both; with causal
-// masking row t has one key fewer, which it computes, then masks (it never reads past row t+1's keys).
+// SIMD builds take query rows in pairs (t, t+1) so every key and value row loaded serves both.
 export function attention_forward(out: usize, att: usize, q: usize, k: usize, v: usize, kv_len: usize, dropmask: usize,
   B: i32, T: i32, S: i32, H: i32, D: i32, q_stride: i32, kv_stride: i32, causal: i32, kv_group: i32): void {
   const C = H * D;
   const group = max(kv_group, 1);
   const scale = <f32>(1.0 / Math.sqrt(<f64>D));
   const qs = <usize>q_stride << 2;
-  const rowS = <usize>S << 2;
-  const Ts = <usize>T;
+  const ks = <usize>kv_stride << 2;
+  const os = <usize>C << 2;
+  const row_s = <usize>S << 2;
   for (let b = 0; b < B; b++) {
     const kb = b / group;
     const L = live_keys(kv_len, kb, S);
     for (let h = 0; h < H; h++) {
-      const kvOff = ((<usize>kb * <usize>S * <usize>kv_stride) + <usize>(h * D)) << 2;
-      const kh = k + kvOff;
-      const vh = v + kvOff;
+      const kv_off = ((<usize>kb * <usize>S * <usize>kv_stride) + <usize>(h * D)) << 2;
+      const kh = k + kv_off;
+      const vh = v + kv_off;
       const bt0 = <usize>(b * T);
       const qh = q + ((bt0 * <usize>q_stride + <usize>(h * D)) << 2);
       const oh = out + ((bt0 * <usize>C + <usize>(h * D)) << 2);
-      const os = <usize>C << 2;
-      const ah = att + ((<usize>(b * H + h) * Ts * <usize>S) << 2);
-      const dh = dropmask != 0 ? dropmask + ((<usize>(b * H + h) * Ts * <usize>S) << 2) : 0;
+      const ah = att + ((<usize>(b * H + h) * <usize>T * <usize>S) << 2);
+      const dh = dropmask != 0 ? dropmask + ((<usize>(b * H + h) * <usize>T * <usize>S) << 2) : 0;
       let t = 0;
       if (ASC_FEATURE_SIMD) {
-        const db = <usize>D << 2;
-        const ks = <usize>kv_stride << 2;
         if (T >= 2) {
+          const db = <usize>D << 2;
           touch_rows(qh, T, qs, db);
           touch_rows(kh, L, ks, db);
           touch_rows(vh, L, ks, db);
         }
         for (; t + 2 <= T; t += 2) {
-          const n0 = causal ? min(L, t + 1) : L;
-          const n1 = causal ? min(L, t + 2) : L;
           const ut = <usize>t;
-          const ar0 = ah + ut * rowS;
-          const ar1 = ar0 + rowS;
-          const qr0 = qh + ut * qs;
-          const or0 = oh + ut * os;
-          const dm0 = dh != 0 ? dh + ut * rowS : 0;
-          const dm1 = dh != 0 ? dm0 + rowS : 0;
-          // s_j = q . k_j / sqrt(D), then the masked softmax in place
-          dots2(ar0, ar1, qr0, qr0 + qs, kh, n1, D, kv_stride, scale);
-          softmax_live(ar0, n0, S);
-          softmax_live(ar1, n1, S);
-          // out = (att * dropmask) @ v
-          weighted_sum2(or0, or0 + os, ar0, ar1, dm0, dm1, vh, n1, D, kv_stride);
+          attend_rows(oh + ut * os, os, ah + ut * row_s, dh != 0 ? dh + ut * row_s : 0, row_s, qh + ut * qs, qs, kh, vh, ks,
+            causal ? min(L, t + 1) : L, causal ? min(L, t + 2) : L, S, D, scale, 2);
         }
       }
       for (; t < T; t++) {
-        const n = causal ? min(L, t + 1) : L;
         const ut = <usize>t;
-        const ar = ah + ut * rowS;
-        const dm = dh != 0 ? dh + ut * rowS : 0;
-        const or = oh + ut * os;
-        dots(ar, qh + ut * qs, kh, n, D, kv_stride, scale);
-        softmax_live(ar, n, S);
-        weighted_sum(or, ar, dm, vh, n, D, kv_stride);
+        const n = causal ? min(L, t + 1) : L;
+        attend_rows(oh + ut * os, os, ah + ut * row_s, dh != 0 ? dh + ut * row_s : 0, row_s, qh + ut * qs, qs, kh, vh, ks, n, n, S, D, scale, 1);
       }
     }
   }
@@ -412,7 +160,7 @@ function softmax_backward_row(scr: usize, a: usize, dm: usize, n: i32, scale: f3
       }
       acc = madd(v128.load(a + o), da, acc);
     }
-    dot = hsum(acc);
+    dot = hsum<f32>(acc);
   }
   for (; i < N; i++) {
     const o = i << 2;
@@ -572,13 +320,13 @@ export function attention_backward(dq: usize, dk: usize, dv: usize, scratch: usi
   const qs = <usize>q_stride << 2;
   const ks = <usize>kv_stride << 2;
   const os = <usize>C << 2;
-  const rowS = <usize>S << 2;
+  const row_s = <usize>S << 2;
   for (let b = 0; b < B; b++) {
     const kb = b / group;
     const L = live_keys(kv_len, kb, S);
     if (L <= 0) continue;
     for (let h = 0; h < H; h++) {
-      const kvOff = ((<usize>kb * <usize>S * <usize>kv_stride) + <usize>(h * D)) << 2;
+      const kv_off = ((<usize>kb * <usize>S * <usize>kv_stride) + <usize>(h * D)) << 2;
       const bt0 = <usize>(b * T);
       const qh = (bt0 * <usize>q_stride + <usize>(h * D)) << 2; // row (b,0), head h, in q and dq
       const gh = dout + ((bt0 * <usize>C + <usize>(h * D)) << 2);
@@ -590,26 +338,26 @@ export function attention_backward(dq: usize, dk: usize, dv: usize, scratch: usi
           touch_rows(q + qh, T, qs, db);
           touch_rows(gh, T, os, db);
           touch_rows(dq + qh, T, qs, db);
-          touch_rows(k + kvOff, L, ks, db);
-          touch_rows(v + kvOff, L, ks, db);
-          touch_rows(dk + kvOff, L, ks, db);
-          touch_rows(dv + kvOff, L, ks, db);
+          touch_rows(k + kv_off, L, ks, db);
+          touch_rows(v + kv_off, L, ks, db);
+          touch_rows(dk + kv_off, L, ks, db);
+          touch_rows(dv + kv_off, L, ks, db);
         }
       }
       for (let t = 0; t < T; t++) {
         const n = causal ? min(L, t + 1) : L;
         const ut = <usize>t;
-        const ar = ah + ut * rowS;
-        const dm = dh != 0 ? dh + ut * rowS : 0;
+        const ar = ah + ut * row_s;
+        const dm = dh != 0 ? dh + ut * row_s : 0;
         const gr = gh + ut * os;
         const qo = qh + ut * qs;
         // scratch_j = dout . v_j, then ds_j / sqrt(D)
-        dots(scratch, gr, v + kvOff, n, D, kv_stride, 1);
+        dot_rows(scratch, 0, gr, 0, v + kv_off, ks, n, D, 1, 0, 1);
         softmax_backward_row(scratch, ar, dm, n, scale);
         if (ASC_FEATURE_SIMD && (ks & 2047) == 0) {
-          backward_row_keys(dq + qo, dk + kvOff, dv + kvOff, q + qo, gr, k + kvOff, scratch, ar, dm, n, D, kv_stride);
+          backward_row_keys(dq + qo, dk + kv_off, dv + kv_off, q + qo, gr, k + kv_off, scratch, ar, dm, n, D, kv_stride);
         } else {
-          backward_row(dq + qo, dk + kvOff, dv + kvOff, q + qo, gr, k + kvOff, scratch, ar, dm, n, D, kv_stride);
+          backward_row(dq + qo, dk + kv_off, dv + kv_off, q + qo, gr, k + kv_off, scratch, ar, dm, n, D, kv_stride);
         }
       }
     }

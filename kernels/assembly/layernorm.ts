@@ -2,17 +2,9 @@
 // per row of C channels y = (x - mean) * rstd * w + b with rstd = 1 / sqrt(var + eps), biased variance.
 // Statistics take two passes (mean, then the variance about it) so rows with a large offset stay exact.
 
+import { hsum_seq, madd } from './simd';
+
 const EPS: f32 = 1e-5;
-
-// a * b + c: fused where relaxed SIMD allows, plain otherwise (both are within the tolerances).
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
-
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
 
 // out (N,C) | mean, rstd (N) optional: 0 skips writing (inference) | inp (N,C) | weight, bias (C)
 export function layernorm_forward(out: usize, mean: usize, rstd: usize, inp: usize, weight: usize, bias: usize, N: i32, C: i32): void {
@@ -26,7 +18,7 @@ export function layernorm_forward(out: usize, mean: usize, rstd: usize, inp: usi
     if (ASC_FEATURE_SIMD) {
       let acc = f32x4.splat(0);
       for (; i + 4 <= c; i += 4) acc = f32x4.add(acc, v128.load(x + (i << 2)));
-      s = hsum(acc);
+      s = hsum_seq<f32>(acc);
     }
     for (; i < c; i++) s += load<f32>(x + (i << 2));
     const m: f32 = s / <f32>C;
@@ -40,7 +32,7 @@ export function layernorm_forward(out: usize, mean: usize, rstd: usize, inp: usi
         const d = f32x4.sub(v128.load(x + (i << 2)), vm);
         acc = madd(d, d, acc);
       }
-      q = hsum(acc);
+      q = hsum_seq<f32>(acc);
     }
     for (; i < c; i++) {
       const d = load<f32>(x + (i << 2)) - m;
@@ -96,8 +88,8 @@ export function layernorm_backward(dinp: usize, dweight: usize, dbias: usize, do
         ag = f32x4.add(ag, g);
         agn = madd(g, norm, agn);
       }
-      sg = hsum(ag);
-      sgn = hsum(agn);
+      sg = hsum_seq<f32>(ag);
+      sgn = hsum_seq<f32>(agn);
     }
     for (; i < c; i++) {
       const o = i << 2;

@@ -3,25 +3,26 @@
 // KL divergence, added to the cross-entropy with a weight alpha. Rows n and N+n of the logits are the two
 // passes over the same target token; p and q their softmaxes. Everything is computed from the logits
 // (log p = x - logsumexp x), never from the log of a probability, so an underflowed p stays finite.
-import { exp_f32, exp_v128, row_lse } from './vmath';
+import { exp_f32, exp_v128, hsum_f64, promote_high } from './simd';
+import { row_lse } from './vmath';
 
 // losses (N) | stats (N,4) written: lse_p, lse_q, KL(p||q), KL(q||p) for the backward | logits (2N,V) |
 // targets (N) i32, < 0 = padding (loss 0).
 // loss_n = (KL(p||q) + KL(q||p)) / 2, KL(p||q) = sum_v p_v (log p_v - log q_v). Returns the sum over non-pad rows.
 export function symkl_forward(losses: usize, stats: usize, logits: usize, targets: usize, N: i32, V: i32): f64 {
-  const rowBytes = <usize>V << 2;
-  const half = <usize>N * rowBytes;
+  const row_bytes = <usize>V << 2;
+  const half = <usize>N * row_bytes;
   const cols = <usize>V;
   let total: f64 = 0;
   for (let n = 0; n < N; n++) {
     const st = stats + (<usize>n << 4);
-    const lossAt = losses + (<usize>n << 2);
+    const loss_at = losses + (<usize>n << 2);
     if (load<i32>(targets + (<usize>n << 2)) < 0) {
-      store<f32>(lossAt, 0);
+      store<f32>(loss_at, 0);
       for (let j = 0; j < 4; j++) store<f32>(st + (<usize>j << 2), 0);
       continue;
     }
-    const x1 = logits + <usize>n * rowBytes;
+    const x1 = logits + <usize>n * row_bytes;
     const x2 = x1 + half;
     const c1 = row_lse(x1, V);
     const c2 = row_lse(x2, V);
@@ -39,14 +40,12 @@ export function symkl_forward(losses: usize, stats: usize, logits: usize, target
         const tp = f32x4.mul(exp_v128(lp), diff);
         const tq = f32x4.mul(exp_v128(lq), diff);
         a = f64x2.add(a, f64x2.promote_low_f32x4(tp));
-        b = f64x2.add(b, f64x2.promote_low_f32x4(v128.shuffle<f32>(tp, tp, 2, 3, 2, 3)));
+        b = f64x2.add(b, promote_high(tp));
         c = f64x2.add(c, f64x2.promote_low_f32x4(tq));
-        d = f64x2.add(d, f64x2.promote_low_f32x4(v128.shuffle<f32>(tq, tq, 2, 3, 2, 3)));
+        d = f64x2.add(d, promote_high(tq));
       }
-      const s1 = f64x2.add(a, b);
-      const s2 = f64x2.add(c, d);
-      pq = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
-      qp = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
+      pq = hsum_f64(a, b);
+      qp = hsum_f64(c, d);
     }
     for (; i < cols; i++) {
       const lp = load<f32>(x1 + (i << 2)) - c1;
@@ -56,7 +55,7 @@ export function symkl_forward(losses: usize, stats: usize, logits: usize, target
       qp += <f64>(exp_f32(lq) * diff);
     }
     const loss = (pq - qp) * 0.5;
-    store<f32>(lossAt, <f32>loss);
+    store<f32>(loss_at, <f32>loss);
     store<f32>(st, c1);
     store<f32>(st + 4, c2);
     store<f32>(st + 8, <f32>pq);
@@ -70,8 +69,8 @@ export function symkl_forward(losses: usize, stats: usize, logits: usize, target
 // stats (N,4) from symkl_forward | logits (2N,V) | targets (N). With d = log p - log q:
 //   dloss/dx1 = (p (d - KL(p||q)) + p - q) / 2,   dloss/dx2 = (q (-d - KL(q||p)) + q - p) / 2.
 export function symkl_backward(dlogits: usize, stats: usize, logits: usize, targets: usize, N: i32, V: i32, scale: f32): void {
-  const rowBytes = <usize>V << 2;
-  const half = <usize>N * rowBytes;
+  const row_bytes = <usize>V << 2;
+  const half = <usize>N * row_bytes;
   const cols = <usize>V;
   const h: f32 = scale * <f32>0.5;
   for (let n = 0; n < N; n++) {
@@ -81,9 +80,9 @@ export function symkl_backward(dlogits: usize, stats: usize, logits: usize, targ
     const c2 = load<f32>(st + 4);
     const kpq = load<f32>(st + 8);
     const kqp = load<f32>(st + 12);
-    const x1 = logits + <usize>n * rowBytes;
+    const x1 = logits + <usize>n * row_bytes;
     const x2 = x1 + half;
-    const d1 = dlogits + <usize>n * rowBytes;
+    const d1 = dlogits + <usize>n * row_bytes;
     const d2 = d1 + half;
     let i: usize = 0;
     if (ASC_FEATURE_SIMD) {

@@ -11,10 +11,10 @@ export function exp_forward(out: usize, inp: usize, N: i32): void {
 
 // probs (N,V) | logits (N,V): probs = exp(x - max) / sum exp(x - max), row-wise. probs may equal logits.
 export function softmax_forward(probs: usize, logits: usize, N: i32, V: i32): void {
-  const rowBytes = <usize>V << 2;
+  const row_bytes = <usize>V << 2;
   for (let n = 0; n < N; n++) {
-    const x = logits + <usize>n * rowBytes;
-    const p = probs + <usize>n * rowBytes;
+    const x = logits + <usize>n * row_bytes;
+    const p = probs + <usize>n * row_bytes;
     const m = row_max(x, V);
     const s = row_exp_sum(p, x, V, m);
     row_scale(p, V, <f32>(1.0 / s));
@@ -28,12 +28,12 @@ export function softmax_forward(probs: usize, logits: usize, N: i32, V: i32): vo
 // nothing. Slots past V get index -1 and log p -inf; a row of -inf only gives -inf log-probabilities.
 // Logits are finite or -inf (a mask); k >= 1.
 export function logsoftmax_topk(idx: usize, logp: usize, lse: usize, logits: usize, N: i32, V: i32, k: i32): void {
-  const rowBytes = <usize>V << 2;
-  const outBytes = <usize>k << 2;
+  const row_bytes = <usize>V << 2;
+  const out_bytes = <usize>k << 2;
   for (let n = 0; n < N; n++) {
-    const x = logits + <usize>n * rowBytes;
-    const ri = idx + <usize>n * outBytes;
-    const rp = logp + <usize>n * outBytes;
+    const x = logits + <usize>n * row_bytes;
+    const ri = idx + <usize>n * out_bytes;
+    const rp = logp + <usize>n * out_bytes;
     const cnt = row_topk(ri, rp, x, V, k);
     const m = cnt > 0 ? load<f32>(rp) : <f32>-Infinity;
     const finite = m > -Infinity;
@@ -56,12 +56,12 @@ export function logsoftmax_topk(idx: usize, logp: usize, lse: usize, logits: usi
 //   loss = lse - (1-eps) z_y - (eps/V) sum_v z_v.
 // Returns the summed loss over non-pad rows (f64).
 export function crossentropy_forward(losses: usize, probs: usize, logits: usize, targets: usize, N: i32, V: i32, eps: f32): f64 {
-  const rowBytes = <usize>V << 2;
+  const row_bytes = <usize>V << 2;
   const e = <f64>eps;
   let total: f64 = 0;
   for (let n = 0; n < N; n++) {
-    const x = logits + <usize>n * rowBytes;
-    const p = probs + <usize>n * rowBytes;
+    const x = logits + <usize>n * row_bytes;
+    const p = probs + <usize>n * row_bytes;
     const y = load<i32>(targets + (<usize>n << 2));
     const m = row_max(x, V);
     // sum_v z_v = sum_v x_v - V max: the f64 sum of f32 values is exact enough not to cancel badly
@@ -84,16 +84,16 @@ export function crossentropy_forward(losses: usize, probs: usize, logits: usize,
 // Differentiates crossentropy_forward's "loss = -sum_v q_v log p_v": dloss/dx_v = p_v - q_v.
 // dlogits (N,V) = scale * (probs - q), overwritten (not accumulated); pad rows 0. dlogits may equal probs.
 export function crossentropy_backward(dlogits: usize, probs: usize, targets: usize, N: i32, V: i32, eps: f32, scale: f32): void {
-  const rowBytes = <usize>V << 2;
+  const row_bytes = <usize>V << 2;
   const u: f32 = eps / <f32>V;
   const on: f32 = <f32>1 - eps;
   const cols = <usize>V;
   for (let n = 0; n < N; n++) {
-    const d = dlogits + <usize>n * rowBytes;
-    const p = probs + <usize>n * rowBytes;
+    const d = dlogits + <usize>n * row_bytes;
+    const p = probs + <usize>n * row_bytes;
     const y = load<i32>(targets + (<usize>n << 2));
     if (y < 0) {
-      memory.fill(d, 0, rowBytes);
+      memory.fill(d, 0, row_bytes);
       continue;
     }
     const py = load<f32>(p + (<usize>y << 2)); // read before an in-place pass overwrites it

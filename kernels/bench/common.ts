@@ -22,8 +22,8 @@ export interface Timing {
   min: number;
 }
 
-// Milliseconds per call of each runner, sampled round-robin.
-export async function measure(runners: Runner[]): Promise<Timing[]> {
+// Milliseconds per call of each runner, sampled round-robin (`samples` rounds).
+export async function measure(runners: Runner[], samples = SAMPLES): Promise<Timing[]> {
   const reps: number[] = [];
   for (const r of runners) {
     let n = 0;
@@ -34,11 +34,11 @@ export async function measure(runners: Runner[]): Promise<Timing[]> {
     }
     reps.push(Math.max(1, Math.ceil(SAMPLE_MS / (t / n))));
   }
-  const samples: number[][] = runners.map(() => []);
-  for (let s = 0; s < SAMPLES; s++) {
-    for (let i = 0; i < runners.length; i++) samples[i].push((await batch(runners[i], reps[i])) / reps[i]);
+  const times: number[][] = runners.map(() => []);
+  for (let s = 0; s < samples; s++) {
+    for (let i = 0; i < runners.length; i++) times[i].push((await batch(runners[i], reps[i])) / reps[i]);
   }
-  return samples.map((xs) => {
+  return times.map((xs) => {
     xs.sort((a, b) => a - b);
     return { median: xs[xs.length >> 1], min: xs[0] };
   });
