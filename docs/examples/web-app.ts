@@ -6,7 +6,7 @@ for await (const ev of api.stream('Hello.', { source: 'en', target: 'de' })) {
   if (ev.type === 'token') console.log(ev.index, ev.piece);
 }
 
-import { Translator } from '@edge-mt/browser';        // same wasm + model, offline, in a Web Worker
-const local = await Translator.load('/v1/models/multi30k/<version>/', { onProgress: console.log });
+import { Catalog } from '@edge-mt/browser';           // same wasm + models, offline, in a Web Worker
+const local = await Catalog.fromApi('https://mt.example.com'); // routes as the API does, loads a model on first use
 const offline = await local.translate('Hello.', { source: 'en', target: 'de' });
 console.log(translation, batch.translations, offline.translation);
