@@ -2,7 +2,7 @@
 // of 2 KiB, as in the base model's fused buffers (C = 512): kernels/attention.test.ts uses narrower
 // buffers, so this file checks that path against the reference, forward and backward, every flavour.
 import { describe, it } from 'vitest';
-import { type AttentionShape, attentionBackwardRef, attentionForwardRef } from './ref/attention.ts';
+import { type AttentionShape, attention_backward, attention_forward } from './ref/attention.ts';
 import { expectClose, FLAVORS, randn, rng, withArena } from './testing.ts';
 import { TOL } from './tolerances.ts';
 
@@ -21,10 +21,10 @@ function check(sh: AttentionShape, kvLen: number[] | null, drop: boolean, seed: 
   const dkv0 = randn(Bkv * S * KV_STRIDE, seed + 4, 0.5);
   const r = rng(seed + 5);
   const dropmask = drop ? Float32Array.from({ length: B * H * T * S }, () => (r() < 0.2 ? 0 : 1.25)) : null;
-  const ref = attentionForwardRef(sh, { data: q, off: 0 }, { data: kv, off: 0 }, { data: kv, off: V_OFF }, kvLen, dropmask);
+  const ref = attention_forward(sh, { data: q, off: 0 }, { data: kv, off: 0 }, { data: kv, off: V_OFF }, kvLen, dropmask);
   const rdq = Float64Array.from(dq0);
   const rdkv = Float64Array.from(dkv0);
-  attentionBackwardRef(sh, { data: rdq, off: 0 }, { data: rdkv, off: 0 }, { data: rdkv, off: V_OFF }, dout,
+  attention_backward(sh, { data: rdq, off: 0 }, { data: rdkv, off: 0 }, { data: rdkv, off: V_OFF }, dout,
     { data: q, off: 0 }, { data: kv, off: 0 }, { data: kv, off: V_OFF }, kvLen, dropmask);
   const label = JSON.stringify({ ...sh, kvLen, drop });
   for (const f of FLAVORS) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Arena, Flavor, Kernels } from './host.ts';
-import { type AttentionShape, attentionBackwardRef, attentionForwardRef, type Slice } from './ref/attention.ts';
+import { type AttentionShape, attention_backward, attention_forward, type Slice } from './ref/attention.ts';
 import { expectClose, FLAVORS, randn, rng, withArena } from './testing.ts';
 import { TOL } from './tolerances.ts';
 
@@ -75,10 +75,10 @@ function makeData(c: Case, p: Placement, zeroGrads = false): Data {
 
 function refResults(c: Case, p: Placement, data: Data, bufs: ArrayLike<number>[] = data.bufs) {
   const sl = ([i, off]: [number, number]): Slice => ({ data: bufs[i], off });
-  const fwd = attentionForwardRef(p.shape, sl(p.q), sl(p.k), sl(p.v), c.kvLen, data.dropmask);
+  const fwd = attention_forward(p.shape, sl(p.q), sl(p.k), sl(p.v), c.kvLen, data.dropmask);
   const grads = data.gradInit.map((g) => Float64Array.from(g));
   const gs = ([i, off]: [number, number]): Slice<Float64Array> => ({ data: grads[i], off });
-  attentionBackwardRef(p.shape, gs(p.q), gs(p.k), gs(p.v), data.dout, sl(p.q), sl(p.k), sl(p.v), c.kvLen, data.dropmask);
+  attention_backward(p.shape, gs(p.q), gs(p.k), gs(p.v), data.dout, sl(p.q), sl(p.k), sl(p.v), c.kvLen, data.dropmask);
   return { ...fwd, grads };
 }
 

@@ -4,7 +4,7 @@
 import type { KernelExports } from './api.ts';
 
 export type Flavor = 'scalar' | 'simd' | 'relaxed' | 'threads' | 'threads-relaxed';
-export const WASM_PAGE = 65536;
+const WASM_PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, as declared by asconfig.json's maximumMemory
 
 export interface Kernels {
@@ -38,7 +38,7 @@ export function bestFlavor(threads = false): Flavor {
   return relaxed ? 'relaxed' : 'simd';
 }
 
-export function isShared(flavor: Flavor): boolean {
+function isShared(flavor: Flavor): boolean {
   return flavor === 'threads' || flavor === 'threads-relaxed';
 }
 

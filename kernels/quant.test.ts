@@ -25,7 +25,7 @@ function activations(M: number, K: number, seed: number): Float32Array {
 
 describe('q8 format (reference)', () => {
   it('rounds half to even', () => {
-    expect([2.5, 3.5, -2.5, -3.5, 0.5, -0.5, 1.4999, 126.5].map(ref.roundTiesEven)).toEqual([2, 4, -2, -4, 0, -0, 1, 126]);
+    expect([2.5, 3.5, -2.5, -3.5, 0.5, -0.5, 1.4999, 126.5].map(ref.round_ties_even)).toEqual([2, 4, -2, -4, 0, -0, 1, 126]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { symKlBackwardRef, symKlRef } from './ref/rdrop.ts';
+import { symkl_backward, symkl_forward } from './ref/rdrop.ts';
 import { expectClose, FLAVORS, randn, rng, withArena } from './testing.ts';
 import { TOL } from './tolerances.ts';
 
@@ -29,7 +29,7 @@ describe('R-Drop symmetric KL', () => {
           const mark = arena.mark();
           const x = pairLogits(N, V, N * 13 + V, spread);
           const y = targetsOf(N, V, N + V);
-          const ref = symKlRef(x, y, N, V);
+          const ref = symkl_forward(x, y, N, V);
           const losses = arena.putF32(new Float32Array(N).fill(NaN));
           const total = kernels.k.symkl_forward(losses, arena.f32(4 * N), arena.putF32(x), arena.putI32(y), N, V);
           const label = `${f} ${N}x${V} spread ${spread}`;
@@ -57,7 +57,7 @@ describe('R-Drop symmetric KL', () => {
         kernels.k.symkl_forward(arena.f32(N), stats, logits, targets, N, V);
         const d = arena.putF32(base);
         kernels.k.symkl_backward(d, stats, logits, targets, N, V, 0.25);
-        const grad = symKlBackwardRef(x, y, N, V, 0.25);
+        const grad = symkl_backward(x, y, N, V, 0.25);
         const want = Float64Array.from(grad, (g, i) => base[i] + g);
         expectClose(arena.f32view(d, 2 * N * V), want, TOL.crossentropy, `${f} ${N}x${V} dlogits`);
         arena.reset(mark);
@@ -90,14 +90,14 @@ describe('R-Drop symmetric KL', () => {
     const y = targetsOf(N, V, 43);
     const fd = Float64Array.from(x, (xi, i) => {
       x[i] = xi + h;
-      const lp = symKlRef(x, y, N, V).total;
+      const lp = symkl_forward(x, y, N, V).total;
       x[i] = xi - h;
-      const lm = symKlRef(x, y, N, V).total;
+      const lm = symkl_forward(x, y, N, V).total;
       x[i] = xi;
       return (lp - lm) / (2 * h);
     });
     expect(fd.some((g) => Math.abs(g) > 1e-2)).toBe(true);
-    expectClose(symKlBackwardRef(x, y, N, V, 1), fd, 1e-6, 'reference vs finite differences');
+    expectClose(symkl_backward(x, y, N, V, 1), fd, 1e-6, 'reference vs finite differences');
     for (const f of FLAVORS) {
       const { kernels, arena } = withArena(f);
       const logits = arena.putF32(x);
@@ -122,7 +122,7 @@ describe('R-Drop symmetric KL', () => {
           x[(2 * N - 1) * V + v] = 1e4 + small[V + v];
         }
         const y = Int32Array.from({ length: N }, () => 0);
-        const ref = symKlRef(x, y, N, V);
+        const ref = symkl_forward(x, y, N, V);
         const losses = arena.f32(N);
         const stats = arena.f32(4 * N);
         const logits = arena.putF32(x);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crossEntropyBackwardRef, crossEntropyRef, logSoftmaxTopKRef, softmaxRef } from './ref/softmax.ts';
+import { crossentropy_backward, crossentropy_forward, logsoftmax_topk, softmax_forward } from './ref/softmax.ts';
 import { expectClose, expectEqual, FLAVORS, randn, rng, withArena } from './testing.ts';
 import { TOL } from './tolerances.ts';
 
@@ -62,7 +62,7 @@ describe('softmax', () => {
       for (const [N, V] of SHAPES) {
         const mark = arena.mark();
         const x = makeLogits(N, V, N * 100 + V);
-        const ref = softmaxRef(x, N, V);
+        const ref = softmax_forward(x, N, V);
         const logits = arena.putF32(x);
         const probs = arena.putF32(new Float32Array(N * V).fill(NaN));
         kernels.k.softmax_forward(probs, logits, N, V);
@@ -90,7 +90,7 @@ describe('crossentropy', () => {
           const mark = arena.mark();
           const x = makeLogits(N, V, N * 7 + V);
           const y = makeTargets(N, V, N + V);
-          const ref = crossEntropyRef(x, y, N, V, eps);
+          const ref = crossentropy_forward(x, y, N, V, eps);
           const losses = arena.putF32(new Float32Array(N).fill(NaN));
           const probs = arena.putF32(new Float32Array(N * V).fill(NaN));
           const total = kernels.k.crossentropy_forward(losses, probs, arena.putF32(x), arena.putI32(y), N, V, eps);
@@ -108,7 +108,7 @@ describe('crossentropy', () => {
     const N = 5, V = 37;
     const x = makeLogits(N, V, 5);
     const y = makeTargets(N, V, 6);
-    const p = softmaxRef(x, N, V);
+    const p = softmax_forward(x, N, V);
     const want = Array.from(y, (t, n) => (t < 0 ? 0 : -Math.log(p[n * V + t])));
     for (const f of FLAVORS) {
       const { kernels, arena } = withArena(f);
@@ -133,7 +133,7 @@ describe('crossentropy', () => {
           const targets = arena.putI32(y);
           kernels.k.crossentropy_forward(arena.f32(N), probs, arena.putF32(x), targets, N, V, eps);
           const p = arena.f32view(probs, N * V).slice();
-          const want = crossEntropyBackwardRef(p, y, N, V, eps, Math.fround(scale));
+          const want = crossentropy_backward(p, y, N, V, eps, Math.fround(scale));
           const dlogits = arena.putF32(new Float32Array(N * V).fill(NaN));
           kernels.k.crossentropy_backward(dlogits, probs, targets, N, V, eps, scale);
           const label = `${f} ${N}x${V} eps ${eps}`;
@@ -152,9 +152,9 @@ describe('crossentropy', () => {
     const y = makeTargets(N, V, 43);
     const fd = Float64Array.from(x, (xi, i) => {
       x[i] = xi + h;
-      const lp = crossEntropyRef(x, y, N, V, eps).total;
+      const lp = crossentropy_forward(x, y, N, V, eps).total;
       x[i] = xi - h;
-      const lm = crossEntropyRef(x, y, N, V, eps).total;
+      const lm = crossentropy_forward(x, y, N, V, eps).total;
       x[i] = xi;
       return (lp - lm) / (2 * h);
     });
@@ -178,7 +178,7 @@ describe('crossentropy', () => {
           const small = makeLogits(1, V, V + 3);
           for (let v = 0; v < V; v++) x[(N - 1) * V + v] = 1e4 + small[v];
           const y = makeTargets(N, V, V + 2);
-          const ref = crossEntropyRef(x, y, N, V, eps);
+          const ref = crossentropy_forward(x, y, N, V, eps);
           const losses = arena.f32(N);
           const probs = arena.f32(N * V);
           const targets = arena.putI32(y);
@@ -190,7 +190,7 @@ describe('crossentropy', () => {
           kernels.k.crossentropy_backward(probs, probs, targets, N, V, eps, 0.5);
           const d = arena.f32view(probs, N * V);
           expect(d.every(Number.isFinite), label).toBe(true);
-          expectClose(d, crossEntropyBackwardRef(ref.probs, y, N, V, eps, 0.5), TOL.crossentropy, `${label} dlogits`);
+          expectClose(d, crossentropy_backward(ref.probs, y, N, V, eps, 0.5), TOL.crossentropy, `${label} dlogits`);
         }
       }
     }
@@ -215,7 +215,7 @@ describe('logsoftmax_topk', () => {
         for (const k of [1, 2, 5, 8, 32]) {
           for (const x of [awkwardLogits(N, V, N * 11 + V + k), makeLogits(N, V, N * 13 + V + k)]) {
             const mark = arena.mark();
-            const ref = logSoftmaxTopKRef(x, N, V, k);
+            const ref = logsoftmax_topk(x, N, V, k);
             const idx = arena.putI32(new Int32Array(N * k).fill(-7));
             const logp = arena.putF32(new Float32Array(N * k).fill(NaN));
             const lse = arena.putF32(new Float32Array(N).fill(NaN));
@@ -240,7 +240,7 @@ describe('logsoftmax_topk', () => {
   it('picks the same tokens, in the same order, as the top-k of softmax probabilities when logits are distinct', () => {
     const N = 3, V = 8000, k = 8;
     const x = makeLogits(N, V, 99);
-    const p = softmaxRef(x, N, V);
+    const p = softmax_forward(x, N, V);
     for (const f of FLAVORS) {
       const { kernels, arena } = withArena(f);
       const idx = arena.i32(N * k);

@@ -2,8 +2,6 @@
 export const TOL = {
   // SIMD reorders f32 sums; K up to ~1000 terms of unit-variance products.
   matmul: 2e-5,
-  // int8 kernels compute exact integer dot products, so only the final scale multiply can round differently.
-  matmul_q8: 1e-6,
   attention: 2e-5,
   layernorm: 2e-5,
   // Gradients summed over N ~ 1000 rows in f32 (layernorm dweight/dbias, embedding dwte with repeated ids,

@@ -21,7 +21,7 @@ export interface Slice<A extends ArrayLike<number> = ArrayLike<number>> {
 }
 
 // Number of live keys for query (b,t): kv_len of b's key row (all S if absent), at most t+1 if causal.
-export function liveKeys(sh: AttentionShape, kvLen: ArrayLike<number> | null, b: number, t: number): number {
+function live_keys(sh: AttentionShape, kvLen: ArrayLike<number> | null, b: number, t: number): number {
   const kb = Math.floor(b / sh.kvGroup);
   let n = kvLen ? Math.min(Math.max(kvLen[kb], 0), sh.S) : sh.S;
   if (sh.causal) n = Math.min(n, t + 1);
@@ -29,7 +29,7 @@ export function liveKeys(sh: AttentionShape, kvLen: ArrayLike<number> | null, b:
 }
 
 // out (B,T,H*D) and att (B,H,T,S), masked entries 0; out = (att * dropmask) @ v.
-export function attentionForwardRef(
+export function attention_forward(
   sh: AttentionShape,
   q: Slice,
   k: Slice,
@@ -46,7 +46,7 @@ export function attentionForwardRef(
     const kb = Math.floor(b / sh.kvGroup);
     for (let h = 0; h < H; h++) {
       for (let t = 0; t < T; t++) {
-        const n = liveKeys(sh, kvLen, b, t);
+        const n = live_keys(sh, kvLen, b, t);
         const qo = q.off + (b * T + t) * sh.qStride + h * D;
         const row = ((b * H + h) * T + t) * S;
         const s = new Float64Array(n);
@@ -75,7 +75,7 @@ export function attentionForwardRef(
 
 // Accumulates dq, dk, dv (+=, same slices/strides as q, k, v) for the gradient dout (B,T,H*D) of out.
 // Recomputes att itself in f64 (the kernel reuses the forward's f32 att).
-export function attentionBackwardRef(
+export function attention_backward(
   sh: AttentionShape,
   dq: Slice<Float64Array>,
   dk: Slice<Float64Array>,
@@ -90,12 +90,12 @@ export function attentionBackwardRef(
   const { B, T, S, H, D } = sh;
   const C = H * D;
   const scale = 1 / Math.sqrt(D);
-  const { att } = attentionForwardRef(sh, q, k, v, kvLen, dropmask);
+  const { att } = attention_forward(sh, q, k, v, kvLen, dropmask);
   for (let b = 0; b < B; b++) {
     const kb = Math.floor(b / sh.kvGroup);
     for (let h = 0; h < H; h++) {
       for (let t = 0; t < T; t++) {
-        const n = liveKeys(sh, kvLen, b, t);
+        const n = live_keys(sh, kvLen, b, t);
         const qo = (b * T + t) * sh.qStride + h * D;
         const go = (b * T + t) * C + h * D;
         const row = ((b * H + h) * T + t) * S;

@@ -6,18 +6,18 @@ type Vec = { [i: number]: number; readonly length: number };
 const f = Math.fround;
 
 // Round half to even (the rounding of f32.nearest / f32x4.nearest).
-export function roundTiesEven(x: number): number {
+export function round_ties_even(x: number): number {
   const r = Math.round(x); // half up
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 // One row: scale = max|x| / qmax in f32, code = clamp(round_ties_even(x / scale), -qmax, qmax) + offset.
-export function quantizeRow(codes: Vec, at: number, inp: Vec, from: number, K: number, qmax: number, offset: number): number {
+function quantize_row(codes: Vec, at: number, inp: Vec, from: number, K: number, qmax: number, offset: number): number {
   let amax = 0;
   for (let k = 0; k < K; k++) amax = Math.max(amax, Math.abs(inp[from + k]));
   const scale = f(amax / qmax);
   for (let k = 0; k < K; k++) {
-    const q = scale === 0 ? 0 : Math.min(qmax, Math.max(-qmax, roundTiesEven(f(inp[from + k] / scale))));
+    const q = scale === 0 ? 0 : Math.min(qmax, Math.max(-qmax, round_ties_even(f(inp[from + k] / scale))));
     codes[at + k] = q + offset;
   }
   return scale;
@@ -25,7 +25,7 @@ export function quantizeRow(codes: Vec, at: number, inp: Vec, from: number, K: n
 
 // q (M,K) int8 | scale (M) | inp (M,K)
 export function quantize_rows_q8(q: Vec, scale: Vec, inp: Vec, M: number, K: number): void {
-  for (let m = 0; m < M; m++) scale[m] = quantizeRow(q, m * K, inp, m * K, K, 127, 0);
+  for (let m = 0; m < M; m++) scale[m] = quantize_row(q, m * K, inp, m * K, K, 127, 0);
 }
 
 // out (M,K) = q (M,K) * scale (M)
@@ -51,7 +51,7 @@ export function q8_accumulators(acc: Vec, ascale: Vec, inp: Vec, wq: Vec, M: num
   const qmax = bits === 8 ? 127 : 63;
   const codes = new Int32Array(K);
   for (let m = 0; m < M; m++) {
-    ascale[m] = quantizeRow(codes, 0, inp, m * K, K, qmax, 0);
+    ascale[m] = quantize_row(codes, 0, inp, m * K, K, qmax, 0);
     for (let n = 0; n < N; n++) {
       let s = 0;
       for (let k = 0; k < K; k++) s += codes[k] * wq[n * K + k];

@@ -1,6 +1,6 @@
 // Plain f64 references for kernels/assembly/rdrop.ts: the oracle of kernels/rdrop.test.ts.
 
-function logSoftmaxRow(x: ArrayLike<number>, at: number, V: number): Float64Array {
+function log_softmax_row(x: ArrayLike<number>, at: number, V: number): Float64Array {
   let m = -Infinity;
   for (let v = 0; v < V; v++) m = Math.max(m, x[at + v]);
   let s = 0;
@@ -10,13 +10,13 @@ function logSoftmaxRow(x: ArrayLike<number>, at: number, V: number): Float64Arra
 }
 
 // losses (N): (KL(p||q) + KL(q||p)) / 2 between the softmaxes of rows n and N+n of logits (2N,V); pad rows 0.
-export function symKlRef(logits: ArrayLike<number>, targets: ArrayLike<number>, N: number, V: number): { losses: Float64Array; total: number } {
+export function symkl_forward(logits: ArrayLike<number>, targets: ArrayLike<number>, N: number, V: number): { losses: Float64Array; total: number } {
   const losses = new Float64Array(N);
   let total = 0;
   for (let n = 0; n < N; n++) {
     if (targets[n] < 0) continue;
-    const lp = logSoftmaxRow(logits, n * V, V);
-    const lq = logSoftmaxRow(logits, (N + n) * V, V);
+    const lp = log_softmax_row(logits, n * V, V);
+    const lq = log_softmax_row(logits, (N + n) * V, V);
     let l = 0;
     for (let v = 0; v < V; v++) l += (Math.exp(lp[v]) - Math.exp(lq[v])) * (lp[v] - lq[v]);
     losses[n] = l / 2;
@@ -27,12 +27,12 @@ export function symKlRef(logits: ArrayLike<number>, targets: ArrayLike<number>, 
 
 // dlogits (2N,V) = scale * dloss/dlogits, written out in full from the definition:
 // d KL(p||q)/dx1 = p (log p - log q - KL(p||q)), d KL(q||p)/dx1 = p - q, and the same with p, q swapped for x2.
-export function symKlBackwardRef(logits: ArrayLike<number>, targets: ArrayLike<number>, N: number, V: number, scale: number): Float64Array {
+export function symkl_backward(logits: ArrayLike<number>, targets: ArrayLike<number>, N: number, V: number, scale: number): Float64Array {
   const d = new Float64Array(2 * N * V);
   for (let n = 0; n < N; n++) {
     if (targets[n] < 0) continue;
-    const lp = logSoftmaxRow(logits, n * V, V);
-    const lq = logSoftmaxRow(logits, (N + n) * V, V);
+    const lp = log_softmax_row(logits, n * V, V);
+    const lq = log_softmax_row(logits, (N + n) * V, V);
     const p = lp.map(Math.exp);
     const q = lq.map(Math.exp);
     let kpq = 0;

@@ -1,7 +1,7 @@
 // Plain f64 references for kernels/assembly/softmax.ts: the oracle of kernels/softmax.test.ts.
 
 // probs (N,V) = softmax(logits (N,V)) row-wise, max-subtracted.
-export function softmaxRef(logits: ArrayLike<number>, N: number, V: number): Float64Array {
+export function softmax_forward(logits: ArrayLike<number>, N: number, V: number): Float64Array {
   const probs = new Float64Array(N * V);
   for (let n = 0; n < N; n++) {
     let m = -Infinity;
@@ -15,14 +15,14 @@ export function softmaxRef(logits: ArrayLike<number>, N: number, V: number): Flo
 
 // Label-smoothed cross-entropy, q = (1-eps) onehot(y) + eps/V, loss = -sum_v q_v log p_v with
 // log p_v = x_v - logsumexp(x). Pad rows (target < 0) have loss 0 and are left out of the total.
-export function crossEntropyRef(
+export function crossentropy_forward(
   logits: ArrayLike<number>,
   targets: ArrayLike<number>,
   N: number,
   V: number,
   eps: number,
 ): { losses: Float64Array; probs: Float64Array; total: number } {
-  const probs = softmaxRef(logits, N, V);
+  const probs = softmax_forward(logits, N, V);
   const losses = new Float64Array(N);
   let total = 0;
   for (let n = 0; n < N; n++) {
@@ -45,7 +45,7 @@ export function crossEntropyRef(
 }
 
 // dlogits (N,V) = scale * (probs - q); pad rows 0.
-export function crossEntropyBackwardRef(
+export function crossentropy_backward(
   probs: ArrayLike<number>,
   targets: ArrayLike<number>,
   N: number,
@@ -68,7 +68,7 @@ export function crossEntropyBackwardRef(
 // Per row the k largest logits, best first (ties: lower index first), with log p = x - logsumexp(row);
 // slots past V: index -1, log p -inf; a row of -inf only: log p -inf, lse -inf. By sorting, not by the
 // kernel's insertion, so the two agree only if both order ties the same way.
-export function logSoftmaxTopKRef(
+export function logsoftmax_topk(
   logits: ArrayLike<number>,
   N: number,
   V: number,
