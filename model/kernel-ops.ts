@@ -122,16 +122,15 @@ export class KernelOps implements Ops<Val> {
     for (let r = 0; r < st.R; r++) this.k.copy_f32(cache + 4 * ((r * st.Tmax + st.t) * 2 * C), qkv.p + 4 * (r * 3 * C + C), 2 * C);
     return this.attend(qkv.p, cache, 3 * C, 2 * C, st.kvLen, st.R, 1, st.Tmax, 0, 1);
   }
-  // Rows of one sentence share its keys and values (kv_group = hypotheses per sentence).
+  // Rows of one sentence share its keys and values (kv_group = hypotheses per sentence). A step asked for
+  // alignments copies each layer's attention probabilities out, as (L,R,H,S).
   crossAttention(q: Val, kv: Val, layer: number): Val {
-    const C = this.config.dModel;
+    const { dModel: C, heads: H } = this.config;
     const pass = this.pass as Exclude<Pass, { kind: 'encode' }>;
     const { st } = pass;
-    const out = this.attend(q.p, kv.p, C, 2 * C, st.srcLen, st.R, pass.kind === 'forced' ? pass.T : 1, st.S, 0, st.group, (att) => {
-      const H = this.config.heads;
-      if (pass.kind === 'step' && pass.crossAtt) this.k.copy_f32(pass.crossAtt + 4 * layer * st.R * H * st.S, att, st.R * H * st.S);
-    });
-    return out;
+    const out = pass.kind === 'step' ? pass.crossAtt : undefined;
+    const copy = out ? (att: number) => this.k.copy_f32(out + 4 * layer * st.R * H * st.S, att, st.R * H * st.S) : undefined;
+    return this.attend(q.p, kv.p, C, 2 * C, st.srcLen, st.R, pass.kind === 'forced' ? pass.T : 1, st.S, 0, st.group, copy);
   }
   // Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V   (paper eq. 1): keys at k, values C floats after them.
   private attend(q: number, k: number, qs: number, kvs: number, lens: number, B: number, T: number, S: number, causal: number, group: number, probs?: (att: number) => void): Val {

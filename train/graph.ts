@@ -28,7 +28,6 @@ export class TrainGraph {
   readonly params: number; // flat f32 parameters (layout.total)
   readonly grads: number; // flat f32 gradients, accumulated by backward()
   private tape: Tape;
-  private batch?: Batch;
   private st = { targets: 0, logits: undefined as Node | undefined, probs: 0, klStats: 0, copies: 1 };
   dropout = true; // off for gradient checks and evaluation loss
 
@@ -55,7 +54,6 @@ export class TrainGraph {
     if (st.copies === 2) batch = twice(batch);
     const { B, S, T } = batch;
     const Mt = B * T;
-    this.batch = batch;
     if (S > c.maxLen || T > c.maxLen) throw new Error(`sequence longer than maxLen ${c.maxLen}`);
     const side = (ids: Int32Array, lens: Int32Array, len: number): SideInput => ({ ids: arena.putI32(ids), pos: arena.putI32(positions(B, len)), lens: arena.putI32(lens), len });
     const source = side(batch.src, batch.srcLen, S);

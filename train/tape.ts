@@ -221,8 +221,8 @@ export class Tape implements Ops<Node> {
         break;
       }
       case 'attention': {
-        const C = this.layout.config.dModel;
         const c = this.layout.config;
+        const C = c.dModel;
         const dq = this.gradOf(e.q);
         const dk = (e.kv === e.q ? dq : this.gradOf(e.kv)) + 4 * e.kOff;
         const kp = e.kv.p + 4 * e.kOff;

@@ -88,38 +88,39 @@ export function relu_backward(dinp: usize, dout: usize, inp: usize, N: i32): voi
   }
 }
 
-// --- GELU, tanh approximation (GPT-2, llm.c): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) ---
-// Computed as x * s with s = 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)): one exp, no cancellation near 0.
-// -2u = x * (Z1 + Z3 x^2)
+// --- GELU and SiLU: x * s(x), with the logistic s = 1 / (1 + exp(z)), z = x (C1 + C3 x^2) ---
+// GELU, tanh approximation (GPT-2, llm.c): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), where
+// 0.5 (1 + tanh(u)) = 1 / (1 + exp(-2u)) and -2u = x (Z1 + Z3 x^2): one exp, no cancellation near 0.
+// SiLU / swish (Elfwing et al. 2018; Marian's FFN): x * sigmoid(x), z = -x (no cubic term).
 const Z1: f32 = -1.5957691216057308; // -2 sqrt(2/pi)
 const Z3: f32 = -0.0713548162726009; // -2 sqrt(2/pi) * 0.044715
-// ds/dx = 2 s (1 - s) du/dx = s (1 - s) (D1 + D3 x^2), and s (1 - s) = e s^2 with e = exp(-2u)
+// ds/dx = s (1 - s) (-dz/dx) = e s^2 (D1 + D3 x^2), as s (1 - s) = e s^2 with e = exp(z)
 const D1: f32 = 1.5957691216057308; // 2 sqrt(2/pi)
 const D3: f32 = 0.2140644488178027; // 2 sqrt(2/pi) * 3 * 0.044715
 
-// out (N) | inp (N)
-export function gelu_forward(out: usize, inp: usize, N: i32): void {
+// out (N) | inp (N). `cubic` is a constant at each call, so each kernel compiles to its own loop.
+@inline function gate_forward(out: usize, inp: usize, N: i32, c1: f32, c3: f32, cubic: bool): void {
   const n = <usize>N;
   let i: usize = 0;
   if (ASC_FEATURE_SIMD) {
     const one = f32x4.splat(1);
     for (; i + 4 <= n; i += 4) {
       const x = v128.load(inp + (i << 2));
-      const z = f32x4.mul(x, f32x4.add(f32x4.splat(Z1), f32x4.mul(f32x4.splat(Z3), f32x4.mul(x, x))));
+      const z = cubic ? f32x4.mul(x, f32x4.add(f32x4.splat(c1), f32x4.mul(f32x4.splat(c3), f32x4.mul(x, x)))) : f32x4.mul(x, f32x4.splat(c1));
       const s = f32x4.div(one, f32x4.add(one, exp_simd(z)));
       v128.store(out + (i << 2), f32x4.mul(x, s));
     }
   }
   for (; i < n; i++) {
     const x = load<f32>(inp + (i << 2));
-    const z = x * (Z1 + Z3 * (x * x));
+    const z = cubic ? x * (c1 + c3 * (x * x)) : x * c1;
     const s = <f32>1 / (<f32>1 + exp_scalar(z));
     store<f32>(out + (i << 2), x * s);
   }
 }
 
-// dinp (N) += | dout, inp (N). Differentiates `out = x * s(x)`: dout * (s + x s (1 - s) (D1 + D3 x^2)).
-export function gelu_backward(dinp: usize, dout: usize, inp: usize, N: i32): void {
+// dinp (N) += | dout, inp (N). Differentiates `out = x * s(x)`: dout * (s + x e s^2 (d1 + d3 x^2)).
+@inline function gate_backward(dinp: usize, dout: usize, inp: usize, N: i32, c1: f32, c3: f32, d1: f32, d3: f32, cubic: bool): void {
   const n = <usize>N;
   let i: usize = 0;
   if (ASC_FEATURE_SIMD) {
@@ -128,10 +129,10 @@ export function gelu_backward(dinp: usize, dout: usize, inp: usize, N: i32): voi
       const o = i << 2;
       const x = v128.load(inp + o);
       const x2 = f32x4.mul(x, x);
-      const e = exp_simd(f32x4.mul(x, f32x4.add(f32x4.splat(Z1), f32x4.mul(f32x4.splat(Z3), x2))));
+      const e = exp_simd(cubic ? f32x4.mul(x, f32x4.add(f32x4.splat(c1), f32x4.mul(f32x4.splat(c3), x2))) : f32x4.mul(x, f32x4.splat(c1)));
       const s = f32x4.div(one, f32x4.add(one, e));
       const ss = f32x4.mul(f32x4.mul(e, s), s);
-      const du = f32x4.add(f32x4.splat(D1), f32x4.mul(f32x4.splat(D3), x2));
+      const du = cubic ? f32x4.add(f32x4.splat(d1), f32x4.mul(f32x4.splat(d3), x2)) : f32x4.splat(d1);
       const local = f32x4.add(s, f32x4.mul(f32x4.mul(x, ss), du));
       v128.store(dinp + o, f32x4.add(v128.load(dinp + o), f32x4.mul(local, v128.load(dout + o))));
     }
@@ -140,61 +141,33 @@ export function gelu_backward(dinp: usize, dout: usize, inp: usize, N: i32): voi
     const o = i << 2;
     const x = load<f32>(inp + o);
     const x2 = x * x;
-    const e = exp_scalar(x * (Z1 + Z3 * x2));
+    const e = exp_scalar(cubic ? x * (c1 + c3 * x2) : x * c1);
     const s = <f32>1 / (<f32>1 + e);
     const ss = e * s * s;
-    const du = D1 + D3 * x2;
+    const du = cubic ? d1 + d3 * x2 : d1;
     const local = s + x * ss * du;
     store<f32>(dinp + o, load<f32>(dinp + o) + local * load<f32>(dout + o));
   }
 }
 
-// --- SiLU / swish (Elfwing et al. 2018; Marian's FFN): x * sigmoid(x) ---
-// Computed as x * s with s = 1 / (1 + exp(-x)), the same exp as GELU in both paths.
+// out (N) | inp (N)
+export function gelu_forward(out: usize, inp: usize, N: i32): void {
+  gate_forward(out, inp, N, Z1, Z3, true);
+}
+
+// dinp (N) += | dout, inp (N)
+export function gelu_backward(dinp: usize, dout: usize, inp: usize, N: i32): void {
+  gate_backward(dinp, dout, inp, N, Z1, Z3, D1, D3, true);
+}
 
 // out (N) | inp (N)
 export function silu_forward(out: usize, inp: usize, N: i32): void {
-  const n = <usize>N;
-  let i: usize = 0;
-  if (ASC_FEATURE_SIMD) {
-    const one = f32x4.splat(1);
-    for (; i + 4 <= n; i += 4) {
-      const x = v128.load(inp + (i << 2));
-      const s = f32x4.div(one, f32x4.add(one, exp_simd(f32x4.neg(x))));
-      v128.store(out + (i << 2), f32x4.mul(x, s));
-    }
-  }
-  for (; i < n; i++) {
-    const x = load<f32>(inp + (i << 2));
-    const s = <f32>1 / (<f32>1 + exp_scalar(-x));
-    store<f32>(out + (i << 2), x * s);
-  }
+  gate_forward(out, inp, N, -1, 0, false);
 }
 
-// dinp (N) += | dout, inp (N). Differentiates `out = x * s(x)`: dout * (s + x s (1 - s)), and 1 - s = e s
-// with e = exp(-x).
+// dinp (N) += | dout, inp (N)
 export function silu_backward(dinp: usize, dout: usize, inp: usize, N: i32): void {
-  const n = <usize>N;
-  let i: usize = 0;
-  if (ASC_FEATURE_SIMD) {
-    const one = f32x4.splat(1);
-    for (; i + 4 <= n; i += 4) {
-      const o = i << 2;
-      const x = v128.load(inp + o);
-      const e = exp_simd(f32x4.neg(x));
-      const s = f32x4.div(one, f32x4.add(one, e));
-      const local = f32x4.add(s, f32x4.mul(x, f32x4.mul(f32x4.mul(e, s), s)));
-      v128.store(dinp + o, f32x4.add(v128.load(dinp + o), f32x4.mul(local, v128.load(dout + o))));
-    }
-  }
-  for (; i < n; i++) {
-    const o = i << 2;
-    const x = load<f32>(inp + o);
-    const e = exp_scalar(-x);
-    const s = <f32>1 / (<f32>1 + e);
-    const local = s + x * (e * s * s);
-    store<f32>(dinp + o, load<f32>(dinp + o) + local * load<f32>(dout + o));
-  }
+  gate_backward(dinp, dout, inp, N, -1, 0, 1, 0, false);
 }
 
 // --- residual, scaling, products ---
