@@ -1,7 +1,17 @@
 // Turns the corpus options of `mt train` / `mt eval` into token examples for every language pair.
 import type { BpeDropout, Tokenizer } from '../model/tokenizer.ts';
 import { CliError } from './args.ts';
+import { defineFlags } from './flags.ts';
 import { parsePairs, readAligned, readTsv, splitFile, type Example, type Parallel } from './data.ts';
+
+// The corpus flags of `mt train` and `mt eval`: what a CorpusSpec is made of.
+export const CORPUS_FLAGS = defineFlags({
+  pairs: { type: 'string', arg: 'en-de[,de-en]', help: 'the directions, source-target, comma-separated' },
+  data: { type: 'string', arg: 'DIR', help: 'a Multi30k-style folder: DIR/<split>.<lang>[.gz] for every language' },
+  src: { type: 'string', arg: 'FILE', help: 'or the source side of the single pair, one sentence a line' },
+  tgt: { type: 'string', arg: 'FILE', help: 'and its target side, line-aligned with --src' },
+  tsv: { type: 'string', arg: 'FILE', help: 'or source<TAB>target lines of the single pair' },
+});
 
 export interface CorpusSpec {
   pairs: string; // "en-de,de-en"

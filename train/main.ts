@@ -1,5 +1,7 @@
-// `mt`: the trainer's command line. Every failure ends with one line on stderr and a non-zero exit.
-import { CliError, parse, type Command } from './args.ts';
+// `mt`: the trainer's command line. Every failure ends with one line on stderr and a non-zero exit: 2 for a
+// command or flag given wrongly (nothing ran), 1 for what went wrong after.
+import { CliError, type Command } from './args.ts';
+import { UsageError, helpText, parseCommandLine } from './flags.ts';
 import { averageCommand } from './commands/average.ts';
 import { combineCommand } from './commands/combine.ts';
 import { evalCommand } from './commands/eval.ts';
@@ -37,13 +39,14 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const parsed = parse(cmd, rest);
-    if (parsed) await cmd.run(parsed.values, parsed.positionals);
+    const cli = parseCommandLine(cmd.name, cmd.flags, rest);
+    if (!cli) process.stdout.write(helpText(cmd.name, cmd.summary, cmd.usage, cmd.flags, cmd.notes));
+    else await cmd.run(cli.parsed.values, cli.positionals, cli.parsed.given);
     return 0;
   } catch (e) {
     const msg = e instanceof CliError ? e.message : `${(e as Error).message ?? e}`;
     process.stderr.write(`mt ${name}: ${msg.split('\n')[0]}\n`);
     if (!(e instanceof CliError) && process.env.MT_DEBUG) console.error(e);
-    return 1;
+    return e instanceof UsageError ? 2 : 1;
   }
 }

@@ -1,7 +1,7 @@
 // Weighted corpus mixes: recipe checks, per-epoch sampling by weight, the sentence filter, and `mt train
 // --config` end to end on a tiny recipe (several corpora, both directions, resume on the same data).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,14 +14,27 @@ const part = (base: number, n: number, weight: number): EncodedPart => ({ weight
 describe('recipes', () => {
   it('takes flags by name and corpora; names the first problem', () => {
     const r = parseRecipe({ 'lr-scale': 2, 'pre-norm': true, corpora: [{ pair: 'en-de', tsv: 'x.tsv', weight: 0.5 }], valid: [{ pair: 'en-fr', tsv: 'v.tsv' }] }, 'r.json');
-    expect(r.flags).toEqual({ 'lr-scale': '2', 'pre-norm': true });
+    expect(r.flags).toEqual({ 'lr-scale': 2, 'pre-norm': true });
     expect(mixPairs([...r.corpora, ...r.valid])).toBe('en-de,de-en,en-fr,fr-en');
     expect(mixPairs([{ pair: 'en-cs', tsv: 'a', directions: 'forward' }])).toBe('en-cs');
     expect(() => parseRecipe({ corpora: [{ pair: 'en-de' }] }, 'r.json')).toThrow(/r.json: corpora\[0\]: give exactly one of "tsv"/);
     expect(() => parseRecipe({ corpora: [{ pair: 'en-de', tsv: 'a', weight: -1 }] }, 'r.json')).toThrow(/"weight" must be a positive number/);
     expect(() => parseRecipe({ corpora: [{ pair: 'english', tsv: 'a' }] }, 'r.json')).toThrow(/"pair" must be like "en-de"/);
     expect(() => parseRecipe([], 'r.json')).toThrow(/a recipe is a JSON object/);
-    expect(() => parseRecipe({ layers: [6, 2] }, 'r.json')).toThrow(/"layers" must be a string, number or boolean/);
+    // Flags are checked by mt train's declarations, as on the command line.
+    expect(() => parseRecipe({ layers: [6, 2] }, 'r.json')).toThrow(/r.json: "layers" must be a string, got \[6,2\]/);
+    expect(() => parseRecipe({ 'lr-rate': 2 }, 'r.json')).toThrow(/r.json: "lr-rate" is not a flag of mt train/);
+    expect(() => parseRecipe({ dropout: 1 }, 'r.json')).toThrow(/r.json: "dropout" must be below 1, got "1"/);
+    expect(() => parseRecipe({ warmup: 'soon' }, 'r.json')).toThrow(/r.json: "warmup" must be an integer >= 1, got "soon"/);
+    expect(() => parseRecipe({ 'pre-norm': 'yes' }, 'r.json')).toThrow(/r.json: "pre-norm" must be true or false/);
+    expect(() => parseRecipe({ preset: 'huge' }, 'r.json')).toThrow(/r.json: "preset" must be base, tiny or micro, got "huge"/);
+  });
+
+  it('the bundled recipes pass the checks', () => {
+    const dir = new URL('../recipes/', import.meta.url);
+    const names = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(names.length).toBeGreaterThan(1);
+    for (const f of names) expect(() => parseRecipe(JSON.parse(readFileSync(new URL(f, dir), 'utf8')), f), f).not.toThrow();
   });
 
   it('keeps the full sentences among dictionary phrases', () => {
@@ -98,6 +111,10 @@ describe('mt train --config', () => {
     expect(bad.code).toBe(1);
     const missing = mt(['train', '--config', join(dir, 'nope.json'), '--tokenizer', tok, '--out', join(dir, 'x')]);
     expect(missing.stderr.trim()).toMatch(/^mt train: recipe not found: .*nope.json$/);
+    writeFileSync(join(dir, 'rate.json'), JSON.stringify({ ...recipe, 'label-smoothing': 1.5 }));
+    const rate = mt(['train', '--config', join(dir, 'rate.json'), '--data-root', dir, '--tokenizer', tok, '--out', join(dir, 'rate')]);
+    expect(rate.stderr.trim()).toMatch(/^mt train: .*rate.json: "label-smoothing" must be below 1, got "1.5"$/);
+    expect(rate.code).toBe(2); // a flag given wrongly, as on the command line
   });
 
   it('skips training and valid pairs longer than the model\'s maxLen (micro: 32) instead of stopping', () => {

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../model/params.ts';
 import type { BpeDropout, Tokenizer } from '../model/tokenizer.ts';
 import { CliError } from './args.ts';
+import { TRAIN_FLAGS, type TrainFlags } from './commands/train-options.ts';
 import { encodeExample } from './corpus.ts';
+import { UsageError, flagRecord } from './flags.ts';
 import { parsePairs, readAligned, readTsv, splitFile, type Example, type Parallel } from './data.ts';
 
 export interface CorpusEntry {
@@ -32,9 +34,9 @@ export interface CorpusEntry {
 }
 
 export interface Recipe {
-  // Any `mt train` flag by its name without dashes ("lr-scale": 2.25, "pre-norm": true); the command
-  // line overrides them.
-  flags: Record<string, string | boolean>;
+  // Any `mt train` flag by its name without dashes ("lr-scale": 2.25, "pre-norm": true), checked by its
+  // declaration (train/commands/train-options.ts); the command line overrides them.
+  flags: Partial<TrainFlags>;
   corpora: CorpusEntry[];
   valid: CorpusEntry[];
 }
@@ -47,13 +49,9 @@ export function defaultDataRoot(): string {
 export function parseRecipe(json: unknown, where: string): Recipe {
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new CliError(`${where}: a recipe is a JSON object`);
   const { corpora, valid, ...rest } = json as Record<string, unknown>;
-  const flags: Record<string, string | boolean> = {};
-  for (const [k, v] of Object.entries(rest)) {
-    if (k.startsWith('//') || k === 'comment') continue;
-    if (typeof v === 'boolean') flags[k] = v;
-    else if (typeof v === 'number' || typeof v === 'string') flags[k] = String(v);
-    else throw new CliError(`${where}: "${k}" must be a string, number or boolean`);
-  }
+  const raw = Object.fromEntries(Object.entries(rest).filter(([k]) => !k.startsWith('//') && k !== 'comment'));
+  if ('config' in raw) throw new UsageError(`${where}: "config" names a recipe; a recipe cannot name another`);
+  const flags = flagRecord('train', TRAIN_FLAGS, raw, (k) => `${where}: "${k}"`);
   const entries = (x: unknown, key: string): CorpusEntry[] => {
     if (x === undefined) return [];
     if (!Array.isArray(x)) throw new CliError(`${where}: "${key}" must be an array of corpora`);
@@ -203,9 +201,5 @@ export function epochExamples(parts: EncodedPart[], seed: number, epoch: number)
 export function describeMix(mix: Mix, parts: EncodedPart[]): string {
   const total = parts.reduce((a, p) => a + p.weight * p.examples.length, 0);
   return mix.parts.map((p, i) => `  ${p.label}: ${parts[i].examples.length} pairs x ${p.weight} = ${((100 * p.weight * parts[i].examples.length) / total).toFixed(1)}%`).join('\n');
-}
-
-export function recipeRoot(v: Record<string, any>): string {
-  return String(v['data-root'] ?? defaultDataRoot());
 }
 

@@ -104,7 +104,7 @@ describe('mt eval --rerank', () => {
 
   it('refuses a bad weight, and reranking a model without the reverse direction, with one line', async () => {
     const bad = await mt('eval', '--model', q8, '--pairs', 'en-de', '--tsv', tsv, '--rerank-weight=-1');
-    expect([bad.code, bad.err]).toEqual([1, 'mt eval: --rerank-weight must be a number >= 0, got "-1"\n']);
+    expect([bad.code, bad.err]).toEqual([2, 'mt eval: --rerank-weight must be a number >= 0, got "-1"\n']); // a flag out of bounds: exit 2
     const oneWay = join(tmp, 'one-way');
     writeRandomModel(oneWay, { pairs: 'en-de' });
     const r = await mt('eval', '--model', oneWay, '--pairs', 'en-de', '--tsv', tsv, '--rerank');

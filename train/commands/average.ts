@@ -1,19 +1,22 @@
 // `mt average`: averages the parameters of the newest K checkpoints into a model folder (Vaswani et al. 6.1).
 import { join } from 'node:path';
 import { paramLayout } from '../../model/params.ts';
-import { CliError, loadTokenizer, num, type Command } from '../args.ts';
+import { CliError, command, loadTokenizer } from '../args.ts';
 import { listCheckpoints, loadTensors, readCheckpoint } from '../checkpoint.ts';
+import { UsageError } from '../flags.ts';
 import { exportModel } from '../model-dir.ts';
 
-export const averageCommand: Command = {
+export const averageCommand = command({
   name: 'average',
   summary: 'average the last K checkpoints of a training folder into a model folder',
-  usage: `
-mt average RUN_DIR [--last 5] [--out RUN_DIR/model]`,
-  options: { last: { type: 'string' }, out: { type: 'string' } },
+  usage: 'mt average RUN_DIR [--last 5] [--out RUN_DIR/model]',
+  flags: {
+    last: { type: 'integer', arg: 'K', min: 1, default: 5, help: 'how many of the newest checkpoints' },
+    out: { type: 'string', arg: 'DIR', help: 'the model folder (default RUN_DIR/model)' },
+  },
   async run(v, [dir]) {
-    if (!dir) throw new CliError('give the training folder (the --out of mt train)');
-    const k = num(v, 'last', 5, { min: 1, integer: true });
+    if (!dir) throw new UsageError('give the training folder (the --out of mt train)');
+    const k = v.last;
     const names = listCheckpoints(dir).slice(-k);
     if (!names.length) throw new CliError(`no checkpoints in ${dir}`);
     const tokenizer = loadTokenizer(join(dir, 'tokenizer.json'));
@@ -35,4 +38,4 @@ mt average RUN_DIR [--last 5] [--out RUN_DIR/model]`,
     exportModel(out, layout!, avg, tokenizer, state!.pairs, state!.name);
     console.error(`averaged ${names.length} checkpoints (${names[0]} .. ${names[names.length - 1]}) -> ${out}`);
   },
-};
+});

@@ -9,7 +9,8 @@ import { serves } from '../../model/engine.ts';
 import type { PartSpec } from '../../model/parts.ts';
 import { parse, serialize, type Tensor } from '../../model/safetensors.ts';
 import { createEngine, type ModelMeta } from '../../model/translator.ts';
-import { CliError, str, type Command } from '../args.ts';
+import { CliError, command } from '../args.ts';
+import { required } from '../flags.ts';
 import { writeAtomic } from '../checkpoint.ts';
 import { readModelDir } from '../model-dir.ts';
 
@@ -66,18 +67,21 @@ export function combineModelDirs(dirs: string[], out: string, name?: string): Mo
   return meta;
 }
 
-export const combineCommand: Command = {
+export const combineCommand = command({
   name: 'combine',
   summary: 'combine model folders of one shape and tokenizer into one model with a weight set per direction',
-  usage: `
-mt combine MODEL_DIR MODEL_DIR... --out DIR [--name NAME]
-  e.g. an en->de and a de->en model trained side by side (mt train --pairs en-de --threads 1, and de-en)
-  into one folder the worker serves as one model; each keeps its weights, "alpha" and recorded BLEU.
-  Quantize before or after: mt quantize handles combined models.`,
-  options: { out: { type: 'string' }, name: { type: 'string' } },
+  usage: 'mt combine MODEL_DIR MODEL_DIR... --out DIR [--name NAME]',
+  flags: {
+    out: { type: 'string', arg: 'DIR', help: 'the combined model folder' },
+    name: { type: 'string', arg: 'NAME', help: "the model's name (default: the first folder's)" },
+  },
+  notes: `
+e.g. an en->de and a de->en model trained side by side (mt train --pairs en-de --threads 1, and de-en)
+into one folder the worker serves as one model; each keeps its weights, "alpha" and recorded BLEU.
+Quantize before or after: mt quantize handles combined models.`,
   async run(v, positionals) {
-    const out = str(v, 'out');
+    const out = required(v, 'out');
     const meta = combineModelDirs(positionals, out, v.name);
     console.log(`wrote ${out}: ${meta.parts!.map((p) => `${p.prefix} (${p.directions.map(([s, t]) => `${s}-${t}`).join(', ')})`).join(', ')}`);
   },
-};
+});

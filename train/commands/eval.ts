@@ -3,16 +3,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
 import { createEngine } from '../../model/translator.ts';
-import { CliError, num, str, type Command } from '../args.ts';
+import { CliError, command } from '../args.ts';
 import { corpusBleu, corpusChrf } from '../bleu.ts';
 import { writeAtomic } from '../checkpoint.ts';
-import { pairsOf, readPair, type CorpusSpec } from '../corpus.ts';
+import { CORPUS_FLAGS, pairsOf, readPair, type CorpusSpec } from '../corpus.ts';
 import { readModelDir } from '../model-dir.ts';
 import type { PartSpec } from '../../model/parts.ts';
 import { defaultModelDir } from '../paths.ts';
 import { Progress } from '../progress.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
-import { DECODE_OPTIONS, DECODE_USAGE, decodeFlags } from './decode-options.ts';
+import { defineFlags, required } from '../flags.ts';
+import { DECODE_FLAGS, decodeRequest } from './decode-options.ts';
 
 export interface EvalRow {
   pair: string;
@@ -25,35 +26,39 @@ export interface EvalRow {
   chrf: number;
 }
 
-export const evalCommand: Command = {
+const EVAL_FLAGS = defineFlags({
+  ...CORPUS_FLAGS,
+  split: { type: 'string', arg: 'NAME', default: 'test_2016_flickr', help: 'the split --data reads' },
+  columns: { type: 'string', arg: 'A-B', help: "the languages of the TSV's two columns: it then scores A-B and B-A alike" },
+  model: { type: 'string', arg: 'DIR', help: 'model folder (default: the bundled model)' },
+  ...DECODE_FLAGS,
+  limit: { type: 'integer', arg: 'N', min: 1, help: 'first N sentences only' },
+  out: { type: 'string', arg: 'FILE', help: 'also write the hypotheses of the (single) pair, one a line' },
+  json: { type: 'boolean', help: 'print the results as one JSON line' },
+  record: {
+    type: 'boolean',
+    help: `write each pair's cased BLEU into the model's config.json "bleu" (mt push copies it into
+      the manifest, and /v1/models shows it); with --alpha, also that alpha as the model's default
+      (for a combined model: the default of the parts serving the scored pairs); with --rerank, only
+      each pair's reranking weight, into config.json "rerank" ("bleu" stays the plain beam's)`,
+  },
+});
+
+export const evalCommand = command({
   name: 'eval',
   summary: 'score a model: BLEU as sacreBLEU computes it (13a, cased), lowercased BLEU, chrF',
-  usage: `
-mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FILE --tgt FILE | --tsv FILE [--columns en-de])
-  --columns A-B   the languages of the TSV's two columns: it then scores A-B and B-A alike
-  --model DIR     model folder (default: the bundled model)${DECODE_USAGE}
-  --limit N       first N sentences only
-  --out FILE      also write the hypotheses of the (single) pair, one a line
-  --json          print the results as one JSON line
-  --record        write each pair's cased BLEU into the model's config.json "bleu" (mt push copies it into
-                  the manifest, and /v1/models shows it); with --alpha, also that alpha as the model's default
-                  (for a combined model: the default of the parts serving the scored pairs); with --rerank, only
-                  each pair's reranking weight, into config.json "rerank" ("bleu" stays the plain beam's)`,
-  options: {
-    model: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' },
-    src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, columns: { type: 'string' }, ...DECODE_OPTIONS,
-    limit: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, record: { type: 'boolean' },
-  },
+  usage: 'mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FILE --tgt FILE | --tsv FILE [--columns en-de])',
+  flags: EVAL_FLAGS,
   async run(v) {
     const modelDir = v.model ?? defaultModelDir();
     const files = readModelDir(modelDir);
     const engine = createEngine(files, loadKernels());
-    const spec: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv, columns: v.columns };
-    const split = str(v, 'split', 'test_2016_flickr');
-    const decode = decodeFlags(v);
+    const spec: CorpusSpec = { pairs: required(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv, columns: v.columns };
+    const split = v.split;
+    const decode = decodeRequest(v);
     const { alpha: askedAlpha, rerank } = decode;
-    const limit = num(v, 'limit', Infinity, { min: 1 });
-    if (v.record && v.limit) throw new CliError('--record keeps the score of the whole split: drop --limit');
+    const limit = v.limit ?? Infinity;
+    if (v.record && v.limit !== undefined) throw new CliError('--record keeps the score of the whole split: drop --limit');
     const rows: EvalRow[] = [];
     let beam: number | undefined;
     const languages = Tokenizer.fromJSON(files.tokenizer).languages;
@@ -81,7 +86,7 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
         progress.update(hyps.length);
       }
       progress.done();
-      if (v.out) writeFileSync(pairsOf(spec, languages).length > 1 ? `${v.out}.${s}-${t}` : String(v.out), hyps.join('\n') + '\n');
+      if (v.out) writeFileSync(pairsOf(spec, languages).length > 1 ? `${v.out}.${s}-${t}` : v.out, hyps.join('\n') + '\n');
       rows.push({
         pair: `${s}-${t}`, split, sentences: src.length, alpha, ...(rerank ? { rerankWeight } : {}),
         bleu: corpusBleu(hyps, refs).score, bleuLower: corpusBleu(hyps, refs, { lowercase: true }).score, chrf: corpusChrf(hyps, refs).score,
@@ -100,7 +105,7 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
       for (const r of rows) console.log(`${r.pair.padEnd(8)}${r.split.padEnd(20)}${String(r.sentences).padStart(5)} ${String(r.alpha).padStart(5)} ${r.bleu.toFixed(2).padStart(6)} ${r.bleuLower.toFixed(2).padStart(8)} ${r.chrf.toFixed(2).padStart(6)}`);
     }
   },
-};
+});
 
 // Rewrites the model's config.json (atomically) with what update returns, and returns that.
 function updateConfig<C extends object>(modelDir: string, update: (config: C) => C): C {

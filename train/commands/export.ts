@@ -10,7 +10,8 @@ import { paramLayout } from '../../model/params.ts';
 import { mapParts, partTensors } from '../../model/parts.ts';
 import { SCALE_SUFFIX } from '../../model/quant.ts';
 import { asF32, parse, serialize, type Tensor } from '../../model/safetensors.ts';
-import { CliError, str, type Command } from '../args.ts';
+import { CliError, command } from '../args.ts';
+import { UsageError, required } from '../flags.ts';
 import { writeAtomic } from '../checkpoint.ts';
 import { readModelDir } from '../model-dir.ts';
 import { decoderGraph, decoderMergedGraph, encoderGraph, OPSET } from '../onnx/export.ts';
@@ -41,11 +42,15 @@ export function f32Weights(config: ModelConfig, tensors: Map<string, Tensor>, ke
   return out;
 }
 
-export const exportCommand: Command = {
+export const exportCommand = command({
   name: 'export',
   summary: 'export a model for other tools: f32 safetensors, or ONNX encoder + decoder graphs',
-  usage: `
-mt export <model-dir> --format safetensors|onnx --out DIR
+  usage: 'mt export <model-dir> --format safetensors|onnx --out DIR',
+  flags: {
+    format: { type: 'string', arg: 'F', choices: ['safetensors', 'onnx'], help: 'what to write (below)' },
+    out: { type: 'string', arg: 'DIR', help: 'the folder to write, another than the model\'s' },
+  },
+  notes: `
   safetensors  DIR/weights.safetensors (f32, dequantized if the model is int8), config.json, tokenizer.json
   onnx         DIR/encoder.onnx: input_ids, attention_mask (batch, src_len) int64 -> last_hidden_state
                DIR/decoder.onnx: input_ids (batch, tgt_len) int64, encoder_hidden_states, encoder_attention_mask
@@ -55,13 +60,11 @@ mt export <model-dir> --format safetensors|onnx --out DIR
                                  present.N.*): one token a call, cross-attention keys/values computed once
                plus config.json, tokenizer.json (opset ${OPSET}); a model combined per direction (mt combine)
                gets its graphs per part, in DIR/en-de/ etc.`,
-  options: { format: { type: 'string' }, out: { type: 'string' } },
   async run(v, positionals) {
-    if (positionals.length !== 1) throw new CliError('give one model folder (see mt export --help)');
+    if (positionals.length !== 1) throw new UsageError('give one model folder (see mt export --help)');
     const [dir] = positionals;
-    const out = str(v, 'out');
-    const format = str(v, 'format');
-    if (format !== 'safetensors' && format !== 'onnx') throw new CliError(`--format must be safetensors or onnx, got "${format}"`);
+    const out = required(v, 'out');
+    const format = required(v, 'format');
     if (resolve(dir) === resolve(out)) throw new CliError('--out must be another folder than the input model');
     const model = readModelDir(dir);
     const kernels = loadKernels();
@@ -87,4 +90,4 @@ mt export <model-dir> --format safetensors|onnx --out DIR
     copyFileSync(join(dir, 'tokenizer.json'), join(out, 'tokenizer.json'));
     for (const f of [...written, 'config.json', 'tokenizer.json']) console.log(`${join(out, f)}  ${(statSync(join(out, f)).size / 1e6).toFixed(2)} MB`);
   },
-};
+});

@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LanguageDetector } from '../../model/langid.ts';
-import { CliError, num, str, type Command } from '../args.ts';
+import { CliError, command } from '../args.ts';
+import { UsageError, required } from '../flags.ts';
 import { writeAtomic } from '../checkpoint.ts';
 import { readLines } from '../data.ts';
 import { defaultDataRoot } from '../mix.ts';
@@ -46,22 +47,25 @@ export function langidAccuracy(det: LanguageDetector, texts: Record<string, stri
   });
 }
 
-export const langidCommand: Command = {
+export const langidCommand = command({
   name: 'langid',
   summary: 'train the language detector for source "auto" (character n-grams, naive Bayes); prints accuracy on valid',
-  usage: `
-mt langid --out FILE [--data DIR]
-  --data DIR        folder of en<xx>.<source>.tsv.gz files (default <data root>/general: $MT_DATA or ../shared/data);
-                    the training files teach, the en<xx>.valid files measure
-  --max-lines N     sentences per language to learn from (default 60000)
-  --buckets N       hash buckets per language, a power of two (default 32768)`,
-  options: { out: { type: 'string' }, data: { type: 'string' }, 'max-lines': { type: 'string' }, buckets: { type: 'string' } },
+  usage: 'mt langid --out FILE [--data DIR]',
+  flags: {
+    out: { type: 'string', arg: 'FILE', help: 'the detector to write (models/langid.json is the bundled one)' },
+    data: {
+      type: 'string', arg: 'DIR',
+      help: 'folder of en<xx>.<source>.tsv.gz files (default <data root>/general: $MT_DATA or ../shared/data);\nthe training files teach, the en<xx>.valid files measure',
+    },
+    'max-lines': { type: 'integer', arg: 'N', min: 1, default: 60000, help: 'sentences per language to learn from' },
+    buckets: { type: 'integer', arg: 'N', min: 2, default: 1 << 15, help: 'hash buckets per language, a power of two' },
+  },
   async run(v) {
-    const out = str(v, 'out');
-    const dir = String(v.data ?? join(defaultDataRoot(), 'general'));
-    const maxLines = num(v, 'max-lines', 60000, { min: 1, integer: true });
-    const buckets = num(v, 'buckets', 1 << 15, { min: 2, integer: true });
-    if (buckets & (buckets - 1)) throw new CliError(`--buckets must be a power of two, got ${buckets}`);
+    const out = required(v, 'out');
+    const dir = v.data ?? join(defaultDataRoot(), 'general');
+    const maxLines = v['max-lines'];
+    const buckets = v.buckets;
+    if (buckets & (buckets - 1)) throw new UsageError(`--buckets must be a power of two, got ${buckets}`);
     const det = LanguageDetector.train(langidTexts(dir, 'train', maxLines), { buckets });
     mkdirSync(dirname(out) || '.', { recursive: true });
     writeAtomic(out, JSON.stringify(det.toJSON()));
@@ -69,4 +73,4 @@ mt langid --out FILE [--data DIR]
     for (const r of langidAccuracy(det, valid)) console.log(`${r.language}\t${r.sentences} sentences\t${r.accuracy.toFixed(2)}% correct`);
     console.error(`wrote ${out} (${det.languages.join(', ')})`);
   },
-};
+});

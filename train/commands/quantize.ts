@@ -6,7 +6,8 @@ import { loadKernels } from '../../kernels/node.ts';
 import { mapParts } from '../../model/parts.ts';
 import { quantizeTensors } from '../../model/quant.ts';
 import { parse, serialize } from '../../model/safetensors.ts';
-import { CliError, str, type Command } from '../args.ts';
+import { CliError, command } from '../args.ts';
+import { UsageError, required } from '../flags.ts';
 import { writeAtomic } from '../checkpoint.ts';
 import { readModelDir } from '../model-dir.ts';
 
@@ -36,20 +37,23 @@ export function quantizeModelDir(dir: string, out: string): QuantizeReport {
   return { f32Bytes, int8Bytes, ratio: int8Bytes / f32Bytes };
 }
 
-export const quantizeCommand: Command = {
+export const quantizeCommand = command({
   name: 'quantize',
   summary: 'int8 weights (per-row scales) for every linear layer and the embedding; about 4x smaller',
-  usage: `
-mt quantize <model-dir> --out DIR
-  writes DIR/weights.safetensors (int8 + f32 scales), DIR/config.json (with "quantized": "int8"), DIR/tokenizer.json`,
-  options: { out: { type: 'string' } },
+  usage: 'mt quantize <model-dir> --out DIR',
+  flags: {
+    out: {
+      type: 'string', arg: 'DIR',
+      help: 'writes DIR/weights.safetensors (int8 + f32 scales), DIR/config.json (with "quantized": "int8"),\nDIR/tokenizer.json',
+    },
+  },
   async run(v, positionals) {
-    if (positionals.length !== 1) throw new CliError('give one model folder (see mt quantize --help)');
-    const out = str(v, 'out');
+    if (positionals.length !== 1) throw new UsageError('give one model folder (see mt quantize --help)');
+    const out = required(v, 'out');
     const r = quantizeModelDir(positionals[0], out);
     const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
     const goal = r.ratio <= QUANTIZED_RATIO_GOAL ? 'meets' : 'misses';
     console.log(`weights: f32 ${mb(r.f32Bytes)} -> int8 ${mb(r.int8Bytes)} (1/${(1 / r.ratio).toFixed(2)}; ${goal} the 1/3.5 goal)`);
     console.log(`wrote ${out}`);
   },
-};
+});

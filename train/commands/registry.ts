@@ -7,21 +7,25 @@ import { loadKernels } from '../../kernels/node.ts';
 import { MODEL_FILES, totalSize, type Manifest } from '../../registry/manifest.ts';
 import { createEngine } from '../../model/translator.ts';
 import { wranglerSettings } from '../../registry/local-r2.ts';
-import { CliError, type Command } from '../args.ts';
+import { CliError, command } from '../args.ts';
+import { UsageError, defineFlags, type FlagValues } from '../flags.ts';
 import { readModelDir } from '../model-dir.ts';
 import { RegistryError, deployVersion, pushVersion, readCatalog, readManifest, rollbackVersion, writeCatalog, type ModelBytes } from '../../registry/registry.ts';
 import { openStore, type ObjectStore } from '../../registry/storage.ts';
 
-const WHERE = `
-  --remote          the Cloudflare R2 bucket of wrangler.toml (credentials as wrangler reads them:
-                    CLOUDFLARE_API_TOKEN + CLOUDFLARE_ACCOUNT_ID, or \`wrangler login\`)
-  --persist-to DIR  local R2 state folder, as given to \`wrangler dev --persist-to\` (default .wrangler/state)`;
-const whereOptions = { remote: { type: 'boolean' }, 'persist-to': { type: 'string' } } as const;
+// Which bucket: every registry command takes these.
+const WHERE = defineFlags({
+  remote: {
+    type: 'boolean',
+    help: 'the Cloudflare R2 bucket of wrangler.toml (credentials as wrangler reads them:\nCLOUDFLARE_API_TOKEN + CLOUDFLARE_ACCOUNT_ID, or `wrangler login`)',
+  },
+  'persist-to': { type: 'string', arg: 'DIR', help: 'local R2 state folder, as given to `wrangler dev --persist-to` (default .wrangler/state)' },
+});
 
-async function withStore<T>(v: Record<string, any>, fn: (s: ObjectStore) => Promise<T>): Promise<T> {
+async function withStore<T>(v: FlagValues<typeof WHERE>, fn: (s: ObjectStore) => Promise<T>): Promise<T> {
   let store: ObjectStore;
   try {
-    store = await openStore({ remote: !!v.remote, persistTo: v['persist-to'] });
+    store = await openStore({ remote: v.remote, persistTo: v['persist-to'] });
   } catch (e) {
     throw new CliError(`cannot open the model store: ${(e as Error).message}`);
   }
@@ -35,21 +39,24 @@ async function withStore<T>(v: Record<string, any>, fn: (s: ObjectStore) => Prom
 }
 
 function one(positionals: string[], what: string, cmd: string): string {
-  if (positionals.length !== 1) throw new CliError(`give one ${what} (see mt ${cmd} --help)`);
+  if (positionals.length !== 1) throw new UsageError(`give one ${what} (see mt ${cmd} --help)`);
   return positionals[0];
 }
 
-export const pushCommand: Command = {
+export const pushCommand = command({
   name: 'push',
   summary: 'upload a model folder as a new, immutable version (verified by sha256 before it is listed)',
-  usage: `
-mt push <model-dir> [--name N] [--version V] [--deploy] [--notes TEXT] [--remote | --persist-to DIR]
-  --name N          model name in the bucket (default: "name" in config.json); a new name joins the
-                    catalog the worker serves, least preferred (see mt catalog)
-  --version V       version id (default: UTC timestamp + content hash, e.g. 20261124-201530-3f2a9c1d)
-  --deploy          make it current at once (the first version of a model always is)
-  --notes TEXT      free text kept in the manifest${WHERE}`,
-  options: { name: { type: 'string' }, version: { type: 'string' }, deploy: { type: 'boolean' }, notes: { type: 'string' }, ...whereOptions },
+  usage: 'mt push <model-dir> [--name N] [--version V] [--deploy] [--notes TEXT] [--remote | --persist-to DIR]',
+  flags: {
+    name: {
+      type: 'string', arg: 'N',
+      help: 'model name in the bucket (default: "name" in config.json); a new name joins the\ncatalog the worker serves, least preferred (see mt catalog)',
+    },
+    version: { type: 'string', arg: 'V', help: 'version id (default: UTC timestamp + content hash, e.g. 20261124-201530-3f2a9c1d)' },
+    deploy: { type: 'boolean', help: 'make it current at once (the first version of a model always is)' },
+    notes: { type: 'string', arg: 'TEXT', help: 'free text kept in the manifest' },
+    ...WHERE,
+  },
   async run(v, positionals) {
     const dir = one(positionals, 'model folder', 'push');
     const model = readModelDir(dir);
@@ -59,24 +66,23 @@ mt push <model-dir> [--name N] [--version V] [--deploy] [--notes TEXT] [--remote
       throw new CliError(`${dir} does not load as a model: ${(e as Error).message}`);
     }
     const files = Object.fromEntries(MODEL_FILES.map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))])) as ModelBytes;
-    const name = String(v.name ?? model.meta.name);
+    const name = v.name ?? model.meta.name;
     await withStore(v, async (store) => {
       console.log(`pushing ${dir} to ${store.where}`);
-      const { manifest, entry } = await pushVersion(store, name, files, { version: v.version, deploy: !!v.deploy, notes: v.notes, log: console.log });
+      const { manifest, entry } = await pushVersion(store, name, files, { version: v.version, deploy: v.deploy, notes: v.notes, log: console.log });
       const size = (totalSize(entry) / 1e6).toFixed(2);
       console.log(`pushed ${name}@${entry.version} (${size} MB); current: ${manifest.current}${manifest.current === entry.version ? '' : ` (deploy with: mt deploy ${name} ${entry.version})`}`);
     });
   },
-};
+});
 
-export const deployCommand: Command = {
+export const deployCommand = command({
   name: 'deploy',
   summary: 'make a pushed version current (after checking its files are all there, sha256 intact)',
-  usage: `
-mt deploy <name> <version> [--remote | --persist-to DIR]${WHERE}`,
-  options: { ...whereOptions },
+  usage: 'mt deploy <name> <version> [--remote | --persist-to DIR]',
+  flags: WHERE,
   async run(v, positionals) {
-    if (positionals.length !== 2) throw new CliError('give a model name and a version (see mt deploy --help)');
+    if (positionals.length !== 2) throw new UsageError('give a model name and a version (see mt deploy --help)');
     const [name, version] = positionals;
     await withStore(v, async (store) => {
       const before = (await readManifest(store, name))?.current;
@@ -84,14 +90,13 @@ mt deploy <name> <version> [--remote | --persist-to DIR]${WHERE}`,
       if (before !== m.current) console.log(`deployed ${name}@${version} (was ${before}); the worker switches within MANIFEST_TTL_SECONDS`);
     });
   },
-};
+});
 
-export const rollbackCommand: Command = {
+export const rollbackCommand = command({
   name: 'rollback',
   summary: 'undo the last deploy: the version current before it is current again',
-  usage: `
-mt rollback <name> [--remote | --persist-to DIR]${WHERE}`,
-  options: { ...whereOptions },
+  usage: 'mt rollback <name> [--remote | --persist-to DIR]',
+  flags: WHERE,
   async run(v, positionals) {
     const name = one(positionals, 'model name', 'rollback');
     await withStore(v, async (store) => {
@@ -99,16 +104,14 @@ mt rollback <name> [--remote | --persist-to DIR]${WHERE}`,
       console.log(`rolled ${name} back from ${from} to ${to}`);
     });
   },
-};
+});
 
-export const modelsCommand: Command = {
+export const modelsCommand = command({
   name: 'models',
   summary: 'list the versions of models in the bucket (current marked, sizes, created, BLEU)',
-  usage: `
-mt models [name...] [--json] [--remote | --persist-to DIR]
-  name              models to list (default: every model of the catalog, models/catalog.json)
-  --json            print the manifests as JSON${WHERE}`,
-  options: { json: { type: 'boolean' }, ...whereOptions },
+  usage: 'mt models [name...] [--json] [--remote | --persist-to DIR]',
+  flags: { json: { type: 'boolean', help: 'print the manifests as JSON' }, ...WHERE },
+  notes: 'name...: the models to list (default: every model of the catalog, models/catalog.json)',
   async run(v, positionals) {
     await withStore(v, async (store) => {
       const names = positionals.length ? positionals : ((await readCatalog(store))?.models ?? [wranglerSettings().modelName]);
@@ -122,22 +125,21 @@ mt models [name...] [--json] [--remote | --persist-to DIR]
       else for (const m of found) console.log(formatManifest(m));
     });
   },
-};
+});
 
-export const catalogCommand: Command = {
+export const catalogCommand = command({
   name: 'catalog',
   summary: 'show or set the models the worker serves, preferred first (a direction goes to the first that serves it)',
-  usage: `
-mt catalog [name...] [--remote | --persist-to DIR]
-  name              the new catalog, preferred first (each must have been pushed); none: print it${WHERE}`,
-  options: { ...whereOptions },
+  usage: 'mt catalog [name...] [--remote | --persist-to DIR]',
+  flags: WHERE,
+  notes: 'name...: the new catalog, preferred first (each must have been pushed); none: print it',
   async run(v, positionals) {
     await withStore(v, async (store) => {
       const catalog = positionals.length ? await writeCatalog(store, positionals) : await readCatalog(store);
       console.log(catalog ? catalog.models.join('\n') : `no catalog in ${store.where} (mt push writes one)`);
     });
   },
-};
+});
 
 export function formatManifest(m: Manifest): string {
   const back = m.previous?.at(-1);

@@ -2,30 +2,35 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Tokenizer } from '../../model/tokenizer.ts';
-import { CliError, num, str, type Command } from '../args.ts';
+import { CliError, command } from '../args.ts';
+import { UsageError, required } from '../flags.ts';
 import { readLines, splitFile } from '../data.ts';
 
-export const tokenizerCommand: Command = {
+export const tokenizerCommand = command({
   name: 'tokenizer',
   summary: 'learn a shared BPE or unigram vocabulary with byte fallback and language tags; writes tokenizer.json',
-  usage: `
-mt tokenizer --out FILE --langs en,de[,fr,cs] (--data DIR | FILE...)
-  --data DIR      read DIR/train.<lang>[.gz] for every language (Multi30k layout)
-  FILE...         or any text files (one sentence a line, .gz allowed); a .tsv[.gz] file gives both columns
-  --max-lines N   at most N lines from each file (an even sample over the file; default all)
-  --vocab N       vocabulary size including specials and the 256 byte tokens (default 8000)
-  --type T        bpe (merges, the default) or unigram (a unigram language model trained by EM, Kudo 2018)`,
-  options: { out: { type: 'string' }, langs: { type: 'string' }, data: { type: 'string' }, vocab: { type: 'string' }, 'max-lines': { type: 'string' }, type: { type: 'string' } },
+  usage: 'mt tokenizer --out FILE --langs en,de[,fr,cs] (--data DIR | FILE...)',
+  flags: {
+    out: { type: 'string', arg: 'FILE', help: 'the tokenizer.json to write' },
+    langs: { type: 'string', arg: 'en,de', help: 'the languages, one <2xx> tag each' },
+    data: { type: 'string', arg: 'DIR', help: 'read DIR/train.<lang>[.gz] for every language (Multi30k layout)' },
+    'max-lines': { type: 'integer', arg: 'N', min: 1, help: 'at most N lines from each file (an even sample over the file; default all)' },
+    vocab: { type: 'integer', arg: 'N', min: 300, default: 8000, help: 'vocabulary size including specials and the 256 byte tokens' },
+    type: {
+      type: 'string', arg: 'T', choices: ['bpe', 'unigram'], default: 'bpe',
+      help: 'bpe (merges) or unigram (a unigram language model trained by EM, Kudo 2018)',
+    },
+  },
+  notes: 'FILE... instead of --data: any text files (one sentence a line, .gz allowed); a .tsv[.gz] file gives both columns',
   async run(v, files) {
-    const out = str(v, 'out');
-    const langs = str(v, 'langs').split(',').map((l) => l.trim());
-    for (const l of langs) if (!/^[a-z]{2,3}$/.test(l)) throw new CliError(`bad language code "${l}"`);
-    const vocabSize = num(v, 'vocab', 8000, { min: 300, integer: true });
-    const type = v.type === undefined ? 'bpe' : String(v.type);
-    if (type !== 'bpe' && type !== 'unigram') throw new CliError(`--type must be bpe or unigram, got "${type}"`);
-    const paths = v.data ? langs.map((l) => splitFile(String(v.data), 'train', l)) : files;
-    if (!paths.length) throw new CliError('give --data DIR or text files to learn from');
-    const maxLines = num(v, 'max-lines', Infinity, { min: 1, integer: true });
+    const out = required(v, 'out');
+    const langs = required(v, 'langs').split(',').map((l) => l.trim());
+    for (const l of langs) if (!/^[a-z]{2,3}$/.test(l)) throw new UsageError(`bad language code "${l}"`);
+    const vocabSize = v.vocab;
+    const type = v.type;
+    const paths = v.data ? langs.map((l) => splitFile(v.data!, 'train', l)) : files;
+    if (!paths.length) throw new UsageError('give --data DIR or text files to learn from');
+    const maxLines = v['max-lines'] ?? Infinity;
     const texts = paths.flatMap((p) => {
       let lines: string[];
       try {
@@ -42,4 +47,4 @@ mt tokenizer --out FILE --langs en,de[,fr,cs] (--data DIR | FILE...)
     writeFileSync(out, JSON.stringify(tok.toJSON()));
     console.error(`learned ${tok.vocabSize} ${type} tokens from ${texts.length} lines in ${((Date.now() - t0) / 1000).toFixed(1)} s -> ${out}`);
   },
-};
+});

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PRESETS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../../model/config.ts';
 import { mulberry32, parameterCount } from '../../model/params.ts';
-import { CliError, loadTokenizer, num, str, type Command } from '../args.ts';
+import { CliError, command, loadTokenizer } from '../args.ts';
 import { loadTensors, resumeCheckpoint, saveCheckpoint, writeAtomic, type TrainState } from '../checkpoint.ts';
 import { encodeCorpus, loadExamples, pairsOf, readCorpus, type CorpusSpec } from '../corpus.ts';
 import { makeBatches, type Example } from '../data.ts';
@@ -11,71 +11,33 @@ import { appendMetrics, truncateMetrics, writeCurves } from '../metrics.ts';
 import { exportModel } from '../model-dir.ts';
 import { Progress, formatSeconds } from '../progress.ts';
 import { Trainer } from '../trainer.ts';
-import { describeMix, encodeMix, epochExamples, mixPairs, parseRecipe, readMix, recipeRoot, type EncodedPart, type Recipe } from '../mix.ts';
-import { bpeDropoutOf, checkResumed, cooldownOf, modelConfig, parseOversample, PRESET_KEYS, presetShape, rateOf, rdropOf, shapeOf } from './train-options.ts';
+import { overlay, required } from '../flags.ts';
+import { defaultDataRoot, describeMix, encodeMix, epochExamples, mixPairs, parseRecipe, readMix, type EncodedPart, type Recipe } from '../mix.ts';
+import { TRAIN_FLAGS, checkResumed, cooldownOf, modelConfig, parseOversample, PRESET_KEYS, presetShape, shapeOf, trainConfigOf } from './train-options.ts';
 
-export const trainCommand: Command = {
+export const trainCommand = command({
   name: 'train',
   summary: 'train a translation model (resumes from the newest checkpoint in --out)',
   usage: `
 mt train --tokenizer FILE --out DIR --pairs en-de[,de-en,...] (--data DIR | --src FILE --tgt FILE | --tsv FILE)
-mt train --config recipes/NAME.json --tokenizer FILE --out DIR
-  --config FILE        a recipe: flags by name plus "corpora" (several, each with a weight) and "valid";
-                       flags on the command line override the recipe's (recipes/README.md)
-  --data-root DIR      where a recipe's relative corpus paths start (default $MT_DATA, else ../shared/data)
-  --preset NAME        model size: tiny (default), base, micro (config.ts)
-  --layers E[,D]       encoder and decoder layers (one number: both), replacing the preset's
-  --d-model N, --d-ff N, --heads N   the preset's widths, replaced (d-model must divide by heads)
-  --pre-norm           pre-norm residual blocks instead of the paper's post-norm
-  --steps N            stop after N optimizer steps (default: no limit)
-  --cooldown N         decay the learning rate linearly to 0 over the last N of --steps (default 0: the paper's);
-                       given when resuming, it branches that cooldown off the checkpoint
-  --oversample P=K     repeat the examples of pair P K times per epoch, e.g. en-de=2 (comma-separated)
-  --epochs N           stop after N passes over the data
-  --hours H            stop after H hours of training (counts across resumes)
-  --batch-tokens N     source + target tokens per batch (default ${TRAIN_DEFAULTS.batchTokens})
-  --accumulate N       batches per optimizer step (default 1)
-  --warmup N           warmup steps of the learning-rate schedule (default ${TRAIN_DEFAULTS.warmupSteps})
-  --lr-scale X         multiplies the paper's learning rate (default 1)
-  --dropout P          residual dropout (default ${TRAIN_DEFAULTS.dropout})
-  --attention-dropout P  dropout on attention weights (default ${TRAIN_DEFAULTS.attentionDropout}; 0.1 in tensor2tensor)
-  --label-smoothing E  (default ${TRAIN_DEFAULTS.labelSmoothing})
-  --bpe-dropout P      BPE-dropout: re-segment the corpus every epoch skipping each merge with probability P
-                       (0 <= P < 1; default 0; 0.1 in Provilkov et al. 2020); translation uses plain BPE
-  --rdrop A            R-Drop: run each batch twice under different dropout masks and add A times the
-                       symmetric KL of the two outputs to the loss (default 0: off; 5 in Liang et al. 2021
-                       for translation); a step costs twice the compute
-  --threads N          data-parallel threads (default 2)
-  --seed N             (default 1)
-  --name NAME          model name recorded in config.json (default multi30k)
-  --save-minutes M     checkpoint every M minutes (default 10), and on Ctrl-C
-  --keep K             checkpoints kept for averaging (default 5)
-  --valid-every N      validation loss every N steps when --data has a val split (default 500)
+mt train --config recipes/NAME.json --tokenizer FILE --out DIR`,
+  flags: TRAIN_FLAGS,
+  notes: `
 Corpora: --data DIR reads DIR/train.<lang>[.gz] (Multi30k layout) for every pair; --src/--tgt read two
 line-aligned files and --tsv one source<TAB>target file, for the single pair in --pairs.
 Resuming keeps the checkpoint's model, --pairs, --oversample, --name and training settings (so the run
 continues exactly); a flag asking for other values is refused (--cooldown excepted).`,
-  options: {
-    tokenizer: { type: 'string' }, out: { type: 'string' }, pairs: { type: 'string' }, data: { type: 'string' },
-    src: { type: 'string' }, tgt: { type: 'string' }, tsv: { type: 'string' }, preset: { type: 'string' },
-    'pre-norm': { type: 'boolean' }, layers: { type: 'string' }, 'd-model': { type: 'string' }, 'd-ff': { type: 'string' }, heads: { type: 'string' }, steps: { type: 'string' }, epochs: { type: 'string' }, hours: { type: 'string' },
-    'batch-tokens': { type: 'string' }, accumulate: { type: 'string' }, warmup: { type: 'string' }, 'lr-scale': { type: 'string' },
-    dropout: { type: 'string' }, 'label-smoothing': { type: 'string' }, 'attention-dropout': { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' },
-    'save-minutes': { type: 'string' }, keep: { type: 'string' }, 'valid-every': { type: 'string' },
-    config: { type: 'string' }, 'data-root': { type: 'string' },
-    name: { type: 'string' }, cooldown: { type: 'string' }, oversample: { type: 'string' }, 'bpe-dropout': { type: 'string' }, rdrop: { type: 'string' },
-  },
-  async run(cli) {
-    const recipe = cli.config !== undefined ? readRecipe(String(cli.config)) : undefined;
-    const v: Record<string, any> = { ...(recipe?.flags ?? {}), ...cli };
+  async run(cli, _, cliGiven) {
+    const recipe = cli.config !== undefined ? readRecipe(cli.config) : undefined;
+    // The recipe's flags (checked by the same declarations) under the command line's.
+    const { values: v, given } = recipe ? overlay(TRAIN_FLAGS, recipe.flags, { values: cli, given: cliGiven }) : { values: cli, given: cliGiven };
     if (recipe?.corpora.length) {
-      for (const k of ['pairs', 'data', 'src', 'tgt', 'tsv', 'oversample']) if (cli[k] !== undefined) throw new CliError(`--${k} and a recipe's corpora do not go together: the recipe says what to train on`);
+      for (const k of ['pairs', 'data', 'src', 'tgt', 'tsv', 'oversample'] as const) if (cli[k] !== undefined) throw new CliError(`--${k} and a recipe's corpora do not go together: the recipe says what to train on`);
       v.pairs = mixPairs(recipe.corpora);
     }
-    const out = str(v, 'out');
-    const tokPath = str(v, 'tokenizer');
-    const tokenizer = loadTokenizer(tokPath);
-    const corpus: CorpusSpec = { pairs: str(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
+    const out = required(v, 'out');
+    const tokenizer = loadTokenizer(required(v, 'tokenizer'));
+    const corpus: CorpusSpec = { pairs: required(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
     if (!recipe?.corpora.length) pairsOf(corpus, tokenizer.languages);
     const oversample = parseOversample(v.oversample);
     let found;
@@ -86,47 +48,32 @@ continues exactly); a flag asking for other values is refused (--cooldown except
     }
     const latest = found?.path;
     const resumed = found?.loaded;
-    const presetName = str(v, 'preset', 'tiny');
-    if (!PRESETS[presetName]) throw new CliError(`unknown preset "${presetName}": ${Object.keys(PRESETS).join(', ')}`);
+    const preset = PRESETS[v.preset];
     // An explicit --preset or --pre-norm is part of the asked-for shape, checked against a checkpoint's.
-    const asked: Partial<ModelConfig> = { ...(v.preset !== undefined ? presetShape(PRESETS[presetName]) : {}), ...shapeOf(v), ...(v['pre-norm'] ? { preNorm: true } : {}) };
-    const config: ModelConfig = modelConfig({ ...PRESETS[presetName], vocabSize: tokenizer.vocabSize, preNorm: !!v['pre-norm'] }, asked, resumed?.state.config);
-    if (resumed) checkResumed(v, resumed.state, oversample);
+    const asked: Partial<ModelConfig> = { ...(given.has('preset') ? presetShape(preset) : {}), ...shapeOf(v), ...(v['pre-norm'] ? { preNorm: true } : {}) };
+    const config: ModelConfig = modelConfig({ ...preset, vocabSize: tokenizer.vocabSize, preNorm: v['pre-norm'] }, asked, resumed?.state.config);
+    if (resumed) checkResumed(v, given, resumed.state, oversample);
     if (config.vocabSize !== tokenizer.vocabSize) throw new CliError(`checkpoint vocabulary (${config.vocabSize}) does not match the tokenizer (${tokenizer.vocabSize})`);
     // --cooldown on a resumed run branches a cooldown off that checkpoint (the schedule is otherwise the run's own).
-    const branched = resumed && v.cooldown !== undefined ? { ...resumed.state.train, ...cooldownOf(v) } : undefined;
-    const tc: TrainConfig = branched ?? resumed?.state.train ?? {
-      ...TRAIN_DEFAULTS,
-      batchTokens: num(v, 'batch-tokens', TRAIN_DEFAULTS.batchTokens, { min: 16, integer: true }),
-      accumulate: num(v, 'accumulate', 1, { min: 1, integer: true }),
-      warmupSteps: num(v, 'warmup', TRAIN_DEFAULTS.warmupSteps, { min: 1, integer: true }),
-      lrScale: num(v, 'lr-scale', 1, { min: 0 }),
-      dropout: rateOf(v, 'dropout', TRAIN_DEFAULTS.dropout),
-      attentionDropout: rateOf(v, 'attention-dropout', TRAIN_DEFAULTS.attentionDropout),
-      labelSmoothing: rateOf(v, 'label-smoothing', TRAIN_DEFAULTS.labelSmoothing),
-      ...bpeDropoutOf(v),
-      ...rdropOf(v),
-      ...cooldownOf(v),
-    };
+    const branched = resumed && given.has('cooldown') ? { ...resumed.state.train, ...cooldownOf(v) } : undefined;
+    const tc: TrainConfig = branched ?? resumed?.state.train ?? trainConfigOf(v);
     // Checked before the trainer starts its threads. R-Drop needs dropout for its two passes to differ.
     if (tc.rdrop && !tc.dropout && !tc.attentionDropout) throw new CliError('--rdrop needs dropout (--dropout or --attention-dropout above 0): without it both passes are the same');
     // A cooled-down run ends where its learning rate reaches 0; resuming it without --steps goes there.
     if (resumed && branched && branched.cooldownEnd! <= resumed.state.step) throw new CliError(`--steps (${branched.cooldownEnd}) must be past the checkpoint's step ${resumed.state.step}`);
     const cooldownEnd = tc.cooldownSteps ? (tc.cooldownEnd ?? 0) : Infinity;
-    const maxSteps = num(v, 'steps', cooldownEnd, { min: 0 });
+    const maxSteps = v.steps ?? cooldownEnd;
     if (maxSteps > cooldownEnd) throw new CliError(`this run's learning rate reaches 0 at step ${cooldownEnd} (--cooldown): train further in a new --out`);
-    const seed = resumed?.state.seed ?? num(v, 'seed', 1, { integer: true });
-    const maxEpochs = num(v, 'epochs', Infinity, { min: 0 });
-    const maxSeconds = num(v, 'hours', Infinity, { min: 0 }) * 3600;
-    const saveMs = num(v, 'save-minutes', 10, { min: 0 }) * 60_000;
-    const keep = num(v, 'keep', 5, { min: 1, integer: true });
-    const validEvery = num(v, 'valid-every', 500, { min: 1, integer: true });
-    const threads = num(v, 'threads', 2, { min: 1, integer: true });
-    const name = str(v, 'name', 'multi30k');
+    const seed = resumed?.state.seed ?? v.seed;
+    const maxEpochs = v.epochs ?? Infinity;
+    const maxSeconds = (v.hours ?? Infinity) * 3600;
+    const saveMs = v['save-minutes'] * 60_000;
+    const { keep, threads, name } = v;
+    const validEvery = v['valid-every'];
     // The corpus is read once every flag has been checked: a refused run costs no corpus reading.
     const mixKey = recipe?.corpora.length ? JSON.stringify(recipe.corpora) : undefined;
     if (resumed && (resumed.state.mix ?? undefined) !== mixKey) throw new CliError(`the checkpoint was trained on ${resumed.state.mix ? 'another recipe\'s corpora' : 'the corpus flags, not a recipe'}: a resumed run keeps its data (new data needs a new --out)`);
-    const root = recipeRoot(v);
+    const root = v['data-root'] ?? defaultDataRoot();
     const mix = recipe?.corpora.length ? readMix(tokenizer, recipe.corpora, root) : undefined;
     const trainText = mix ? undefined : readCorpus(tokenizer, corpus, 'train', resumed?.state.oversample ?? oversample);
     // Training pairs are cut at maxTokens (long pairs cost memory and teach little), or at what the model holds.
@@ -224,7 +171,7 @@ continues exactly); a flag asking for other values is refused (--cooldown except
       await trainer.close();
     }
   },
-};
+});
 
 // "tiny" when the shape is a preset's, else "6+2 layers, d_model 128, d_ff 256, 4 heads".
 function describe(c: ModelConfig): string {

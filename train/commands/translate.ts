@@ -11,27 +11,32 @@ import { type Engine, UnsupportedError } from '../../model/engine.ts';
 import { allPairs, describePairs, findRoute } from '../../model/routing.ts';
 import { translateTexts } from '../../model/texts.ts';
 import { createEngine, parseMeta } from '../../model/translator.ts';
-import { CliError, num, str, type Command } from '../args.ts';
-import { DECODE_OPTIONS, DECODE_USAGE, decodeFlags } from './decode-options.ts';
+import { CliError, command } from '../args.ts';
+import { defineFlags, required } from '../flags.ts';
+import { DECODE_FLAGS, decodeRequest } from './decode-options.ts';
 import { BUNDLED_MODELS_DIR, bundledModels } from '../paths.ts';
 import { checkModelDir, readModelDir } from '../model-dir.ts';
 
-export const translateCommand: Command = {
+export const translateCommand = command({
   name: 'translate',
   summary: 'translate stdin to stdout, one sentence a line (an empty line gives an empty line)',
-  usage: `
-mt translate --from en|auto --to de [--model DIR | --models DIR] [--beam 4] [--alpha 0.6] [--rerank] [--batch 16]
-  --model DIR     one model folder (config.json, tokenizer.json, weights.safetensors)
-  --models DIR    a folder of model folders, preferred by name (default: the bundled models/); a direction
-                  no model serves goes through English, as the API's pivot${DECODE_USAGE}
-  --batch N       lines translated together (default 16)
-  --from auto     detect each line's language (models/langid.json, as the API's source "auto")`,
-  options: { from: { type: 'string' }, to: { type: 'string' }, model: { type: 'string' }, models: { type: 'string' }, ...DECODE_OPTIONS, batch: { type: 'string' } },
+  usage: 'mt translate --from en|auto --to de [--model DIR | --models DIR] [--beam 4] [--alpha 0.6] [--rerank] [--batch 16]',
+  flags: defineFlags({
+    from: { type: 'string', arg: 'LANG', help: 'the source language, or auto: detect each line\'s (models/langid.json, as the API\'s source "auto")' },
+    to: { type: 'string', arg: 'LANG', help: 'the target language' },
+    model: { type: 'string', arg: 'DIR', help: 'one model folder (config.json, tokenizer.json, weights.safetensors)' },
+    models: {
+      type: 'string', arg: 'DIR',
+      help: 'a folder of model folders, preferred by name (default: the bundled models/); a direction\nno model serves goes through English, as the API\'s pivot',
+    },
+    ...DECODE_FLAGS,
+    batch: { type: 'integer', arg: 'N', min: 1, default: 16, help: 'lines translated together' },
+  }),
   async run(v) {
-    const source = str(v, 'from');
-    const target = str(v, 'to');
-    const decode = decodeFlags(v);
-    const batch = num(v, 'batch', 16, { min: 1, integer: true });
+    const source = required(v, 'from');
+    const target = required(v, 'to');
+    const decode = decodeRequest(v);
+    const batch = v.batch;
     if (v.model && v.models) throw new CliError('give --model or --models, not both');
     const folders = v.model ? [{ name: basename(v.model), dir: v.model }] : bundledModels(v.models ?? BUNDLED_MODELS_DIR);
     if (!folders.length) throw new CliError(`no model folders in ${v.models ?? BUNDLED_MODELS_DIR}`);
@@ -97,4 +102,4 @@ mt translate --from en|auto --to de [--model DIR | --models DIR] [--beam 4] [--a
     }
     if (pending.length) await flush(pending);
   },
-};
+});
