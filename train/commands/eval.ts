@@ -11,7 +11,6 @@ import { readModelDir } from '../model-dir.ts';
 import type { PartSpec } from '../../model/parts.ts';
 import { defaultModelDir } from '../paths.ts';
 import { Progress } from '../progress.ts';
-import { Tokenizer } from '../../model/tokenizer.ts';
 import { DECODE_OPTIONS, DECODE_USAGE, decodeFlags } from './decode-options.ts';
 
 export interface EvalRow {
@@ -54,7 +53,7 @@ mt eval --pairs en-de[,de-en] (--data DIR [--split test_2016_flickr] | --src FIL
     const limit = num(v, 'limit', Infinity, { min: 1 });
     if (v.record && v.limit) throw new CliError('--record keeps the score of the whole split: drop --limit');
     const rows: EvalRow[] = [];
-    const languages = Tokenizer.fromJSON(files.tokenizer).languages;
+    const languages = engine.info.languages;
     for (const [s, t] of pairsOf(spec, languages)) {
       const par = readPair(spec, split, s, t);
       const src = par.src.slice(0, limit);
