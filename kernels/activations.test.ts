@@ -5,7 +5,7 @@ import { TOL } from './tolerances.ts';
 
 const NS = [1, 3, 4, 5, 8, 17, 1031];
 
-// randn plus the values where GELU's exp saturates or clamps, and signed zeros
+// randn plus the values where GELU's and SiLU's exp saturates or clamps, and signed zeros
 function geluInputs(N: number, seed: number): Float32Array {
   const x = randn(N, seed, 3);
   const special = [0, -0, 1e-3, -1e-3, 1e-30, 5, -5, 10, -10, 20, -20, 60, -60];
@@ -60,29 +60,31 @@ describe.each(FLAVORS)('activations (%s)', (flavor) => {
     }
   });
 
-  it('gelu forward and backward match the f64 tanh reference', () => {
-    for (const N of [...NS, 4099]) {
-      const mark = arena.mark();
-      const x = geluInputs(N, 7 * N);
-      const dout = randn(N, 3 * N);
-      const dinp0 = randn(N, 5 * N);
-      const pX = arena.putF32(x);
-      const pOut = arena.f32(N);
-      const pDout = arena.putF32(dout);
-      const pDinp = arena.putF32(dinp0);
-      k.gelu_forward(pOut, pX, N);
-      k.gelu_backward(pDinp, pDout, pX, N);
-      const out = new Float64Array(N);
-      const dinp = Float64Array.from(dinp0);
-      ref.gelu_forward(out, x, N);
-      ref.gelu_backward(dinp, dout, x, N);
-      expectClose(arena.f32view(pOut, N), out, TOL.elementwise, `${flavor} N=${N} gelu`);
-      expectClose(arena.f32view(pDinp, N), dinp, TOL.elementwise, `${flavor} N=${N} gelu_backward`);
-      arena.reset(mark);
-    }
-  });
+  for (const name of ['gelu', 'silu'] as const) {
+    it(`${name} forward and backward match the f64 reference`, () => {
+      for (const N of [...NS, 4099]) {
+        const mark = arena.mark();
+        const x = geluInputs(N, 7 * N);
+        const dout = randn(N, 3 * N);
+        const dinp0 = randn(N, 5 * N);
+        const pX = arena.putF32(x);
+        const pOut = arena.f32(N);
+        const pDout = arena.putF32(dout);
+        const pDinp = arena.putF32(dinp0);
+        k[`${name}_forward`](pOut, pX, N);
+        k[`${name}_backward`](pDinp, pDout, pX, N);
+        const out = new Float64Array(N);
+        const dinp = Float64Array.from(dinp0);
+        ref[`${name}_forward`](out, x, N);
+        ref[`${name}_backward`](dinp, dout, x, N);
+        expectClose(arena.f32view(pOut, N), out, TOL.elementwise, `${flavor} N=${N} ${name}`);
+        expectClose(arena.f32view(pDinp, N), dinp, TOL.elementwise, `${flavor} N=${N} ${name}_backward`);
+        arena.reset(mark);
+      }
+    });
+  }
 
-  it('gelu and relu backward agree with finite differences of the reference forward', () => {
+  it('gelu, silu and relu backward agree with finite differences of the reference forward', () => {
     const N = 17;
     const h = 1e-3;
     // keep |x| > 0.05 so relu's kink is never inside [x-h, x+h]
@@ -97,6 +99,7 @@ describe.each(FLAVORS)('activations (%s)', (flavor) => {
     };
     for (const [name, fwd, bwd] of [
       ['gelu', ref.gelu_forward, k.gelu_backward],
+      ['silu', ref.silu_forward, k.silu_backward],
       ['relu', ref.relu_forward, k.relu_backward],
     ] as const) {
       const pDinp = arena.putF32(new Float32Array(N));
@@ -187,7 +190,7 @@ describe('dropout hash', () => {
   });
 });
 
-describe('gelu across flavours', () => {
+describe.each(['gelu', 'silu'] as const)('%s across flavours', (name) => {
   it('gives bit-identical results in every flavour (same exp polynomial in SIMD and tail, no fused ops)', () => {
     const N = 1031;
     const x = geluInputs(N, 8);
@@ -196,13 +199,13 @@ describe('gelu across flavours', () => {
       const pX = arena.putF32(x);
       const pOut = arena.f32(N);
       const pD = arena.putF32(new Float32Array(N));
-      kernels.k.gelu_forward(pOut, pX, N);
-      kernels.k.gelu_backward(pD, arena.putF32(new Float32Array(N).fill(1)), pX, N);
+      kernels.k[`${name}_forward`](pOut, pX, N);
+      kernels.k[`${name}_backward`](pD, arena.putF32(new Float32Array(N).fill(1)), pX, N);
       return [Float32Array.from(arena.f32view(pOut, N)), Float32Array.from(arena.f32view(pD, N))];
     });
     for (const [out, d] of results.slice(1)) {
-      expectEqual(out, results[0][0], 'gelu_forward vs scalar');
-      expectEqual(d, results[0][1], 'gelu_backward vs scalar');
+      expectEqual(out, results[0][0], `${name}_forward vs scalar`);
+      expectEqual(d, results[0][1], `${name}_backward vs scalar`);
     }
   });
 });

@@ -74,6 +74,8 @@ export interface KernelExports {
   relu_backward(dinp: P, dout: P, inp: P, N: I): void; // dinp += dout * (inp > 0)
   gelu_forward(out: P, inp: P, N: I): void; // tanh approximation
   gelu_backward(dinp: P, dout: P, inp: P, N: I): void;
+  silu_forward(out: P, inp: P, N: I): void; // x * sigmoid(x) (swish)
+  silu_backward(dinp: P, dout: P, inp: P, N: I): void;
   residual_forward(out: P, a: P, b: P, N: I): void; // out = a + b
   add_inplace(out: P, inp: P, N: I): void; // out += inp
   scale_inplace(out: P, s: f32, N: I): void; // out *= s

@@ -19,8 +19,23 @@ export interface ModelConfig {
   // more stably for deep stacks, short warmups and high learning rates (Xiong et al. 2020), with a final
   // LayerNorm on each stack. Small post-norm models can collapse their encoder early (docs/experiments.md).
   preNorm: boolean;
-  // The paper uses ReLU in the FFN; GELU is offered for later models.
-  activation: 'relu' | 'gelu';
+  // FFN activation: ReLU is the paper's; GELU (tanh approximation) as in GPT-2/BERT; SiLU/swish x * sigmoid(x)
+  // (Elfwing et al. 2018) is Marian's and so OPUS-MT's.
+  activation: 'relu' | 'gelu' | 'silu';
+  // The variants below are optional; absent means the paper's choice (what every earlier model was trained with).
+  // Embeddings * sqrt(dModel) before the positions are added (paper 3.4; Marian's scale_embedding). Default true.
+  embedScale?: boolean;
+  // Layout of the sinusoidal table: 'interleaved' (the paper's, sin at 2i, cos at 2i+1) or 'halves' (the same
+  // frequencies, sines in columns [0, C/2) and cosines in [C/2, C): HF Marian's). Default 'interleaved'.
+  positions?: 'interleaved' | 'halves';
+  // A learned bias (final_logits_bias, V_target) added to the logits (Marian). Default false.
+  logitsBias?: boolean;
+  // Logits = y E_target^T, the output projection tied to the target embedding (paper 3.4). false: its own
+  // lm_head.weight (V_target, C). Default true.
+  tiedOutput?: boolean;
+  // Absent: one vocabulary (vocabSize) shared by source and target, one embedding (paper 3.4). Present: the
+  // target side's own vocabulary and embedding tgt_embed.weight (Marian models whose languages do not share one).
+  targetVocabSize?: number;
 }
 
 export interface TrainConfig {
@@ -102,19 +117,43 @@ export function headSize(c: ModelConfig): number {
   return c.dModel / c.heads;
 }
 
-// Validates a config read from disk or the command line; throws with the first problem found.
-// Every field of ModelConfig: what two weight sets must share to be served side by side (mt combine).
-export const SHAPE_KEYS: Array<keyof ModelConfig> = ['vocabSize', 'dModel', 'dFF', 'heads', 'encoderLayers', 'decoderLayers', 'maxLen', 'preNorm', 'activation'];
+// Target vocabulary size: the logits' width.
+export function targetVocab(c: ModelConfig): number {
+  return c.targetVocabSize ?? c.vocabSize;
+}
 
+// The optional fields' values when absent.
+export const VARIANT_DEFAULTS = { embedScale: true, positions: 'interleaved', logitsBias: false, tiedOutput: true } as const;
+
+// Every field of ModelConfig: what two weight sets must share to be served side by side (mt combine).
+export const SHAPE_KEYS: Array<keyof ModelConfig> = [
+  'vocabSize', 'dModel', 'dFF', 'heads', 'encoderLayers', 'decoderLayers', 'maxLen', 'preNorm', 'activation',
+  'embedScale', 'positions', 'logitsBias', 'tiedOutput', 'targetVocabSize',
+];
+
+// A field's value with the default of an absent optional one (targetVocabSize: the shared vocabulary's).
+export function shapeValue(c: ModelConfig, k: keyof ModelConfig): unknown {
+  if (k === 'targetVocabSize') return targetVocab(c);
+  return c[k] ?? VARIANT_DEFAULTS[k as keyof typeof VARIANT_DEFAULTS];
+}
+
+// Validates a config read from disk or the command line; throws with the first problem found.
 export function checkConfig(c: ModelConfig): ModelConfig {
   const ints: Array<keyof ModelConfig> = ['vocabSize', 'dModel', 'dFF', 'heads', 'encoderLayers', 'decoderLayers', 'maxLen'];
+  if (c.targetVocabSize !== undefined) ints.push('targetVocabSize');
   for (const k of ints) {
     const v = c[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`config.${k} must be a positive integer, got ${v}`);
   }
   if (c.dModel % c.heads !== 0) throw new Error(`config.dModel (${c.dModel}) must be divisible by heads (${c.heads})`);
-  if (c.activation !== 'relu' && c.activation !== 'gelu') throw new Error(`config.activation must be relu or gelu`);
+  if (!['relu', 'gelu', 'silu'].includes(c.activation)) throw new Error(`config.activation must be relu, gelu or silu, got ${c.activation}`);
   if (typeof c.preNorm !== 'boolean') throw new Error('config.preNorm must be a boolean');
+  for (const k of ['embedScale', 'logitsBias', 'tiedOutput'] as const) {
+    if (c[k] !== undefined && typeof c[k] !== 'boolean') throw new Error(`config.${k} must be a boolean, got ${c[k]}`);
+  }
+  if (c.positions !== undefined && c.positions !== 'interleaved' && c.positions !== 'halves') {
+    throw new Error(`config.positions must be interleaved or halves, got ${c.positions}`);
+  }
   return c;
 }
 

@@ -1,6 +1,6 @@
 // Parameter layout: every tensor of the model as a named slice of ONE flat f32 buffer, so Adam, gradient
 // reduction across threads and checkpointing each touch a single region. Names follow the safetensors file.
-import type { ModelConfig } from './config.ts';
+import { targetVocab, type ModelConfig } from './config.ts';
 
 export interface TensorSpec {
   name: string;
@@ -54,7 +54,10 @@ export interface ParamLayout {
   config: ModelConfig;
   tensors: TensorSpec[];
   total: number; // floats
-  embed: TensorSpec; // (V,C) shared by source, target and the pre-softmax projection
+  embed: TensorSpec; // (V,C) source embedding; also the target's and the output projection's by default
+  tgtEmbed: TensorSpec; // (V_target,C) target embedding: tgt_embed.weight with targetVocabSize, else embed
+  output: TensorSpec; // (V_target,C) pre-softmax projection: lm_head.weight when untied, else tgtEmbed
+  outputBias?: TensorSpec; // (V_target) final_logits_bias (logitsBias)
   encoder: EncoderLayerParams[];
   decoder: DecoderLayerParams[];
   encNorm?: NormParams; // final LayerNorm of each stack, pre-norm only
@@ -111,11 +114,16 @@ export function paramLayout(config: ModelConfig): ParamLayout {
       ln3: norm(`${p}.ln3`),
     });
   }
-  const layout: ParamLayout = { config, tensors, total: 0, embed, encoder, decoder };
+  const layout: ParamLayout = { config, tensors, total: 0, embed, tgtEmbed: embed, output: embed, encoder, decoder };
   if (config.preNorm) {
     layout.encNorm = norm('encoder.norm');
     layout.decNorm = norm('decoder.norm');
   }
+  // The variants' tensors come last, so the default layout (and every checkpoint of it) is unchanged.
+  const Vt = targetVocab(config);
+  if (config.targetVocabSize !== undefined) layout.tgtEmbed = t('tgt_embed.weight', [Vt, C], 'normal', true);
+  layout.output = config.tiedOutput === false ? t('lm_head.weight', [Vt, C], 'normal', true) : layout.tgtEmbed;
+  if (config.logitsBias) layout.outputBias = t('final_logits_bias', [Vt], 'zeros');
   layout.total = offset;
   return layout;
 }
@@ -126,7 +134,8 @@ export function parameterCount(layout: ParamLayout): number {
 }
 
 // Initialises `out` (layout.total floats) from a seed: Xavier-uniform for projections (the annotated
-// Transformer's choice), N(0, d_model^-0.5) for embeddings so that embeddings * sqrt(d_model) have unit scale.
+// Transformer's choice), N(0, d_model^-0.5) for embeddings so that embeddings * sqrt(d_model) have unit scale
+// (and an untied lm_head, so that its logits have unit scale as the tied ones do).
 export function initParams(out: Float32Array, layout: ParamLayout, seed: number): void {
   const rand = mulberry32(seed);
   const C = layout.config.dModel;

@@ -1,6 +1,8 @@
 // int8 weights in a safetensors file: each linear weight `<name>` (N,K) is stored as I8 codes with an F32
 // tensor `<name>.scale` (N) of per-output-row scales, in the kernel library's q8 row format
-// (kernels/assembly/quant.ts: symmetric, scale = max|w|/127, ties-to-even). Layer norms and biases stay F32.
+// (kernels/assembly/quant.ts: symmetric, scale = max|w|/127, ties-to-even). The embedding tables (embed,
+// tgt_embed: the engine gathers their rows from int8) and an untied lm_head count as linears; layer norms and
+// biases (final_logits_bias too) stay F32.
 import { Arena, type Kernels } from '../kernels/host.ts';
 import type { ModelConfig } from './config.ts';
 import { paramLayout } from './params.ts';

@@ -1,6 +1,6 @@
 // Test fixtures shared by model/ tests: a micro model with random weights, as the engine reads it.
-import { PRESETS } from './config.ts';
-import { initParams, paramLayout } from './params.ts';
+import { PRESETS, type ModelConfig } from './config.ts';
+import { initParams, mulberry32, paramLayout } from './params.ts';
 import { f32Tensor, serialize, type Tensor } from './safetensors.ts';
 import { Tokenizer } from './tokenizer.ts';
 import type { ModelFiles } from './translator.ts';
@@ -22,3 +22,30 @@ export function microModelFiles(seed = 1): ModelFiles {
   };
 }
 
+
+// Every tensor of `config` from a seed, as a flat buffer in layout order and as named tensors; layer norms
+// and biases moved off their ones/zeros initialisation, so that a wrong or missing one shows.
+export function randomParams(config: ModelConfig, seed: number): { flat: Float32Array; tensors: Map<string, Tensor> } {
+  const layout = paramLayout(config);
+  const flat = new Float32Array(layout.total);
+  initParams(flat, layout, seed);
+  const r = mulberry32(seed + 1);
+  for (const t of layout.tensors) if (!t.linear) for (let i = 0; i < t.size; i++) flat[t.offset + i] += (r() - 0.5) * 0.2;
+  const tensors = new Map<string, Tensor>();
+  for (const t of layout.tensors) tensors.set(t.name, f32Tensor(t.shape, flat.slice(t.offset, t.offset + t.size)));
+  return { flat, tensors };
+}
+
+// One config per variant; together they cover every option of ModelConfig and both values of each.
+export const MODEL_VARIANTS: Array<[string, Partial<ModelConfig>]> = [
+  ['post-norm relu (the paper)', {}],
+  ['pre-norm gelu', { preNorm: true, activation: 'gelu' }],
+  ['Marian: post-norm silu, halves, logits bias, no embedding scale, untied, own target vocabulary', { activation: 'silu', positions: 'halves', logitsBias: true, embedScale: false, tiedOutput: false, targetVocabSize: 37 }],
+  ['pre-norm silu, own target vocabulary tied to its embedding', { preNorm: true, activation: 'silu', targetVocabSize: 45 }],
+  ['pre-norm relu, halves, logits bias, untied, shared vocabulary', { preNorm: true, positions: 'halves', logitsBias: true, tiedOutput: false }],
+];
+
+// A micro model of a variant.
+export function variantConfig(over: Partial<ModelConfig>): ModelConfig {
+  return { ...PRESETS.micro, vocabSize: 50, dModel: 16, heads: 2, maxLen: 64, ...over };
+}

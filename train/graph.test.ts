@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { Arena } from '../kernels/host.ts';
 import { loadKernels } from '../kernels/node.ts';
 import { TOL } from '../kernels/tolerances.ts';
-import { PRESETS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../model/config.ts';
+import { PRESETS, TRAIN_DEFAULTS, targetVocab, type ModelConfig, type TrainConfig } from '../model/config.ts';
 import { initParams, mulberry32, paramLayout } from '../model/params.ts';
+import { MODEL_VARIANTS } from '../model/testing.ts';
 import { collate, type Example } from './data.ts';
 import { TrainGraph } from './graph.ts';
 import { Trainer } from './trainer.ts';
@@ -32,7 +33,7 @@ function setup(config: ModelConfig, train: Partial<TrainConfig> = {}) {
   const graph = new TrainGraph(kernels, arena, layout, tc, params, grads);
   graph.dropout = !!tc.rdrop;
   const base = arena.mark();
-  const batch = collate(randomExamples(3, config.vocabSize, 5));
+  const batch = collate(randomExamples(3, Math.min(config.vocabSize, targetVocab(config)), 5));
   // the objective backward() differentiates: cross-entropy plus R-Drop's weighted KL
   const loss = () => {
     arena.reset(base);
@@ -42,12 +43,23 @@ function setup(config: ModelConfig, train: Partial<TrainConfig> = {}) {
   return { kernels, arena, layout, params, grads, graph, batch, base, loss };
 }
 
+// Variants for the gradient check: each activation and norm placement, R-Drop, and the options of
+// model/testing.ts's MODEL_VARIANTS (untied and separate target embeddings, logits bias, embedding scale).
+const GRAD_VARIANTS: Array<[string, Partial<ModelConfig>, Partial<TrainConfig>]> = [
+  ['post-norm relu', {}, {}],
+  ['pre-norm gelu', { preNorm: true, activation: 'gelu' }, {}],
+  ['post-norm gelu', { activation: 'gelu' }, {}],
+  ['pre-norm relu', { preNorm: true }, {}],
+  ['post-norm silu', { activation: 'silu' }, {}],
+  ['pre-norm gelu R-Drop', { preNorm: true, activation: 'gelu' }, { dropout: 0.2, attentionDropout: 0.1, rdrop: 5 }],
+  ...MODEL_VARIANTS.slice(2).map(([label, over]): [string, Partial<ModelConfig>, Partial<TrainConfig>] => [label, { ...over, targetVocabSize: over.targetVocabSize && 30 }, {}]),
+];
+
 describe('training graph', () => {
-  for (const variant of ['post-norm relu', 'pre-norm gelu', 'post-norm gelu', 'pre-norm relu', 'pre-norm gelu R-Drop'] as const) {
+  for (const [variant, over, trainOver] of GRAD_VARIANTS) {
     it(`gradients match finite differences for every tensor (${variant})`, () => {
-      const pre = variant.startsWith('pre');
-      const config: ModelConfig = { ...PRESETS.micro, preNorm: pre, activation: variant.includes('gelu') ? 'gelu' : 'relu' };
-      const s = setup(config, variant.endsWith('R-Drop') ? { dropout: 0.2, attentionDropout: 0.1, rdrop: 5 } : {});
+      const config: ModelConfig = { ...PRESETS.micro, ...over };
+      const s = setup(config, trainOver);
       const n = s.layout.total;
       s.kernels.k.zero_f32(s.grads, n);
       s.arena.reset(s.base);
@@ -57,7 +69,7 @@ describe('training graph', () => {
       const p = s.arena.f32view(s.params, n);
       const r = mulberry32(11);
       // ReLU's kinks need a small step; f32 loss noise (~1e-6 relative) then bounds the precision (floor 0.1 below).
-      const h = variant.endsWith('relu') ? 1e-3 : 1e-2;
+      const h = (over.activation ?? 'relu') === 'relu' ? 1e-3 : 1e-2;
       const failures: string[] = [];
       for (const t of s.layout.tensors) {
         // Directional derivative along a random unit direction inside this tensor.
@@ -96,6 +108,33 @@ describe('training graph', () => {
     expect(plain).toEqual({ ...off.graph.forward(off.batch, 1) });
     expect(plain.kl).toBe(0);
   });
+
+  // The first steps' losses and gradient norms, stored: any change to the training graph's kernel calls
+  // or their inputs (a reordered sum, another dropout mask) shows here, bit for bit.
+  const STORED: Array<[string, Partial<ModelConfig>, Partial<TrainConfig>, number[], number[]]> = [
+    ['post-norm relu', {}, {}, [3.9349616419748115, 3.882095642845563, 3.367495859133393, 3.3840186194898507], [2.5160947990917926, 1.520004720071648, 0.9789720986252651, 0.7379026453917147]],
+    ['pre-norm gelu', { preNorm: true, activation: 'gelu' }, {}, [3.9910806911645107, 3.6989952638828973, 3.5088493486793073, 3.5179287140002407], [1.6947377134723713, 1.3802029667569125, 0.9927228942795383, 0.6528335765180063]],
+    ['pre-norm relu R-Drop', { preNorm: true }, { rdrop: 5 }, [3.9686159483917645, 3.7268262948974575, 3.641709272192864, 3.5050402031251546], [3.1620497493813944, 1.6601172074187216, 1.151051798062442, 0.6341606215642313]],
+  ];
+  for (const [label, over, trainOver, losses, norms] of STORED) {
+    it(`training steps reproduce the stored losses and gradient norms bit for bit (${label}, dropout on)`, async () => {
+      const config: ModelConfig = { ...PRESETS.micro, vocabSize: 30, ...over };
+      const train = { ...TRAIN_DEFAULTS, warmupSteps: 10, dropout: 0.1, attentionDropout: 0.1, ...trainOver };
+      const data = randomExamples(24, 30, 7);
+      const trainer = Trainer.create({ config, train, seed: 5, threads: 1, flavor: 'simd' });
+      const got: number[][] = [[], []];
+      try {
+        for (let i = 0; i < 4; i++) {
+          const r = await trainer.trainStep([data.slice(i * 6, i * 6 + 6)]);
+          got[0].push(r.loss);
+          got[1].push(r.gradNorm);
+        }
+      } finally {
+        await trainer.close();
+      }
+      expect(got).toEqual([losses, norms]);
+    });
+  }
 
   it('the same seed gives the same losses, with 1 and with 2 threads', async () => {
     const config: ModelConfig = { ...PRESETS.micro, vocabSize: 30 };

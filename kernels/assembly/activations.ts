@@ -1,9 +1,10 @@
-// Element-wise kernels: the FFN's activation (the paper's ReLU, or GELU as in GPT-2/llm.c), residual adds,
-// scaling, dropout and the sum of squares for gradient clipping. All but GELU are memory-bound: one clean
-// SIMD loop and the shared scalar tail. GELU computes its exp with the same polynomial in both paths, so
-// every element gets the same value whatever its position (and in every flavour).
+// Element-wise kernels: the FFN's activation (the paper's ReLU, GELU as in GPT-2/llm.c, or SiLU as in
+// Marian), residual adds, scaling, dropout and the sum of squares for gradient clipping. All but GELU and
+// SiLU are memory-bound: one clean SIMD loop and the shared scalar tail. GELU and SiLU compute their exp with
+// the same polynomial in both paths, so every element gets the same value whatever its position (and in
+// every flavour).
 
-// --- exp for GELU (Cephes expf): x = n ln2 + r, |r| <= ln2/2, degree-5 polynomial, times 2^n ---
+// --- exp for GELU and SiLU (Cephes expf): x = n ln2 + r, |r| <= ln2/2, degree-5 polynomial, times 2^n ---
 // n is rounded with the 1.5 * 2^23 trick (no float->int conversion), x is clamped so 2^n stays normal.
 const EXP_LO: f32 = -87.0;
 const EXP_HI: f32 = 88.0;
@@ -144,6 +145,54 @@ export function gelu_backward(dinp: usize, dout: usize, inp: usize, N: i32): voi
     const ss = e * s * s;
     const du = D1 + D3 * x2;
     const local = s + x * ss * du;
+    store<f32>(dinp + o, load<f32>(dinp + o) + local * load<f32>(dout + o));
+  }
+}
+
+// --- SiLU / swish (Elfwing et al. 2018; Marian's FFN): x * sigmoid(x) ---
+// Computed as x * s with s = 1 / (1 + exp(-x)), the same exp as GELU in both paths.
+
+// out (N) | inp (N)
+export function silu_forward(out: usize, inp: usize, N: i32): void {
+  const n = <usize>N;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1);
+    for (; i + 4 <= n; i += 4) {
+      const x = v128.load(inp + (i << 2));
+      const s = f32x4.div(one, f32x4.add(one, exp_simd(f32x4.neg(x))));
+      v128.store(out + (i << 2), f32x4.mul(x, s));
+    }
+  }
+  for (; i < n; i++) {
+    const x = load<f32>(inp + (i << 2));
+    const s = <f32>1 / (<f32>1 + exp_scalar(-x));
+    store<f32>(out + (i << 2), x * s);
+  }
+}
+
+// dinp (N) += | dout, inp (N). Differentiates `out = x * s(x)`: dout * (s + x s (1 - s)), and 1 - s = e s
+// with e = exp(-x).
+export function silu_backward(dinp: usize, dout: usize, inp: usize, N: i32): void {
+  const n = <usize>N;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1);
+    for (; i + 4 <= n; i += 4) {
+      const o = i << 2;
+      const x = v128.load(inp + o);
+      const e = exp_simd(f32x4.neg(x));
+      const s = f32x4.div(one, f32x4.add(one, e));
+      const local = f32x4.add(s, f32x4.mul(x, f32x4.mul(f32x4.mul(e, s), s)));
+      v128.store(dinp + o, f32x4.add(v128.load(dinp + o), f32x4.mul(local, v128.load(dout + o))));
+    }
+  }
+  for (; i < n; i++) {
+    const o = i << 2;
+    const x = load<f32>(inp + o);
+    const e = exp_scalar(-x);
+    const s = <f32>1 / (<f32>1 + e);
+    const local = s + x * (e * s * s);
     store<f32>(dinp + o, load<f32>(dinp + o) + local * load<f32>(dout + o));
   }
 }

@@ -32,6 +32,19 @@ export function gelu_backward(dinp: Vec, dout: Vec, inp: Vec, N: number): void {
   }
 }
 
+// SiLU (swish): x * sigmoid(x)
+export function silu_forward(out: Vec, inp: Vec, N: number): void {
+  for (let i = 0; i < N; i++) out[i] = inp[i] / (1 + Math.exp(-inp[i]));
+}
+
+// d/dx x s(x) = s (1 + x (1 - s))
+export function silu_backward(dinp: Vec, dout: Vec, inp: Vec, N: number): void {
+  for (let i = 0; i < N; i++) {
+    const s = 1 / (1 + Math.exp(-inp[i]));
+    dinp[i] += s * (1 + inp[i] * (1 - s)) * dout[i];
+  }
+}
+
 export function residual_forward(out: Vec, a: Vec, b: Vec, N: number): void {
   for (let i = 0; i < N; i++) out[i] = a[i] + b[i];
 }

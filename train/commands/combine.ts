@@ -4,7 +4,7 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
-import { SHAPE_KEYS } from '../../model/config.ts';
+import { SHAPE_KEYS, shapeValue } from '../../model/config.ts';
 import { serves } from '../../model/engine.ts';
 import type { PartSpec } from '../../model/parts.ts';
 import { parse, serialize, type Tensor } from '../../model/safetensors.ts';
@@ -35,7 +35,8 @@ export function combineModelDirs(dirs: string[], out: string, name?: string): Mo
   for (const m of models) {
     if (m.meta.parts) throw new CliError(`${m.dir} is already a combined model`);
     for (const k of SHAPE_KEYS) {
-      if (m.meta[k] !== first.meta[k]) throw new CliError(`${m.dir} has ${k} ${m.meta[k]}, ${first.dir} has ${first.meta[k]}: combine models of one shape`);
+      const [a, b] = [shapeValue(m.meta, k), shapeValue(first.meta, k)];
+      if (a !== b) throw new CliError(`${m.dir} has ${k} ${a}, ${first.dir} has ${b}: combine models of one shape`);
     }
     if (JSON.stringify(JSON.parse(String(m.tokenizer))) !== JSON.stringify(JSON.parse(String(first.tokenizer)))) throw new CliError(`${m.dir}/tokenizer.json differs from ${first.dir}/tokenizer.json: train the models with one tokenizer`);
     if (Boolean(m.raw.quantized) !== Boolean(first.raw.quantized)) throw new CliError(`${m.dir} and ${first.dir} differ in quantization: quantize all or none`);
@@ -48,7 +49,7 @@ export function combineModelDirs(dirs: string[], out: string, name?: string): Mo
     for (const [n, t] of parse(m.weights).tensors) tensors.set(prefix + n, t);
     for (const [d, b] of Object.entries(m.meta.bleu ?? {})) if (m.meta.directions.some(([s, t]) => `${s}-${t}` === d)) bleu[d] = b;
   }
-  const shape = Object.fromEntries(SHAPE_KEYS.map((k) => [k, first.meta[k]]));
+  const shape = Object.fromEntries(SHAPE_KEYS.filter((k) => first.meta[k] !== undefined).map((k) => [k, first.meta[k]]));
   const meta = {
     name: name ?? first.meta.name,
     ...shape,
