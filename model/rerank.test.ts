@@ -11,7 +11,7 @@ import { UnsupportedError } from './engine.ts';
 import { forcedLogProbs, pickReranked } from './rerank.ts';
 import { InferenceModel } from './runtime.ts';
 import { parse } from './safetensors.ts';
-import { BeamSearch, lengthPenalty, type Hypothesis } from './search.ts';
+import { BeamSearch, lengthPenalty, paperRules, type Hypothesis } from './search.ts';
 import { microModelFiles } from './testing.ts';
 import { SPECIAL_IDS, Tokenizer } from './tokenizer.ts';
 
@@ -37,7 +37,7 @@ function nbestOf(model: InferenceModel, srcs: number[][], beam: number): Hypothe
   const maxSteps = srcs.map((s) => Math.min(s.length + DECODE_DEFAULTS.extraSteps, meta.maxLen - 1)); // the engine's limit
   const mark = model.arena.mark();
   const st = model.encode(src, Int32Array.from(srcs, (s) => s.length), S, beam, Math.max(...maxSteps) + 1);
-  const search = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, alignments: false, specials: SPECIAL_IDS });
+  const search = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, alignments: false, rules: paperRules(SPECIAL_IDS) });
   while (!search.finishedAll) search.step();
   const out = search.nbest();
   model.arena.reset(mark);

@@ -74,8 +74,15 @@ export class InferenceModel {
 
   // The step beam search takes: only each row's K most likely next tokens, best first (ties: the lower
   // id), into idx (R,K) i32 and their log-probabilities into logp (R,K) f32; no probability vector.
-  stepTopK(st: DecoderState, tokens: Int32Array, K: number, idx: number, logp: number, crossAtt?: number): void {
-    this.decode(st, tokens, crossAtt, (logits, R, V) => this.k.logsoftmax_topk(idx, logp, 0, logits, R, V, K));
+  // `banned` ids get logit -inf first: they leave the softmax (HF's bad_words_ids with renormalize_logits).
+  stepTopK(st: DecoderState, tokens: Int32Array, K: number, idx: number, logp: number, crossAtt?: number, banned?: number[]): void {
+    this.decode(st, tokens, crossAtt, (logits, R, V) => {
+      if (banned?.length) {
+        const l = this.arena.f32view(logits, R * V);
+        for (let r = 0; r < R; r++) for (const b of banned) l[r * V + b] = -Infinity;
+      }
+      this.k.logsoftmax_topk(idx, logp, 0, logits, R, V, K);
+    });
   }
 
   // The decoder step up to the output projection; `head` reads the logits (R,V) before they are freed.

@@ -1,8 +1,9 @@
 // safetensors: 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
 // then the raw little-endian tensor bytes. Plain TypeScript so the worker and the browser read it too.
 
-export type DType = 'F32' | 'I8' | 'I32' | 'U8';
-const BYTES: Record<DType, number> = { F32: 4, I8: 1, I32: 4, U8: 1 };
+// F16, BF16 and F64 are read (Hugging Face checkpoints, train/import/) but never written by us.
+export type DType = 'F32' | 'I8' | 'I32' | 'U8' | 'F16' | 'BF16' | 'F64';
+const BYTES: Record<DType, number> = { F32: 4, I8: 1, I32: 4, U8: 1, F16: 2, BF16: 2, F64: 8 };
 
 export interface Tensor {
   dtype: DType;

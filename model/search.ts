@@ -28,12 +28,38 @@ export interface SearchOptions {
   alpha: number;
   maxSteps: number[]; // per sentence: source length + extraSteps (model/decode.ts), within the model's positions
   alignments: boolean;
-  specials: SpecialIds; // the decoder starts from bos, a hypothesis ends at eos
+  rules: SearchRules; // where it starts and ends, how it scores and stops (paperRules, or model/vocab.ts)
 }
 
-// GNMT length penalty lp(Y) = (5 + |Y|)^alpha / (5 + 1)^alpha
-export function lengthPenalty(len: number, alpha: number): number {
-  return ((5 + len) / 6) ** alpha;
+// The tokens a search starts and ends with, and how it scores and stops: the paper's for our models, Hugging
+// Face generate()'s for an imported one (model/vocab.ts), so it finds what it was tuned to find.
+export interface SearchRules {
+  start: number; // the decoder's first input
+  eos: number;
+  banned: number[]; // never generated (HF bad_words_ids of one token: Marian's <pad>)
+  // Banned ids leave the softmax (HF renormalize_logits), or are only dropped from its output (HF's default).
+  renormalize: boolean;
+  // 'gnmt': lp(L) = ((5 + L) / 6)^alpha (Wu et al. 2016, paper 6.1), L = tokens generated, </s> included;
+  // at the length limit the live hypotheses join the finished ones. 'hf': HF's BeamSearchScorer, lp(L) =
+  // L^alpha (its length counts the start token, not </s>: the same L), and at the limit the live hypotheses
+  // join only a sentence that is not done yet.
+  scorer: 'gnmt' | 'hf';
+  // true: a sentence ends once `beam` hypotheses have finished (ours; HF early_stopping true). false: HF's
+  // heuristic, also until the best candidate of the step, normalised by the current length, cannot beat
+  // the worst of the `beam` best finished ones (early_stopping false, HF's default).
+  earlyStopping: boolean;
+  maxLength?: number; // HF max_length: the start token and at most maxLength - 1 generated ones
+  forcedEos: boolean; // the last of those can only be </s> (HF forced_eos_token_id)
+}
+
+// The paper's rules for a tokenizer's special ids: start from bos, end at eos, nothing banned.
+export function paperRules(specials: SpecialIds): SearchRules {
+  return { start: specials.bos, eos: specials.eos, banned: [], renormalize: true, scorer: 'gnmt', earlyStopping: true, forcedEos: false };
+}
+
+// GNMT length penalty lp(Y) = (5 + |Y|)^alpha / (5 + 1)^alpha, or Hugging Face's |Y|^alpha
+export function lengthPenalty(len: number, alpha: number, scorer: SearchRules['scorer'] = 'gnmt'): number {
+  return scorer === 'hf' ? len ** alpha : ((5 + len) / 6) ** alpha;
 }
 
 export class BeamSearch {
@@ -47,6 +73,8 @@ export class BeamSearch {
   private model: InferenceModel;
   private st: DecoderState;
   private opts: SearchOptions;
+  private rules: SearchRules;
+  private maxSteps: number[]; // opts.maxSteps within the rules' maxLength
 
   constructor(model: InferenceModel, st: DecoderState, opts: SearchOptions) {
     this.model = model;
@@ -58,8 +86,11 @@ export class BeamSearch {
     this.finished = Array.from({ length: Bs }, () => []);
     this.done = new Array(Bs).fill(false);
     const c = model.config;
-    // 2*beam candidates per hypothesis: even if up to beam of them end in </s>, beam live ones remain.
-    this.K = 2 * beam;
+    const rules = (this.rules = opts.rules);
+    this.maxSteps = opts.maxSteps.map((m) => Math.min(m, (rules.maxLength ?? Infinity) - 1));
+    // 2*beam candidates per hypothesis: even if up to beam of them end in </s>, beam live ones remain
+    // (and banned ids are among them when they are dropped only after the softmax).
+    this.K = 2 * beam + (rules.renormalize ? 0 : rules.banned.length);
     this.topIdx = model.arena.i32(st.R * this.K);
     this.topLogp = model.arena.f32(st.R * this.K);
     this.crossAtt = opts.alignments ? model.arena.f32(c.decoderLayers * st.R * c.heads * st.S) : 0;
@@ -76,13 +107,15 @@ export class BeamSearch {
 
   // Runs one decoder step for every row and advances each unfinished sentence's beam.
   step(): void {
-    const { model, st, opts } = this;
+    const { model, st, opts, rules } = this;
     const { beam } = opts;
-    const { bos, eos } = opts.specials;
+    const lp = (len: number) => lengthPenalty(len, opts.alpha, rules.scorer);
     const { K } = this;
     const tokens = new Int32Array(st.R);
-    for (let s = 0; s < st.Bs; s++) for (let j = 0; j < beam; j++) tokens[s * beam + j] = this.live[s][j].node?.token ?? bos;
-    model.stepTopK(st, tokens, K, this.topIdx, this.topLogp, this.crossAtt || undefined);
+    for (let s = 0; s < st.Bs; s++) for (let j = 0; j < beam; j++) tokens[s * beam + j] = this.live[s][j].node?.token ?? rules.start;
+    model.stepTopK(st, tokens, K, this.topIdx, this.topLogp, this.crossAtt || undefined, rules.renormalize ? rules.banned : undefined);
+    // HF's forced </s>: the step that reaches maxLength - 1 generated tokens can only end the hypothesis.
+    const forced = rules.forcedEos && st.t === (rules.maxLength ?? 0) - 1;
     const topIdx = model.arena.i32view(this.topIdx, st.R * K);
     const topLogp = model.arena.f32view(this.topLogp, st.R * K);
     const parents = new Int32Array(st.R).map((_, r) => r);
@@ -93,7 +126,11 @@ export class BeamSearch {
       for (let j = 0; j < beam; j++) {
         const h = this.live[s][j];
         if (h.score === -Infinity) continue;
-        for (let c = (s * beam + j) * K, end = c + K; c < end && topIdx[c] >= 0; c++) cand.push({ score: h.score + topLogp[c], token: topIdx[c], j });
+        if (forced) cand.push({ score: h.score, token: rules.eos, j });
+        else for (let c = (s * beam + j) * K, end = c + K; c < end && topIdx[c] >= 0; c++) {
+          if (!rules.renormalize && rules.banned.includes(topIdx[c])) continue;
+          cand.push({ score: h.score + topLogp[c], token: topIdx[c], j });
+        }
       }
       cand.sort((a, b) => b.score - a.score || a.token - b.token);
       const next: Live[] = [];
@@ -102,9 +139,9 @@ export class BeamSearch {
         const parent = this.live[s][c.j].node;
         const node: Node = { token: c.token, parent, length: (parent?.length ?? 0) + 1 };
         if (att) node.att = rowAttention(att, model.config.decoderLayers, st.R, model.config.heads, st.S, s * beam + c.j);
-        if (c.token === eos) {
+        if (c.token === rules.eos) {
           // A finished hypothesis counts only if it ranks among the top `beam` candidates.
-          if (i < beam) this.finished[s].push({ node, score: c.score / lengthPenalty(node.length, opts.alpha), logProb: c.score });
+          if (i < beam) this.finished[s].push({ node, score: c.score / lp(node.length), logProb: c.score });
           continue;
         }
         parents[s * beam + next.length] = s * beam + c.j;
@@ -112,15 +149,21 @@ export class BeamSearch {
       }
       while (next.length < beam) next.push({ node: null, score: -Infinity });
       this.live[s] = next;
-      const atLimit = st.t >= opts.maxSteps[s];
-      if (this.finished[s].length >= beam || atLimit || next[0].score === -Infinity) {
-        if (!this.finished[s].length || atLimit) {
-          for (const h of next) if (h.node) this.finished[s].push({ node: h.node, score: h.score / lengthPenalty(h.node.length, opts.alpha), logProb: h.score });
+      const atLimit = st.t >= this.maxSteps[s];
+      const enough = this.finished[s].length >= beam && (rules.earlyStopping || this.worstKept(s) >= (cand[0]?.score ?? -Infinity) / lp(st.t));
+      if (enough || atLimit || next[0].score === -Infinity) {
+        if (!this.finished[s].length || (atLimit && !(enough && rules.scorer === 'hf'))) {
+          for (const h of next) if (h.node) this.finished[s].push({ node: h.node, score: h.score / lp(h.node.length), logProb: h.score });
         }
         this.done[s] = true;
       }
     }
     model.reorder(st, parents);
+  }
+
+  // The score of the beam-th best finished hypothesis of sentence s (HF keeps only the beam best).
+  private worstKept(s: number): number {
+    return this.finished[s].map((f) => f.score).sort((a, b) => b - a)[this.opts.beam - 1];
   }
 
   // Best hypothesis per sentence.
@@ -138,7 +181,7 @@ export class BeamSearch {
         .sort((a, b) => b.h.score - a.h.score || a.order - b.order)
         .map(({ h }) => {
           const nodes = chain(h.node);
-          const out: Hypothesis = { tokens: nodes.map((n) => n.token).filter((t) => t !== this.opts.specials.eos), score: h.score, logProb: h.logProb };
+          const out: Hypothesis = { tokens: nodes.map((n) => n.token).filter((t) => t !== this.rules.eos), score: h.score, logProb: h.logProb };
           if (this.opts.alignments) out.attention = nodes.map((n) => n.att!);
           return out;
         });

@@ -18,7 +18,8 @@ interface Json {
 
 const list = (j: Json | null | undefined, key: string): Json[] => (j == null ? [] : j.type === 'Sequence' ? ((j[key] as Json[]) ?? []) : [j]);
 
-function base64(s: string): Uint8Array {
+// Base64 text to bytes, in every host (atob).
+export function fromBase64(s: string): Uint8Array {
   const bin = atob(s);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -58,7 +59,7 @@ export function modelFromTokenizerJson(json: string | object, source = 'tokenize
 
   const spec: NormalizerSpec = { name: 'tokenizer.json', precompiledCharsmap: new Uint8Array(0), addDummyPrefix: false, removeExtraWhitespaces: false, escapeWhitespaces: true };
   for (const n of list(j.normalizer as Json, 'normalizers')) {
-    if (n.type === 'Precompiled') spec.precompiledCharsmap = base64(String(n.precompiled_charsmap ?? ''));
+    if (n.type === 'Precompiled') spec.precompiledCharsmap = fromBase64(String(n.precompiled_charsmap ?? ''));
     else if (n.type === 'Replace' && (n.pattern as Json)?.Regex === ' {2,}' && n.content === ' ') spec.removeExtraWhitespaces = true;
     else if (n.type === 'Strip') spec.removeExtraWhitespaces = true;
     else fail(`normalizer ${n.type} has no SentencePiece equivalent`);

@@ -198,6 +198,18 @@ export class SentencePiece {
 
   // Text of `ids` (SentencePieceProcessor::Decode).
   decode(ids: ArrayLike<number>): string {
+    return this.decodeRun(ids);
+  }
+
+  // Text of `pieces` (SentencePieceProcessor::DecodePieces): each piece by its id, except that a piece the
+  // model does not know comes out as its own text (not as the unknown surface, which only "<unk>" gives).
+  decodePieces(pieces: string[]): string {
+    const ids = pieces.map((p) => this.pieceToId(p));
+    return this.decodeRun(ids, (k) => (this.isUnknown(ids[k]) && pieces[k] !== this.idToPiece(ids[k]) ? pieces[k] : undefined));
+  }
+
+  // `raw(k)`: the text to emit as it is for the k-th id instead of its piece, if any.
+  private decodeRun(ids: ArrayLike<number>, raw?: (k: number) => string | undefined): string {
     const out = new ByteBuffer();
     const bytes = new ByteBuffer();
     const flushBytes = (): void => {
@@ -220,6 +232,12 @@ export class SentencePiece {
         continue;
       }
       flushBytes();
+      const text = raw?.(k);
+      if (text !== undefined) {
+        const b = utf8Encoder.encode(text);
+        out.append(b, 0, b.length);
+        continue;
+      }
       const type = this.types[id];
       if (type === PieceType.CONTROL) continue;
       if (type === PieceType.UNKNOWN) {

@@ -10,7 +10,7 @@ import { InferenceModel } from './runtime.ts';
 import { parse } from './safetensors.ts';
 import { forcedLogProbs, pickReranked } from './rerank.ts';
 import { BeamSearch, type Hypothesis } from './search.ts';
-import { Tokenizer } from './tokenizer.ts';
+import { modelVocab, type Generation, type ModelVocab } from './vocab.ts';
 
 // config.json of a model folder: the model shape plus what the service reports about it.
 export interface ModelMeta extends ModelConfig {
@@ -27,6 +27,8 @@ export interface ModelMeta extends ModelConfig {
   rerank?: Record<string, number>;
   // Separate weight sets per direction (model/parts.ts); absent: one set serves every direction.
   parts?: PartSpec[];
+  // An imported model's Hugging Face generation settings (model/vocab.ts): search then follows generate().
+  generation?: Generation;
 }
 
 // The model's decoding defaults for a direction: DECODE_DEFAULTS with what config.json tuned for it, the
@@ -82,7 +84,7 @@ interface Part {
 
 class Translator implements Engine {
   readonly info: ModelInfo;
-  private tok: Tokenizer;
+  private tok: ModelVocab;
   private meta: ModelMeta;
   private parts: Part[];
   private maxLen: number;
@@ -94,10 +96,7 @@ class Translator implements Engine {
   constructor(files: ModelFiles, kernels: Kernels) {
     const meta = parseMeta(files.config);
     this.meta = meta;
-    this.tok = Tokenizer.fromJSON(files.tokenizer);
-    if (this.tok.vocabSize !== meta.vocabSize) {
-      throw new Error(`tokenizer has ${this.tok.vocabSize} tokens, config.vocabSize is ${meta.vocabSize}`);
-    }
+    this.tok = modelVocab(meta, files.tokenizer);
     this.arena = new Arena(kernels);
     const weights = parse(files.weights);
     this.parts = meta.parts
@@ -157,8 +156,8 @@ class Translator implements Engine {
   // Puts the reranked choice first in each sentence's n-best: every candidate y of source x is scored
   // as a source, <2src> y </s>, whose target is x, by the reverse direction's weights.
   private rerank(todo: Array<{ ids: number[]; nbest: Hypothesis[] }>, reverse: Part, d: Decode, source: string): void {
-    const tag = this.tok.langId(source);
-    const pairs = todo.flatMap((x) => x.nbest.map((h) => ({ src: [tag, ...h.tokens.slice(0, this.maxLen - 2), this.tok.eosId], tgt: x.ids.slice(1, -1) })));
+    const tag = this.tok.prefix(source);
+    const pairs = todo.flatMap((x) => x.nbest.map((h) => ({ src: [...tag, ...h.tokens.slice(0, this.maxLen - 2), this.tok.rules.eos], tgt: x.ids.slice(tag.length, -1) })));
     try {
       const logp = forcedLogProbs(reverse.model, pairs, d.maxRows, this.tok.specials);
       let k = 0;
@@ -194,7 +193,7 @@ class Translator implements Engine {
         while (!search.finishedAll) {
           search.step();
           // Text every live beam agrees on will not change: stream it; hold back a partial UTF-8 character.
-          const prefix = commonPrefix(search.liveTokens(0)).filter((t) => t !== this.tok.eosId);
+          const prefix = commonPrefix(search.liveTokens(0)).filter((t) => t !== this.tok.rules.eos);
           const text = this.tok.decode(prefix);
           if (!search.finishedAll && !text.endsWith('\uFFFD')) emit(text.replace(/\s+$/, ''));
           await new Promise((r) => setTimeout(r, 0));
@@ -216,7 +215,7 @@ class Translator implements Engine {
   }
 
   // The request checked against the model (languages, direction, reranking) and merged with its DecodeConfig.
-  private check(o: TranslateOptions): { tag: number; part: Part; reverse?: Part; d: Decode } {
+  private check(o: TranslateOptions): { tag: number[]; part: Part; reverse?: Part; d: Decode } {
     const langs = this.tok.languages;
     for (const l of [o.source, o.target]) {
       if (!langs.includes(l)) throw new UnsupportedError('unsupported_language', `unknown language "${l}"; supported: ${langs.join(', ')}`);
@@ -232,13 +231,13 @@ class Translator implements Engine {
       reverse = this.parts.find((p) => serves(p.directions, o.target, o.source));
       if (!reverse) throw new UnsupportedError('rerank_unavailable', `reranking ${o.source}-${o.target} needs the reverse direction ${o.target}-${o.source}, which this model does not serve`);
     }
-    return { tag: this.tok.langId(o.target), part, reverse, d };
+    return { tag: this.tok.prefix(o.target), part, reverse, d };
   }
 
-  // <2xx> x1..xn </s>, truncated to the model's positions.
-  private sourceIds(text: string, tag: number): number[] {
+  // <2xx> x1..xn </s> (the tag as model/vocab.ts says), truncated to the model's positions.
+  private sourceIds(text: string, tag: number[]): number[] {
     const body = this.tok.encode(text).slice(0, this.maxSourceTokens);
-    return [tag, ...body, this.tok.eosId];
+    return [...tag, ...body, this.tok.rules.eos];
   }
 
   private start({ model }: Part, srcs: number[][], d: Decode, o: TranslateOptions): BeamSearch {
@@ -248,7 +247,7 @@ class Translator implements Engine {
     const lens = Int32Array.from(srcs, (s) => s.length);
     const maxSteps = srcs.map((s) => Math.min(s.length + d.extraSteps, this.maxLen - 1));
     const st = model.encode(src, lens, S, d.beam, Math.max(...maxSteps) + 1);
-    return new BeamSearch(model, st, { beam: d.beam, alpha: d.alpha, maxSteps, alignments: !!o.alignments, specials: this.tok.specials });
+    return new BeamSearch(model, st, { beam: d.beam, alpha: d.alpha, maxSteps, alignments: !!o.alignments, rules: this.tok.rules });
   }
 
   private result(part: Part, h: Hypothesis, src: number[], o: TranslateOptions): SentenceResult {
@@ -257,9 +256,9 @@ class Translator implements Engine {
       const c = part.model.config;
       const S = src.length;
       const Sp = h.attention[0].length / (c.decoderLayers * c.heads); // padded source length of the batch
-      r.sourceTokens = this.tok.tokens(src);
+      r.sourceTokens = this.tok.sourceTokens(src);
       // One attention row per decoded token, </s> included when the hypothesis finished.
-      r.targetTokens = this.tok.tokens(h.attention.length > h.tokens.length ? [...h.tokens, this.tok.eosId] : h.tokens);
+      r.targetTokens = [...this.tok.targetTokens(h.tokens), ...(h.attention.length > h.tokens.length ? ['</s>'] : [])];
       r.layers = Array.from({ length: c.decoderLayers }, (_, l) =>
         Array.from({ length: c.heads }, (_, hd) => h.attention!.map((a) => Array.from(a.subarray((l * c.heads + hd) * Sp, (l * c.heads + hd) * Sp + S)))),
       );

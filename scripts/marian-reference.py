@@ -19,6 +19,7 @@
 #   tie_word_embeddings; separate source and target vocabularies when share_encoder_decoder_embeddings
 #   is false (vocab_size and decoder_vocab_size).
 # - generation starts from decoder_start_token_id (= pad), never emits bad_words_ids (pad), stops at eos.
+#   bad_words_ids leave the softmax (renormalize_logits true, as OPUS-MT's generation configs set it).
 #   Beam search: HF's BeamSearchScorer with length_penalty 1.0 and early_stopping false: a finished
 #   hypothesis scores sum_logprobs / len(tokens before eos, start token included) ** length_penalty.
 import json, math, os, struct, sys
@@ -244,7 +245,7 @@ def main():
             'attention_dropout': 0.0, 'activation_dropout': 0.0, 'init_std': 0.02, 'num_beams': 3, 'max_length': 16,
             'bad_words_ids': [[pad]], 'torch_dtype': 'float32', 'transformers_version': '4.40.0',
         }
-        gen = {'bad_words_ids': [[pad]], 'decoder_start_token_id': pad, 'eos_token_id': EOS, 'forced_eos_token_id': EOS, 'max_length': 16, 'num_beams': 3, 'pad_token_id': pad}
+        gen = {'bad_words_ids': [[pad]], 'decoder_start_token_id': pad, 'eos_token_id': EOS, 'forced_eos_token_id': EOS, 'max_length': 16, 'num_beams': 3, 'pad_token_id': pad, 'renormalize_logits': True}
         with open(os.path.join(d, 'config.json'), 'w') as f:
             json.dump(hf, f, indent=2)
         with open(os.path.join(d, 'generation_config.json'), 'w') as f:

@@ -2,7 +2,7 @@
 // then `latest.json` is replaced the same way. Resuming restores parameters, Adam moments and the data position.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { ModelConfig, TrainConfig } from '../model/config.ts';
 import type { ParamLayout } from '../model/params.ts';
 import { asF32, f32Tensor, parse, serialize, type Tensor } from '../model/safetensors.ts';
@@ -34,6 +34,22 @@ export function writeAtomic(path: string, data: Uint8Array | string): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+// Writes a whole folder or nothing: the files go into a temporary folder beside `dir`, which is renamed to
+// `dir` at the end (atomic within one filesystem); on any failure the temporary folder is removed.
+export function writeFolderAtomic(dir: string, files: Array<[string, Uint8Array | string]>): void {
+  const parent = dirname(resolve(dir));
+  mkdirSync(parent, { recursive: true });
+  const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
+  mkdirSync(tmp);
+  try {
+    for (const [name, data] of files) writeAtomic(join(tmp, name), data);
+    renameSync(tmp, dir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 // Model tensors named as in the layout, from the flat buffer.

@@ -6,6 +6,7 @@ import { averageCommand } from './commands/average.ts';
 import { combineCommand } from './commands/combine.ts';
 import { evalCommand } from './commands/eval.ts';
 import { exportCommand } from './commands/export.ts';
+import { importCommand } from './commands/import.ts';
 import { quantizeCommand } from './commands/quantize.ts';
 import { catalogCommand, deployCommand, modelsCommand, pushCommand, rollbackCommand } from './commands/registry.ts';
 import { langidCommand } from './commands/langid.ts';
@@ -15,7 +16,7 @@ import { translateCommand } from './commands/translate.ts';
 
 const COMMANDS: Command[] = [
   tokenizerCommand, trainCommand, averageCommand, evalCommand, translateCommand,
-  quantizeCommand, combineCommand, langidCommand, exportCommand, pushCommand, deployCommand, rollbackCommand, modelsCommand, catalogCommand,
+  quantizeCommand, combineCommand, langidCommand, exportCommand, importCommand, pushCommand, deployCommand, rollbackCommand, modelsCommand, catalogCommand,
 ];
 
 function help(): string {

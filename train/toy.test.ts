@@ -8,7 +8,7 @@ import { mulberry32 } from '../model/params.ts';
 import { quantizeTensors } from '../model/quant.ts';
 import { InferenceModel } from '../model/runtime.ts';
 import { parse, serialize } from '../model/safetensors.ts';
-import { BeamSearch } from '../model/search.ts';
+import { BeamSearch, paperRules } from '../model/search.ts';
 import { modelTensors } from './checkpoint.ts';
 import { SPECIAL_IDS } from '../model/tokenizer.ts';
 import type { Example } from './data.ts';
@@ -34,7 +34,7 @@ function decodeAll(model: InferenceModel, examples: Example[], beam: number): nu
   const maxSteps = examples.map((e) => e.src.length + 4);
   const mark = model.arena.mark();
   const st = model.encode(src, lens, S, beam, Math.max(...maxSteps) + 1);
-  const search = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, alignments: false, specials: SPECIAL_IDS });
+  const search = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, alignments: false, rules: paperRules(SPECIAL_IDS) });
   while (!search.finishedAll) search.step();
   const out = search.results().map((h) => h.tokens);
   model.arena.reset(mark);

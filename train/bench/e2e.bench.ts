@@ -13,7 +13,7 @@ import * as ortWeb from 'onnxruntime-web';
 import { loadKernels } from '../../kernels/node.ts';
 import { Arena } from '../../kernels/host.ts';
 import { parse } from '../../model/safetensors.ts';
-import { BeamSearch } from '../../model/search.ts';
+import { BeamSearch, paperRules } from '../../model/search.ts';
 import type { DecoderState, InferenceModel } from '../../model/runtime.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
 import { createEngine, parseMeta } from '../../model/translator.ts';
@@ -147,7 +147,7 @@ class Peer {
       },
     };
     const state = { R: st.R, Bs: texts.length, group: beam, S: st.S, t: 0 } as DecoderState;
-    const search = new BeamSearch(model as unknown as InferenceModel, state, { beam, alpha, maxSteps: st.maxSteps, alignments: false, specials: tok.specials });
+    const search = new BeamSearch(model as unknown as InferenceModel, state, { beam, alpha, maxSteps: st.maxSteps, alignments: false, rules: paperRules(tok.specials) });
     let tokens = new Int32Array(st.R).fill(tok.bosId);
     while (!search.finishedAll) {
       pending = await this.step(st, tokens);

@@ -11,7 +11,6 @@ import { readModelDir } from '../model-dir.ts';
 import type { PartSpec } from '../../model/parts.ts';
 import { defaultModelDir } from '../paths.ts';
 import { Progress } from '../progress.ts';
-import { Tokenizer } from '../../model/tokenizer.ts';
 import { defineFlags, required } from '../flags.ts';
 import { DECODE_FLAGS, decodeRequest } from './decode-options.ts';
 
@@ -61,7 +60,7 @@ export const evalCommand = command({
     if (v.record && v.limit !== undefined) throw new CliError('--record keeps the score of the whole split: drop --limit');
     const rows: EvalRow[] = [];
     let beam: number | undefined;
-    const languages = Tokenizer.fromJSON(files.tokenizer).languages;
+    const languages = engine.info.languages;
     for (const [s, t] of pairsOf(spec, languages)) {
       const par = readPair(spec, split, s, t);
       const src = par.src.slice(0, limit);

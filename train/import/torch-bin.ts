@@ -263,6 +263,17 @@ function readElement(dv: DataView, dtype: string, i: number): number {
   }
 }
 
+// A contiguous little-endian array of `dtype` elements (a torch storage dtype name) as f32: what
+// safetensors files in F16, BF16 or F64 hold (train/import/marian.ts).
+export function floatsOf(bytes: Uint8Array, dtype: string): Float32Array {
+  const size = ITEM_BYTES[dtype];
+  if (!size || bytes.byteLength % size) throw new Error(`cannot read ${bytes.byteLength} bytes as ${dtype}`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(bytes.byteLength / size);
+  for (let i = 0; i < out.length; i++) out[i] = readElement(dv, dtype, i);
+  return out;
+}
+
 export function readTorchCheckpoint(bytes: Uint8Array): Map<string, TorchTensor> {
   if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] <= 5) {
     throw new Error('a legacy (torch < 1.6) checkpoint: re-save it with torch.save(state_dict, path) from torch >= 1.6, or convert it to safetensors');
