@@ -49,12 +49,13 @@ describe('importMarian', () => {
     const hf = hfTensors(dir);
     const C = config.dModel;
     const Vt = config.targetVocabSize ?? config.vocabSize;
-    // Our layout's names (model/params.ts) plus the variants' tensors.
-    const want = new Map(paramLayout(config).tensors.map((t) => [t.name, t.shape]));
-    if (config.targetVocabSize) want.set('tgt_embed.weight', [Vt, C]);
-    if (!config.tiedOutput) want.set('lm_head.weight', [Vt, C]);
-    want.set('final_logits_bias', [Vt]);
-    expect(new Map([...tensors].map(([k, t]) => [k, t.shape]))).toEqual(want);
+    // Exactly our layout's tensors (model/params.ts), in its order, the variants' included.
+    expect([...tensors].map(([k, t]) => [k, t.shape])).toEqual(paramLayout(config).tensors.map((t) => [t.name, t.shape]));
+    expect([...tensors.keys()].filter((k) => !k.includes('layers'))).toEqual(
+      ['embed.weight', ...(config.targetVocabSize ? ['tgt_embed.weight'] : []), ...(config.tiedOutput ? [] : ['lm_head.weight']), 'final_logits_bias'].map((k) => k),
+    );
+    expect(tensors.get('final_logits_bias')!.shape).toEqual([Vt]);
+    expect(tensors.get('embed.weight')!.shape).toEqual([config.vocabSize, C]);
     const ours = (k: string) => asF32(tensors.get(k)!);
     const p = (k: string) => hf.get(`model.${k}`)!;
     expect(ours('embed.weight')).toEqual(p('encoder.embed_tokens.weight') ?? p('shared.weight'));
