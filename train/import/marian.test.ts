@@ -93,6 +93,20 @@ describe('importMarian', () => {
     expect(Buffer.from(serialize(b.tensors)).equals(Buffer.from(serialize(a.tensors)))).toBe(true);
   });
 
+  it('reads BF16 (and F16, F64) safetensors as f32', () => {
+    const dir = hfFolder('swish-tied-shared');
+    const f32 = importMarian(dir, { pairs: EN_DE }).tensors;
+    // bf16 is the top half of an f32: the values truncated to it.
+    withTensors(dir, (m) => {
+      for (const [k, t] of m) {
+        const v = new Uint32Array(asF32(t).slice().buffer);
+        m.set(k, { dtype: 'BF16', shape: t.shape, data: new Uint8Array(Uint16Array.from(v, (x) => x >>> 16).buffer) });
+      }
+    });
+    const bf16 = importMarian(dir, { pairs: EN_DE }).tensors;
+    for (const [k, t] of f32) expect(asF32(bf16.get(k)!)).toEqual(new Float32Array(new Uint32Array(asF32(t).slice().buffer).map((x) => x & 0xffff0000).buffer));
+  });
+
   it("accepts saved positions equal to Marian's sinusoids (sines, then cosines) and refuses any other table", () => {
     const dir = hfFolder('swish-tied-shared');
     const [T, C] = [64, 16];
