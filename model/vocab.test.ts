@@ -13,7 +13,7 @@ import { f32Tensor, serialize, type Tensor } from './safetensors.ts';
 import { SentencePiece } from './sentencepiece.ts';
 import { microModelFiles } from './testing.ts';
 import { createEngine } from './translator.ts';
-import { modelVocab, type Generation } from './vocab.ts';
+import { modelVocab, type Generation, type VocabConfig } from './vocab.ts';
 
 const spm = (name: string) => gunzipSync(readFileSync(join(import.meta.dirname, 'fixtures/sentencepiece', `${name}.model.gz`)));
 const SOURCE = spm('unigram-identity');
@@ -86,14 +86,14 @@ describe('MarianTokenizer', () => {
 describe('modelVocab', () => {
   const vocab = jointVocab();
   const size = vocab['<pad>'] + 1;
-  const marian = (extra: object = {}) => ({ vocabSize: size, directions: [['en', 'de']] as Array<[string, string]>, generation: GENERATION, ...extra });
+  const marian = (extra: object = {}): VocabConfig => ({ ...PRESETS.micro, vocabSize: size, directions: [['en', 'de']], generation: GENERATION, ...extra });
 
   it("ours: <2xx> before the source, <s> starts, the paper's search", () => {
     const m = microModelFiles();
-    const v = modelVocab(m.config as never, m.tokenizer);
+    const v = modelVocab(m.config as VocabConfig, m.tokenizer);
     expect(v.rules).toMatchObject({ start: 2, eos: 3, banned: [], scorer: 'gnmt', earlyStopping: true, forcedEos: false });
     expect(v.prefix('de')).toHaveLength(1);
-    expect(() => modelVocab({ ...(m.config as object), vocabSize: 5 } as never, m.tokenizer)).toThrow(/tokenizer has \d+ tokens, config.vocabSize is 5/);
+    expect(() => modelVocab({ ...(m.config as VocabConfig), vocabSize: 5 }, m.tokenizer)).toThrow(/tokenizer has \d+ tokens, config.vocabSize is 5/);
   });
 
   it("Marian: no tag, <pad> starts, Hugging Face's search with the model's settings", () => {

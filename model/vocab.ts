@@ -6,7 +6,7 @@
 //   (model/marian-tokenizer.ts) with the model's own ids; the source is x1..xn </s>, or >>xx<< x1..xn </s>
 //   for a model with several target languages; the decoder starts from <pad>, and search follows Hugging
 //   Face generate() with the settings of config.json "generation".
-import type { ModelConfig } from './config.ts';
+import { targetVocab, type ModelConfig } from './config.ts';
 import { MarianTokenizer } from './marian-tokenizer.ts';
 import { paperRules, type SearchRules } from './search.ts';
 import { Tokenizer, type SpecialIds } from './tokenizer.ts';
@@ -37,7 +37,7 @@ export interface ModelVocab {
 }
 
 // What of config.json the choice needs.
-export type VocabConfig = Pick<ModelConfig, 'vocabSize'> & { targetVocabSize?: number; directions: Array<[string, string]>; generation?: Generation };
+export type VocabConfig = ModelConfig & { directions: Array<[string, string]>; generation?: Generation };
 
 export function modelVocab(config: VocabConfig, tokenizer: object | string): ModelVocab {
   const json = (typeof tokenizer === 'string' ? JSON.parse(tokenizer) : tokenizer) as { type?: string };
@@ -61,7 +61,7 @@ function ourVocab(config: VocabConfig, tok: Tokenizer): ModelVocab {
 
 function marianVocab(config: VocabConfig, tok: MarianTokenizer): ModelVocab {
   if (tok.sourceVocabSize !== config.vocabSize) throw new Error(`tokenizer has ${tok.sourceVocabSize} source tokens, config.vocabSize is ${config.vocabSize}`);
-  const targetSize = config.targetVocabSize ?? config.vocabSize;
+  const targetSize = targetVocab(config);
   if (tok.targetVocabSize !== targetSize) throw new Error(`tokenizer has ${tok.targetVocabSize} target tokens, the model ${targetSize}`);
   if (!config.generation) throw new Error('config.generation is missing: an imported Marian model decodes with its Hugging Face generation settings');
   const prefix = (target: string): number[] => {

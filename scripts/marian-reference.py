@@ -14,7 +14,8 @@
 #   positions are not stored in the checkpoint.
 # - post-norm layers: x = LN(x + SelfAttn(x)), [x = LN(x + CrossAttn(x, mem))], x = LN(x + fc2(act(fc1(x))));
 #   no final LayerNorm on either stack; LayerNorm eps 1e-5; every Linear has a bias.
-# - attention: q, k, v, out projections, scaled by head_dim^-0.5; padding keys masked.
+# - attention: q, k, v, out projections, scaled by head_dim^-0.5; padding keys masked by the tokenizer's
+#   attention_mask, i.e. by length (a <pad> id inside a sentence is a token like any other).
 # - logits = lm_head(h) + final_logits_bias; lm_head tied to the decoder's token embedding when
 #   tie_word_embeddings; separate source and target vocabularies when share_encoder_decoder_embeddings
 #   is false (vocab_size and decoder_vocab_size).
@@ -125,7 +126,7 @@ def next_logprobs(cfg, sd, mem, src_mask, prefix, pad, max_len):
 
 
 def greedy(cfg, sd, src, pad, max_len):
-    src_mask = (src != pad)[None]
+    src_mask = torch.ones(1, len(src), dtype=torch.bool)
     mem = encode(cfg, sd, src[None], src_mask)
     out = [pad]
     while len(out) < max_len:
@@ -139,7 +140,7 @@ def greedy(cfg, sd, src, pad, max_len):
 def beam(cfg, sd, src, pad, beams, max_len):
     # HF's BeamSearchScorer for one sentence, length_penalty 1.0, early_stopping False. A hypothesis that
     # ends scores sum_logprobs / len(its tokens before eos, start token included).
-    src_mask = (src != pad)[None]
+    src_mask = torch.ones(1, len(src), dtype=torch.bool)
     mem = encode(cfg, sd, src[None], src_mask)
     hyps, scores, done = [[pad]], [0.0], []  # done: (score, tokens with eos)
     while True:
@@ -277,8 +278,9 @@ def main():
         src = torch.tensor([s + [pad] * (S - len(s)) for s in srcs])
         tgt = torch.cat([torch.full((3, 1), pad), torch.randint(2, Vt - 1, (3, 5), generator=g)], 1)
         with torch.no_grad():
-            mem = encode(cfg, sd, src, src != pad)
-            logits = decode(cfg, sd, mem, src != pad, tgt)
+            src_mask = torch.tensor([[i < len(s) for i in range(S)] for s in srcs])
+            mem = encode(cfg, sd, src, src_mask)
+            logits = decode(cfg, sd, mem, src_mask, tgt)
             expected = {
                 'source_ids': srcs,
                 'decoder_input_ids': tgt.tolist(),

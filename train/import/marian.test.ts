@@ -49,12 +49,13 @@ describe('importMarian', () => {
     const hf = hfTensors(dir);
     const C = config.dModel;
     const Vt = config.targetVocabSize ?? config.vocabSize;
-    // Our layout's names (model/params.ts) plus the variants' tensors.
-    const want = new Map(paramLayout(config).tensors.map((t) => [t.name, t.shape]));
-    if (config.targetVocabSize) want.set('tgt_embed.weight', [Vt, C]);
-    if (!config.tiedOutput) want.set('lm_head.weight', [Vt, C]);
-    want.set('final_logits_bias', [Vt]);
-    expect(new Map([...tensors].map(([k, t]) => [k, t.shape]))).toEqual(want);
+    // Exactly our layout's tensors (model/params.ts), in its order, the variants' included.
+    expect([...tensors].map(([k, t]) => [k, t.shape])).toEqual(paramLayout(config).tensors.map((t) => [t.name, t.shape]));
+    expect([...tensors.keys()].filter((k) => !k.includes('layers'))).toEqual(
+      ['embed.weight', ...(config.targetVocabSize ? ['tgt_embed.weight'] : []), ...(config.tiedOutput ? [] : ['lm_head.weight']), 'final_logits_bias'].map((k) => k),
+    );
+    expect(tensors.get('final_logits_bias')!.shape).toEqual([Vt]);
+    expect(tensors.get('embed.weight')!.shape).toEqual([config.vocabSize, C]);
     const ours = (k: string) => asF32(tensors.get(k)!);
     const p = (k: string) => hf.get(`model.${k}`)!;
     expect(ours('embed.weight')).toEqual(p('encoder.embed_tokens.weight') ?? p('shared.weight'));
@@ -90,6 +91,20 @@ describe('importMarian', () => {
     const b = importMarian(dir, { pairs: EN_DE });
     expect(b.config.imported.weights).toBe('pytorch_model.bin');
     expect(Buffer.from(serialize(b.tensors)).equals(Buffer.from(serialize(a.tensors)))).toBe(true);
+  });
+
+  it('reads BF16 (and F16, F64) safetensors as f32', () => {
+    const dir = hfFolder('swish-tied-shared');
+    const f32 = importMarian(dir, { pairs: EN_DE }).tensors;
+    // bf16 is the top half of an f32: the values truncated to it.
+    withTensors(dir, (m) => {
+      for (const [k, t] of m) {
+        const v = new Uint32Array(asF32(t).slice().buffer);
+        m.set(k, { dtype: 'BF16', shape: t.shape, data: new Uint8Array(Uint16Array.from(v, (x) => x >>> 16).buffer) });
+      }
+    });
+    const bf16 = importMarian(dir, { pairs: EN_DE }).tensors;
+    for (const [k, t] of f32) expect(asF32(bf16.get(k)!)).toEqual(new Float32Array(new Uint32Array(asF32(t).slice().buffer).map((x) => x & 0xffff0000).buffer));
   });
 
   it("accepts saved positions equal to Marian's sinusoids (sines, then cosines) and refuses any other table", () => {

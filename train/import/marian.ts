@@ -11,10 +11,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { positional_encoding } from '../../kernels/ref/embedding.ts';
-import type { ModelConfig } from '../../model/config.ts';
+import { checkConfig, type ModelConfig } from '../../model/config.ts';
+import { paramLayout } from '../../model/params.ts';
 import type { MarianSpecials, MarianTokenizerJson } from '../../model/marian-tokenizer.ts';
 import { asF32, f32Tensor, parse, type DType, type Tensor } from '../../model/safetensors.ts';
 import { SentencePiece } from '../../model/sentencepiece.ts';
+import { positionTable } from '../../model/transformer.ts';
 import type { ModelMeta } from '../../model/translator.ts';
 import { checkGeneration, modelVocab, type Generation } from '../../model/vocab.ts';
 import { CliError } from '../args.ts';
@@ -50,7 +52,7 @@ const MARIAN_DEFAULTS = {
 
 // transformers' ACT2FN names -> ours. 'gelu' there is the exact erf form, ours the tanh approximation
 // (gelu_new): the import accepts both and the parity test bounds the difference.
-const ACTIVATIONS: Record<string, 'relu' | 'gelu' | 'silu'> = { swish: 'silu', silu: 'silu', gelu: 'gelu', gelu_new: 'gelu', gelu_pytorch_tanh: 'gelu', relu: 'relu' };
+const ACTIVATIONS: Record<string, ModelConfig['activation']> = { swish: 'silu', silu: 'silu', gelu: 'gelu', gelu_new: 'gelu', gelu_pytorch_tanh: 'gelu', relu: 'relu' };
 
 // Options that would change what the model computes, with the value under which this importer is right.
 const ARCHITECTURE_OPTIONS: Record<string, unknown> = {
@@ -58,13 +60,8 @@ const ARCHITECTURE_OPTIONS: Record<string, unknown> = {
   add_bias_logits: false, scale_attention: undefined,
 };
 
-// What the edge-mt folder's config.json holds beyond ModelConfig. The variant fields are model/config.ts's.
+// The edge-mt folder's config.json: Marian's variants of ModelConfig, and where the model came from.
 export interface ImportedMeta extends ModelMeta {
-  targetVocabSize?: number;
-  embedScale: boolean;
-  positions: 'halves';
-  logitsBias: boolean;
-  tiedOutput: boolean;
   generation: Generation;
   imported: { from: 'huggingface-marian'; weights: string; transformers?: string };
 }
@@ -115,24 +112,29 @@ export function importMarian(dir: string, opts: ImportOptions = {}): MarianImpor
   const { generation, alpha, specials } = readGeneration(dir, hf, get);
   const tokenizer = readTokenizer(dir, specials, V, Vt);
   const weights = readWeights(dir);
-  const tensors = mapTensors(weights.tensors, { ...shape, share, tie, Vt, scaled: get('scale_embedding') });
+  const tensors = mapTensors(weights.tensors, { ...shape, share, tie, Vt });
 
   const name = opts.name ?? basename(dir);
   const directions = opts.pairs ?? pairsFromName(dir);
   const config: ImportedMeta = {
     name, directions, created: opts.created ?? new Date().toISOString(),
-    ...shape, ...(share ? {} : { targetVocabSize: Vt }), preNorm: false, activation: activation as ModelMeta['activation'],
+    ...shape, ...(share ? {} : { targetVocabSize: Vt }), preNorm: false, activation,
     embedScale: get('scale_embedding'), positions: 'halves', logitsBias: tensors.has('final_logits_bias'), tiedOutput: tie,
     alpha, generation,
     imported: { from: 'huggingface-marian', weights: weights.file, ...(hf.transformers_version ? { transformers: hf.transformers_version } : {}) },
   };
-  // What the engine will check when it loads the folder (vocabulary sizes, >>xx<< codes, generation).
+  // What the engine will check when it loads the folder: the config, every tensor of its layout (and no
+  // other), the vocabularies, >>xx<< codes and generation settings.
   try {
+    checkConfig(config);
+    const layout = paramLayout(config).tensors;
+    const missing = layout.find((t) => tensors.get(t.name)?.shape.join() !== t.shape.join());
+    if (missing || layout.length !== tensors.size) throw new Error(`the mapped weights do not fit the layout (${missing?.name ?? 'extra tensors'})`);
     modelVocab(config, tokenizer);
+    return { config, tokenizer, tensors: new Map(layout.map((t) => [t.name, tensors.get(t.name)!])) };
   } catch (e) {
-    fail((e as Error).message);
+    return fail((e as Error).message);
   }
-  return { config, tokenizer, tensors };
 }
 
 function readJson<T>(dir: string, file: string, required = true): T {
@@ -284,12 +286,8 @@ function readWeights(dir: string): Weights {
   return fail(`no weights in ${dir}: model.safetensors or pytorch_model.bin is missing`);
 }
 
-interface Shape extends Pick<ModelConfig, 'vocabSize' | 'dModel' | 'dFF' | 'heads' | 'encoderLayers' | 'decoderLayers' | 'maxLen'> {
-  share: boolean;
-  tie: boolean;
-  Vt: number;
-  scaled: boolean;
-}
+// The model's shape, and how its embeddings and output projection are shared.
+type Shape = Pick<ModelConfig, 'vocabSize' | 'dModel' | 'dFF' | 'encoderLayers' | 'decoderLayers' | 'maxLen'> & { share: boolean; tie: boolean; Vt: number };
 
 // HF names (with or without the "model." prefix of MarianMTModel) -> ours, checked against the config.
 function mapTensors(hfTensors: Weights['tensors'], s: Shape): Map<string, Tensor> {
@@ -384,7 +382,7 @@ function mapTensors(hfTensors: Weights['tensors'], s: Shape): Map<string, Tensor
     if (bias.some((x) => x !== 0)) put('final_logits_bias', [s.Vt], bias);
   }
   // Positions are computed, not stored; a saved table must be Marian's, or the model is something else.
-  const table = halvesTable(s.maxLen, C);
+  const table = positionTable(interleaved(s.maxLen, C), { dModel: C, positions: 'halves' } as ModelConfig);
   for (const name of ['encoder.embed_positions.weight', 'decoder.embed_positions.weight']) {
     if (!has(name)) continue;
     const pe = take(name, [s.maxLen, C]);
@@ -398,13 +396,11 @@ function mapTensors(hfTensors: Weights['tensors'], s: Shape): Map<string, Tensor
 // HF computes the table in float64 and stores float32: the same values up to the last bit of sin's libm.
 const POSITION_TOLERANCE = 1e-6;
 
-// HF Marian's sinusoids: sin(pos / 10000^(2i/C)) in columns [0, C/2), the cos of the same in [C/2, C).
-function halvesTable(T: number, C: number): Float32Array {
+// The paper's sinusoids computed in f64 and stored in f32, as HF computes Marian's.
+function interleaved(T: number, C: number): Float32Array {
   const pe = new Float32Array(T * C);
   positional_encoding(pe, T, C);
-  const out = new Float32Array(T * C);
-  for (let t = 0; t < T; t++) for (let j = 0; j < C; j++) out[t * C + (j % 2 ? C / 2 + (j >> 1) : j >> 1)] = pe[t * C + j];
-  return out;
+  return pe;
 }
 
 // Helsinki-NLP's OPUS-MT folders are named opus-mt-SRC-TGT.
