@@ -331,8 +331,9 @@ function forward_simd(out: usize, scratch: usize, inp: usize, wq: usize, wscale:
 // (A single block would load a weight word per 4 dots, not per 8: rows past the last pair of blocks take
 // the dot tiles, which load 6 vectors per 8 dots as a pair of blocks does.)
 
-// the 8 rows of blocks at a and a + 4*kp against weight rows n0..n1, 4 at a time then one
-@inline function block_cols(o: usize, ob: usize, a: usize, kp: usize, wq: usize, K: i32, sb: i32, as: usize,
+// the 8 rows of blocks at a and a + 4*kp against weight rows n0..n1, 4 at a time then one. Not inlined: the
+// function with the dot tiles' loops stays small (V8 allocates registers per function).
+function block_cols(o: usize, ob: usize, a: usize, kp: usize, wq: usize, K: i32, sb: i32, as: usize,
   wscale: usize, wsum: usize, bias: usize, n0: i32, n1: i32): void {
   let n = n0;
   for (; n + 4 <= n1; n += 4) block_tile(o, ob, a, kp, wq, K, sb, as, wscale, wsum, bias, n, 4);

@@ -1,12 +1,12 @@
-// Kernel benchmark (`npm run bench:kernels`; `-- --quick` for 5 samples instead of 21): our wasm kernels against
-// onnxruntime-web's wasm backend (1 thread, SIMD), in one process, interleaved, at the shapes the served models
-// run. Every linear layer of each bundled model (models/*/config.json, through model/params.ts's layout) and of
-// the OPUS-MT shape (d_model 512, d_ff 2048, 8 heads, V 58101), at the encoder's M (16 sentences x 20 tokens:
-// self-attention, feed-forward, the cross-attention keys and values of the memory) and at decoding M (1, 4,
-// 32, 128 rows: self-attention, cross-attention query and output, feed-forward, the output projection), then
-// attention. Each timing is the median of interleaved samples after a warm-up (V8 tiers wasm up from Liftoff
-// to TurboFan after the first calls, which run 3-6x slower); the minimum is printed beside it (a busy machine
-// slows medians most).
+// Kernel benchmark (`npm run bench:kernels`; `-- --quick` takes 5 samples instead of 21, `--samples N` any):
+// our wasm kernels against onnxruntime-web's wasm backend (1 thread, SIMD), in one process, interleaved, at the
+// shapes the served models run. Every linear layer of each bundled model (models/*/config.json, through
+// model/params.ts's layout) and of the OPUS-MT shape (d_model 512, d_ff 2048, 8 heads, V 58101), at the
+// encoder's M (16 sentences x 20 tokens: self-attention, feed-forward, the cross-attention keys and values of
+// the memory) and at decoding M (1, 4, 32, 128 rows: self-attention, cross-attention query and output,
+// feed-forward, the output projection), then attention. Each timing is the median of interleaved samples
+// after a warm-up (V8 tiers wasm up from Liftoff to TurboFan after the first calls, which run 3-6x slower);
+// the minimum is printed beside it (a busy machine slows medians most).
 //
 // Peers, all fed the same f32 inputs (ORT's times include its per-run overhead, printed as "ORT floor"):
 //   f32:  ours matmul_forward (relaxed build)        vs ORT MatMul with a constant (K,N) weight
@@ -38,8 +38,9 @@ ort.env.logLevel = 'error';
 
 const started = performance.now();
 const args = process.argv.slice(2);
-const samples = args.includes('--quick') ? 5 : SAMPLES;
-const beforeDir = args.includes('--before') ? args[args.indexOf('--before') + 1] : undefined;
+const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const samples = Number(flag('--samples') ?? (args.includes('--quick') ? 5 : SAMPLES));
+const beforeDir = flag('--before');
 const only = process.env.BENCH_ONLY?.split(',').map((x) => x.trim()).filter(Boolean) ?? [];
 const runs = (section: string) => only.length === 0 || only.includes(section);
 
