@@ -4,52 +4,8 @@
 // the same polynomial in both paths, so every element gets the same value whatever its position (and in
 // every flavour).
 
-// --- exp for GELU and SiLU (Cephes expf): x = n ln2 + r, |r| <= ln2/2, degree-5 polynomial, times 2^n ---
-// n is rounded with the 1.5 * 2^23 trick (no float->int conversion), x is clamped so 2^n stays normal.
-const EXP_LO: f32 = -87.0;
-const EXP_HI: f32 = 88.0;
-const LOG2E: f32 = 1.44269504088896341;
-const ROUND_MAGIC: f32 = 12582912.0; // 1.5 * 2^23: adding it rounds |v| < 2^22 to an integer, ties to even
-const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.12194440e-4;
-const P0: f32 = 1.9875691500e-4;
-const P1: f32 = 1.3981999507e-3;
-const P2: f32 = 8.3334519073e-3;
-const P3: f32 = 4.1665795894e-2;
-const P4: f32 = 1.6666665459e-1;
-const P5: f32 = 5.0000001201e-1;
-
-@inline function exp_scalar(x: f32): f32 {
-  x = x < EXP_LO ? EXP_LO : x;
-  x = EXP_HI < x ? EXP_HI : x;
-  const t = x * LOG2E + ROUND_MAGIC;
-  const n = t - ROUND_MAGIC;
-  const r = x - n * LN2_HI - n * LN2_LO;
-  let p = P0 * r + P1;
-  p = p * r + P2;
-  p = p * r + P3;
-  p = p * r + P4;
-  p = p * r + P5;
-  const e = p * r * r + r + <f32>1;
-  // the low bits of t hold n + 2^22: rebase to n + 127 and move into the exponent field
-  return e * reinterpret<f32>((reinterpret<i32>(t) - 0x4b400000 + 127) << 23);
-}
-
-@inline function exp_simd(x: v128): v128 {
-  // pmax/pmin are the plain compare-selects of the scalar path (min/max add NaN and -0 handling)
-  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LO)), f32x4.splat(EXP_HI));
-  const t = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
-  const n = f32x4.sub(t, f32x4.splat(ROUND_MAGIC));
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
-  let p = f32x4.add(f32x4.mul(f32x4.splat(P0), r), f32x4.splat(P1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P4));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P5));
-  const e = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  const bits = i32x4.shl(i32x4.add(i32x4.sub(t, i32x4.splat(0x4b400000)), i32x4.splat(127)), 23);
-  return f32x4.mul(e, bits);
-}
+// exp for GELU and SiLU: simd.ts's, unfused on four lanes so each element gets the scalar path's bits.
+import { exp_f32 as exp_scalar, exp_v128_unfused as exp_simd } from './simd';
 
 // --- ReLU (the paper's FFN: max(0, x W1 + b1) W2 + b2) ---
 
