@@ -27,6 +27,7 @@ describe('mt CLI', () => {
     const r = mt(['tokenizer', '--out', join(dir, 'tok.json'), '--langs', 'en,de', '--vocab', '400', join(dir, 'train.en'), join(dir, 'train.de')]);
     expect(r.stderr).toMatch(/learned/);
     expect(r.code).toBe(0);
+    expect(mt(['tokenizer', '--out', join(dir, 'tok-small.json'), '--langs', 'en,de', '--vocab', '300', join(dir, 'train.en'), join(dir, 'train.de')]).code).toBe(0);
   });
 
   const train = (out: string, steps: number, extra: string[] = []) =>
@@ -165,6 +166,44 @@ describe('mt CLI', () => {
       expect(r.code).toBe(1);
     }
     expect(train(run, 6, [...shape, '--dropout', '0.1', '--seed', '1', '--name', 'multi30k']).code).toBe(0); // the same values are fine
+  });
+
+  it('--init starts a new run from a model folder (f32 or int8), its shape and tokenizer, with a fresh schedule', () => {
+    const src = join(dir, 'init-src');
+    const shape = ['--layers', '3,1', '--d-ff', '10'];
+    expect(train(src, 4, shape).code).toBe(0);
+    const corpus = ['--pairs', 'en-de', '--src', join(dir, 'train.en'), '--tgt', join(dir, 'train.de'), '--batch-tokens', '120', '--warmup', '5', '--threads', '1'];
+    // No --tokenizer, no shape flags: both come from the model; at --steps 0 the exported weights are the model's.
+    const same = join(dir, 'init-same');
+    const r = mt(['train', '--init', join(src, 'model'), '--out', same, '--steps', '0', ...corpus]);
+    expect(r.stderr).toMatch(/starting from the weights of .*init-src\/model\n.*3\+1 layers, d_model 8, d_ff 10/);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(same, 'model/weights.safetensors')).equals(readFileSync(join(src, 'model/weights.safetensors')))).toBe(true);
+    // It trains on from there, and its weights move.
+    const on = join(dir, 'init-on');
+    expect(mt(['train', '--init', join(src, 'model'), '--out', on, '--steps', '2', '--save-minutes', '0', ...corpus]).code).toBe(0);
+    expect(readFileSync(join(on, 'model/weights.safetensors')).equals(readFileSync(join(src, 'model/weights.safetensors')))).toBe(false);
+    // The same command again resumes the new run's checkpoint (the model folder no longer matters).
+    const again = mt(['train', '--init', join(src, 'model'), '--out', on, '--steps', '3', ...corpus]);
+    expect(again.stderr).toMatch(/warning: resuming from the checkpoint in .*; --init .* applies only to a new run\nresumed from .* at step 2/);
+    expect(again.code).toBe(0);
+    // An int8 model is dequantized.
+    const q8 = join(dir, 'init-q8');
+    expect(mt(['quantize', join(src, 'model'), '--out', q8]).code).toBe(0);
+    const fromQ8 = mt(['train', '--init', q8, '--out', join(dir, 'init-from-q8'), '--steps', '1', ...corpus]);
+    expect(fromQ8.stderr).toMatch(/starting from the weights of .*init-q8/);
+    expect(fromQ8.code).toBe(0);
+    // What cannot work is refused in one line.
+    for (const [args, message] of [
+      [['--init', join(src, 'model'), '--layers', '2'], /the --init model has encoderLayers 3, not 2: its weights fix the shape/],
+      [['--init', join(dir, 'nowhere')], /not a model folder: .*nowhere\/.* is missing/],
+      [['--init', join(src, 'model'), '--tokenizer', join(dir, 'tok-small.json')], /--init .* has a \d+-token vocabulary, the tokenizer \d+: give the model's own tokenizer/],
+    ] as Array<[string[], RegExp]>) {
+      const bad = mt(['train', ...args, '--out', join(dir, 'init-bad'), '--steps', '1', ...corpus]);
+      expect(bad.stderr).toMatch(message);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.code).toBe(1);
+    }
   });
 
   it('averages checkpoints and translates stdin line by line (empty line -> empty line)', () => {

@@ -17,6 +17,10 @@ export const TRAIN_FLAGS = defineFlags({
     type: 'string', arg: 'FILE',
     help: 'a recipe: flags by name plus "corpora" (several, each with a weight) and "valid";\nflags on the command line override the recipe\'s (recipes/README.md)',
   },
+  init: {
+    type: 'string', arg: 'MODEL',
+    help: "start from a model folder's weights (f32, or int8 dequantized) and shape, with a fresh\noptimizer and learning-rate schedule: fine-tuning, or continuing a run whose checkpoints\nare gone; --tokenizer defaults to its tokenizer.json (a checkpoint in --out wins: resume)",
+  },
   'data-root': { type: 'string', arg: 'DIR', help: "where a recipe's relative corpus paths start (default $MT_DATA, else ../shared/data)" },
   ...CORPUS_FLAGS,
   preset: { type: 'string', arg: 'NAME', default: 'tiny', choices: Object.keys(PRESETS), help: 'model size (model/config.ts)' },
@@ -77,12 +81,14 @@ export function shapeOf(v: TrainFlags): Partial<ModelConfig> {
 
 // A new run's shape: the preset with the overrides, checked; a resumed run keeps its checkpoint's shape,
 // and a flag asking for another one is refused rather than silently ignored.
-export function modelConfig(preset: ModelConfig, shape: Partial<ModelConfig>, resumed?: ModelConfig): ModelConfig {
-  if (resumed) {
+// `init`: the --init model's shape, which a new run takes the same way.
+export function modelConfig(preset: ModelConfig, shape: Partial<ModelConfig>, resumed?: ModelConfig, init?: ModelConfig): ModelConfig {
+  const kept = resumed ?? init;
+  if (kept) {
     for (const [k, want] of Object.entries(shape) as Array<[keyof ModelConfig, unknown]>) {
-      if (resumed[k] !== want) throw new CliError(`the checkpoint has ${k} ${resumed[k]}, not ${want}: a new shape needs a new --out`);
+      if (kept[k] !== want) throw new CliError(resumed ? `the checkpoint has ${k} ${resumed[k]}, not ${want}: a new shape needs a new --out` : `the --init model has ${k} ${kept[k]}, not ${want}: its weights fix the shape`);
     }
-    return resumed;
+    return kept;
   }
   try {
     return checkConfig({ ...preset, ...shape });

@@ -1,14 +1,17 @@
 // `mt train`: trains (or resumes) a model on one or more language pairs, checkpointing as it goes.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PRESETS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../../model/config.ts';
+import { PRESETS, SHAPE_KEYS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../../model/config.ts';
 import { mulberry32, parameterCount } from '../../model/params.ts';
 import { CliError, command, loadTokenizer } from '../args.ts';
 import { loadTensors, resumeCheckpoint, saveCheckpoint, writeAtomic, type TrainState } from '../checkpoint.ts';
 import { encodeCorpus, loadExamples, pairsOf, readCorpus, type CorpusSpec } from '../corpus.ts';
 import { makeBatches, type Example } from '../data.ts';
 import { appendMetrics, truncateMetrics, writeCurves } from '../metrics.ts';
-import { exportModel } from '../model-dir.ts';
+import { exportModel, readModelDir } from '../model-dir.ts';
+import { f32Weights } from './export.ts';
+import { loadKernels } from '../../kernels/node.ts';
+import { parse, type Tensor } from '../../model/safetensors.ts';
 import { Progress, formatSeconds } from '../progress.ts';
 import { Trainer } from '../trainer.ts';
 import { overlay, required } from '../flags.ts';
@@ -36,7 +39,8 @@ continues exactly); a flag asking for other values is refused (--cooldown except
       v.pairs = mixPairs(recipe.corpora);
     }
     const out = required(v, 'out');
-    const tokenizer = loadTokenizer(required(v, 'tokenizer'));
+    const init = v.init !== undefined ? readInit(v.init) : undefined;
+    const tokenizer = loadTokenizer(v.tokenizer ?? (init ? join(v.init!, 'tokenizer.json') : required(v, 'tokenizer')));
     const corpus: CorpusSpec = { pairs: required(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv };
     if (!recipe?.corpora.length) pairsOf(corpus, tokenizer.languages);
     const oversample = parseOversample(v.oversample);
@@ -51,7 +55,10 @@ continues exactly); a flag asking for other values is refused (--cooldown except
     const preset = PRESETS[v.preset];
     // An explicit --preset or --pre-norm is part of the asked-for shape, checked against a checkpoint's.
     const asked: Partial<ModelConfig> = { ...(given.has('preset') ? presetShape(preset) : {}), ...shapeOf(v), ...(v['pre-norm'] ? { preNorm: true } : {}) };
-    const config: ModelConfig = modelConfig({ ...preset, vocabSize: tokenizer.vocabSize, preNorm: v['pre-norm'] }, asked, resumed?.state.config);
+    // A resumed run's shape is its checkpoint's; a new run from --init takes the model's (flags may only agree).
+    const config: ModelConfig = modelConfig({ ...preset, vocabSize: tokenizer.vocabSize, preNorm: v['pre-norm'] }, asked, resumed?.state.config, init?.config);
+    if (init && !resumed && init.config.vocabSize !== tokenizer.vocabSize) throw new CliError(`--init ${v.init} has a ${init.config.vocabSize}-token vocabulary, the tokenizer ${tokenizer.vocabSize}: give the model's own tokenizer`);
+    if (init && resumed) console.error(`warning: resuming from the checkpoint in ${out}; --init ${v.init} applies only to a new run`);
     if (resumed) checkResumed(v, given, resumed.state, oversample);
     if (config.vocabSize !== tokenizer.vocabSize) throw new CliError(`checkpoint vocabulary (${config.vocabSize}) does not match the tokenizer (${tokenizer.vocabSize})`);
     // --cooldown on a resumed run branches a cooldown off that checkpoint (the schedule is otherwise the run's own).
@@ -99,6 +106,9 @@ continues exactly); a flag asking for other values is refused (--cooldown except
         loadTensors(trainer.layout, resumed.tensors, vv, 'adam.v.');
         trainer.step = state.step;
         console.error(`resumed from ${latest} at step ${state.step}`);
+      } else if (init) {
+        loadTensors(trainer.layout, init.tensors(), trainer.paramsView());
+        console.error(`starting from the weights of ${v.init}`);
       }
       const metricsPath = join(out, 'metrics.jsonl');
       // Rows logged after the checkpoint (a run killed between saves) are dropped: the resumed run logs those steps again.
@@ -177,6 +187,24 @@ continues exactly); a flag asking for other values is refused (--cooldown except
 function describe(c: ModelConfig): string {
   const preset = Object.keys(PRESETS).find((n) => PRESET_KEYS.every((k) => PRESETS[n][k] === c[k]));
   return preset ?? `${c.encoderLayers}+${c.decoderLayers} layers, d_model ${c.dModel}, d_ff ${c.dFF}, ${c.heads} heads`;
+}
+
+// --init's model folder: its shape now, its weights (f32; int8 dequantized) once the trainer exists.
+function readInit(dir: string): { config: ModelConfig; tensors: () => Map<string, Tensor> } {
+  const model = readModelDir(dir);
+  if (model.meta.parts?.length) throw new CliError(`--init ${dir}: a model combined from per-direction parts cannot be a starting point (train from one of them)`);
+  if (model.meta.generation) throw new CliError(`--init ${dir}: an imported model keeps its own tokenizer and search rules, which training does not handle yet`);
+  const config = Object.fromEntries(SHAPE_KEYS.filter((k) => model.meta[k] !== undefined).map((k) => [k, model.meta[k]])) as unknown as ModelConfig;
+  return {
+    config,
+    tensors: () => {
+      try {
+        return f32Weights(config, parse(model.weights).tensors, loadKernels());
+      } catch (e) {
+        throw e instanceof CliError ? new CliError(`--init ${dir}: ${e.message}`) : new CliError(`--init ${dir}: unreadable weights (${(e as Error).message})`);
+      }
+    },
+  };
 }
 
 function readRecipe(path: string): Recipe {
