@@ -1,5 +1,7 @@
-# PyTorch peer for `npm run bench:train`: the same tiny Transformer (post-norm, tied embeddings, ReLU FFN,
-# label smoothing 0.1, Adam 0.9/0.98/1e-9) on the same batch shape; prints tokens/s (source + target).
+# PyTorch peer for `npm run bench:train`: the same Transformer as ours (pre- or post-norm, ReLU/GELU FFN,
+# E encoder and D decoder layers, tied embeddings, label smoothing 0.1, Adam 0.9/0.98/1e-9) on the same
+# batch shape. It builds the model once, then answers each stdin line "N" with N timed steps (seconds, one
+# JSON list per line), so the benchmark can interleave its rounds with ours in one run.
 import json, sys, time
 import torch
 import torch.nn as nn
@@ -7,15 +9,15 @@ import torch.nn as nn
 cfg = json.loads(sys.argv[1])
 torch.manual_seed(0)
 torch.set_num_threads(cfg["threads"])
-V, C, F, H, L = cfg["vocab"], cfg["dModel"], cfg["dFF"], cfg["heads"], cfg["layers"]
-B, S, T = cfg["batch"], cfg["srcLen"], cfg["tgtLen"]
+V, C, F, H = cfg["vocab"], cfg["dModel"], cfg["dFF"], cfg["heads"]
+E, D, B, S, T = cfg["encoderLayers"], cfg["decoderLayers"], cfg["batch"], cfg["srcLen"], cfg["tgtLen"]
 
 
 class Model(nn.Module):
     def __init__(self):
         super().__init__()
         self.emb = nn.Embedding(V, C)
-        self.tf = nn.Transformer(C, H, L, L, F, dropout=0.1, batch_first=True)
+        self.tf = nn.Transformer(C, H, E, D, F, dropout=0.1, activation=cfg["activation"], batch_first=True, norm_first=cfg["preNorm"])
         pe = torch.zeros(512, C)
         pos = torch.arange(512).unsqueeze(1)
         div = torch.exp(torch.arange(0, C, 2) * (-torch.log(torch.tensor(10000.0)) / C))
@@ -46,13 +48,11 @@ def step():
     opt.step()
 
 
-for _ in range(cfg["warmup"]):
-    step()
-times = []
-for _ in range(cfg["steps"]):
-    t0 = time.perf_counter()
-    step()
-    times.append(time.perf_counter() - t0)
-times.sort()
-med = times[len(times) // 2]
-print(json.dumps({"tokensPerSecond": B * (S + T) / med, "torch": torch.__version__}))
+print(json.dumps({"ready": True, "torch": torch.__version__}), flush=True)
+for line in sys.stdin:
+    times = []
+    for _ in range(int(line)):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    print(json.dumps(times), flush=True)

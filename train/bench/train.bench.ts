@@ -1,61 +1,118 @@
-// `npm run bench:train`: training throughput (source + target tokens/s) of the tiny preset with 1 and 2
-// threads on Multi30k-shaped batches; with PyTorch present, the same model in PyTorch as the peer.
-// Last line: one JSON object (ours_vs_torch > 1 means we are faster).
-import { execFileSync } from 'node:child_process';
-import { PRESETS, TRAIN_DEFAULTS } from '../../model/config.ts';
+// `npm run bench:train`: training throughput (source + target tokens/s) at the shapes we train: every
+// bundled model's config (models/*/config.json) and the tiny preset, on Multi30k-shaped batches. The peer is
+// the same model in PyTorch (Debian's python3-torch with OpenBLAS), kept running in one process and measured
+// in rounds interleaved with ours (ours 2 threads, PyTorch 2 threads, ours 1 thread, repeat): this machine
+// is shared and noisy, so a ratio only means something between runs taken side by side.
+// Last line: one JSON object; <shape>_vs_torch > 1 means we are faster (median of the per-round ratios).
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { PRESETS, TRAIN_DEFAULTS, type ModelConfig } from '../../model/config.ts';
 import { mulberry32 } from '../../model/params.ts';
 import type { Example } from '../data.ts';
+import { bundledModels } from '../paths.ts';
 import { Trainer } from '../trainer.ts';
 
 const B = 256, S = 16, T = 16; // pairs per batch and their lengths (TOOLCHAIN.md's peer measurement)
-const config = { ...PRESETS.tiny };
-const STEPS = Number(process.env.BENCH_STEPS ?? 6);
+const STEPS = Number(process.env.BENCH_STEPS ?? 4); // timed steps per round
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PYTHON = '/usr/bin/python3'; // Debian's, where python3-torch is
 
-function batch(seed: number): Example[] {
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const tps = (seconds: number) => (B * (S + T)) / seconds;
+
+function batch(config: ModelConfig, seed: number): Example[] {
   const r = mulberry32(seed);
   const ids = (n: number) => Int32Array.from({ length: n }, () => 4 + Math.floor(r() * (config.vocabSize - 4)));
   return Array.from({ length: B }, () => ({ src: ids(S), tgt: ids(T - 1) }));
 }
 
-async function ours(threads: number): Promise<number> {
+// Ours: a trainer kept across rounds; each round times STEPS steps (seconds each).
+function oursRunner(config: ModelConfig, threads: number) {
   const trainer = Trainer.create({ config, train: TRAIN_DEFAULTS, seed: 1, threads });
+  const data = batch(config, 1);
+  return {
+    async run(n: number): Promise<number[]> {
+      const times: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await trainer.trainStep([data]);
+        times.push((performance.now() - t0) / 1000);
+      }
+      return times;
+    },
+    close: () => trainer.close(),
+  };
+}
+
+// The peer: one python process per shape, answering "N\n" with N step times.
+async function torchRunner(config: ModelConfig, threads: number) {
+  const arg = JSON.stringify({ threads, vocab: config.vocabSize, dModel: config.dModel, dFF: config.dFF, heads: config.heads, encoderLayers: config.encoderLayers, decoderLayers: config.decoderLayers, preNorm: config.preNorm, activation: config.activation === 'gelu' ? 'gelu' : 'relu', batch: B, srcLen: S, tgtLen: T });
+  const child = spawn(PYTHON, [new URL('./torch_peer.py', import.meta.url).pathname, arg], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const r = await lines.next();
+    if (r.done) throw new Error('the PyTorch peer exited');
+    return JSON.parse(r.value);
+  };
+  const ready = await next();
+  return {
+    version: ready.torch as string,
+    async run(n: number): Promise<number[]> {
+      child.stdin.write(`${n}\n`);
+      return next();
+    },
+    close: () => child.kill(),
+  };
+}
+
+const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+const only = process.env.BENCH_ONLY?.split(','); // e.g. BENCH_ONLY=tiny
+const shapes: Array<[string, ModelConfig]> = ([
+  ...bundledModels().map(({ name, dir }): [string, ModelConfig] => [name, JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))]),
+  ['tiny', PRESETS.tiny],
+] as Array<[string, ModelConfig]>).filter(([name]) => !only || only.includes(name));
+const result: Record<string, number> = {};
+console.log(`batches of ${B} pairs x ${S}+${T} tokens; ${ROUNDS} interleaved rounds of ${STEPS} steps, medians; tokens/s`);
+console.log('shape        layers  d_model d_ff  vocab   ours 2t  ours 1t  torch 2t  ours/torch');
+for (const [name, c] of shapes) {
+  const config: ModelConfig = { vocabSize: c.vocabSize, dModel: c.dModel, dFF: c.dFF, heads: c.heads, encoderLayers: c.encoderLayers, decoderLayers: c.decoderLayers, maxLen: c.maxLen, preNorm: c.preNorm, activation: c.activation };
+  const two = oursRunner(config, 2);
+  const one = oursRunner(config, 1);
+  const peer = hasTorch ? await torchRunner(config, 2) : undefined;
   try {
-    const data = batch(1);
-    for (let i = 0; i < 2; i++) await trainer.trainStep([data]); // V8 tier-up
-    const times: number[] = [];
-    for (let i = 0; i < STEPS; i++) {
-      const t0 = performance.now();
-      await trainer.trainStep([data]);
-      times.push(performance.now() - t0);
+    // Warm-up (V8 and wasm tier-up, PyTorch's allocator) before the timed rounds.
+    await two.run(2);
+    await one.run(1);
+    await peer?.run(2);
+    const t2: number[] = [], t1: number[] = [], tp: number[] = [], ratios: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const a = median(await two.run(STEPS));
+      const p = peer && median(await peer.run(STEPS));
+      const b = median(await one.run(STEPS));
+      t2.push(a);
+      t1.push(b);
+      if (p) {
+        tp.push(p);
+        ratios.push(p / a);
+      }
     }
-    times.sort((a, b) => a - b);
-    return (B * (S + T)) / (times[times.length >> 1] / 1000);
+    const [o2, o1] = [tps(median(t2)), tps(median(t1))];
+    const pt = tp.length ? tps(median(tp)) : undefined;
+    const ratio = ratios.length ? median(ratios) : undefined;
+    console.log(`${name.padEnd(12)} ${`${config.encoderLayers}+${config.decoderLayers}`.padEnd(7)} ${String(config.dModel).padEnd(7)} ${String(config.dFF).padEnd(5)} ${String(config.vocabSize).padEnd(7)} ${o2.toFixed(0).padStart(7)}  ${o1.toFixed(0).padStart(7)}  ${pt ? pt.toFixed(0).padStart(8) : '       -'}  ${ratio ? ratio.toFixed(2) + 'x' : '-'}`);
+    result[`${name}_ours_2t_tokens_per_s`] = Math.round(o2);
+    result[`${name}_scaling_2t_vs_1t`] = +(o2 / o1).toFixed(2);
+    if (pt && ratio) {
+      result[`${name}_torch_2t_tokens_per_s`] = Math.round(pt);
+      result[`${name}_vs_torch`] = +ratio.toFixed(2);
+    }
   } finally {
-    await trainer.close();
+    await two.close();
+    await one.close();
+    peer?.close();
   }
 }
-
-function torch(threads: number): number | undefined {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  const arg = JSON.stringify({ threads, vocab: config.vocabSize, dModel: config.dModel, dFF: config.dFF, heads: config.heads, layers: config.encoderLayers, batch: B, srcLen: S, tgtLen: T, warmup: 2, steps: STEPS });
-  const out = execFileSync('/usr/bin/python3', [new URL('./torch_peer.py', import.meta.url).pathname, arg], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').pop()!).tokensPerSecond;
-}
-
-const one = await ours(1);
-const two = await ours(2);
-const peer = torch(2);
-console.log(`tiny preset, batches of ${B} pairs x ${S}+${T} tokens, median of ${STEPS} steps`);
-console.log(`ours 1 thread   ${one.toFixed(0)} tok/s`);
-console.log(`ours 2 threads  ${two.toFixed(0)} tok/s  (x${(two / one).toFixed(2)})`);
-console.log(peer ? `pytorch 2 thr   ${peer.toFixed(0)} tok/s` : 'pytorch: not installed (apt-get install python3-torch libopenblas0-pthread)');
-const result: Record<string, number> = { ours_1t_tokens_per_s: Math.round(one), ours_2t_tokens_per_s: Math.round(two), scaling_2t_vs_1t: +(two / one).toFixed(2) };
-if (peer) {
-  result.torch_2t_tokens_per_s = Math.round(peer);
-  result.ours_vs_torch = +(two / peer).toFixed(2);
-}
+if (!hasTorch) console.log('pytorch: not installed (apt-get install python3-torch libopenblas0-pthread): no peer column');
 console.log(JSON.stringify(result));
