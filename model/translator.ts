@@ -32,11 +32,13 @@ export interface ModelMeta extends ModelConfig {
 }
 
 // The model's decoding defaults for a direction: DECODE_DEFAULTS with what config.json tuned for it, the
-// length penalty (its part's, else the model's) and the reranking weight.
+// length penalty (its part's, else the model's) and the reranking weight, and an imported model's beam
+// (its num_beams, within maxBeam).
 export function decodeConfigFor(meta: ModelMeta, source: string, target: string): DecodeConfig {
   const part = meta.parts?.find((p) => serves(p.directions, source, target));
   return {
     ...DECODE_DEFAULTS,
+    beam: Math.min(meta.generation?.numBeams ?? DECODE_DEFAULTS.beam, DECODE_DEFAULTS.maxBeam),
     alpha: part?.alpha ?? meta.alpha ?? DECODE_DEFAULTS.alpha,
     rerankWeight: meta.rerank?.[`${source}-${target}`] ?? DECODE_DEFAULTS.rerankWeight,
   };
