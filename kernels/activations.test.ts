@@ -60,7 +60,7 @@ describe.each(FLAVORS)('activations (%s)', (flavor) => {
     }
   });
 
-  for (const name of ['gelu', 'silu'] as const) {
+  for (const name of ['gelu', 'gelu_erf', 'silu'] as const) {
     it(`${name} forward and backward match the f64 reference`, () => {
       for (const N of [...NS, 4099]) {
         const mark = arena.mark();
@@ -99,6 +99,7 @@ describe.each(FLAVORS)('activations (%s)', (flavor) => {
     };
     for (const [name, fwd, bwd] of [
       ['gelu', ref.gelu_forward, k.gelu_backward],
+      ['gelu_erf', ref.gelu_erf_forward, k.gelu_erf_backward],
       ['silu', ref.silu_forward, k.silu_backward],
       ['relu', ref.relu_forward, k.relu_backward],
     ] as const) {
@@ -107,6 +108,12 @@ describe.each(FLAVORS)('activations (%s)', (flavor) => {
       // L = sum(f(x) * r) is separable: dL/dx_i = r_i f'(x_i)
       const numeric = Array.from(x, (v, i) => ((f64(fwd, v + h) - f64(fwd, v - h)) / (2 * h)) * r[i]);
       expectClose(arena.f32view(pDinp, N), numeric, TOL.gradcheck, `${flavor} ${name} gradcheck`);
+    }
+  });
+
+  it('gelu_erf: the reference erfc against C erfc (Python math.erfc)', () => {
+    for (const [a, want] of [[0, 1], [0.5, 0.4795001221869535], [1, 0.15729920705028513], [2, 0.004677734981047265], [2.5, 4.069520174449589e-4], [3, 2.2090496998585438e-5], [5, 1.5374597944280351e-12]]) {
+      expect(Math.abs(ref.erfc(a) - want) / want, `erfc(${a})`).toBeLessThan(1e-13);
     }
   });
 
@@ -190,7 +197,7 @@ describe('dropout hash', () => {
   });
 });
 
-describe.each(['gelu', 'silu'] as const)('%s across flavours', (name) => {
+describe.each(['gelu', 'gelu_erf', 'silu'] as const)('%s across flavours', (name) => {
   it('gives bit-identical results in every flavour (same exp polynomial in SIMD and tail, no fused ops)', () => {
     const N = 1031;
     const x = geluInputs(N, 8);

@@ -75,6 +75,8 @@ export interface KernelExports {
   relu_backward(dinp: P, dout: P, inp: P, N: I): void; // dinp += dout * (inp > 0)
   gelu_forward(out: P, inp: P, N: I): void; // tanh approximation
   gelu_backward(dinp: P, dout: P, inp: P, N: I): void;
+  gelu_erf_forward(out: P, inp: P, N: I): void; // exact: x Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
+  gelu_erf_backward(dinp: P, dout: P, inp: P, N: I): void;
   silu_forward(out: P, inp: P, N: I): void; // x * sigmoid(x) (swish)
   silu_backward(dinp: P, dout: P, inp: P, N: I): void;
   residual_forward(out: P, a: P, b: P, N: I): void; // out = a + b

@@ -62,11 +62,12 @@ export function instantiate(module: WebAssembly.Module, flavor: Flavor, memory?:
 export class Arena {
   readonly kernels: Kernels;
   top: number;
+  peak: number; // the highest top so far: what the arena has taken of memory, whatever was freed since
   readonly limit: number;
   // [start, limit) is this arena's address range: threads sharing one memory each get their own.
   constructor(kernels: Kernels, start = kernels.heapBase, limit = MAX_PAGES * WASM_PAGE) {
     this.kernels = kernels;
-    this.top = align(start, 64);
+    this.top = this.peak = align(start, 64);
     this.limit = limit;
   }
   alloc(bytes: number, alignment = 64): number {
@@ -81,6 +82,7 @@ export class Arena {
       this.kernels.memory.grow(pages);
     }
     this.top = end;
+    if (end > this.peak) this.peak = end;
     return ptr;
   }
   f32(n: number): number {

@@ -26,7 +26,7 @@ describe('learningRate', () => {
 describe('ModelConfig variants', () => {
   it('rejects a bad value of each optional field with one error naming it', () => {
     const bad: Array<[Partial<Record<keyof ModelConfig, unknown>>, RegExp]> = [
-      [{ activation: 'tanh' }, /config.activation must be relu, gelu or silu, got tanh/],
+      [{ activation: 'tanh' }, /config.activation must be relu, gelu, gelu_erf or silu, got tanh/],
       [{ embedScale: 'yes' }, /config.embedScale must be a boolean/],
       [{ positions: 'rotary' }, /config.positions must be interleaved or halves, got rotary/],
       [{ logitsBias: 1 }, /config.logitsBias must be a boolean/],

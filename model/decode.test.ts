@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { DECODE_DEFAULTS, mergeDecode } from './decode.ts';
 import { UnsupportedError } from './engine.ts';
-import { decodeConfigFor, parseMeta } from './translator.ts';
+import { loadKernels } from '../kernels/node.ts';
+import { createEngine, decodeConfigFor, parseMeta, type ModelMeta } from './translator.ts';
 import { microModelFiles } from './testing.ts';
 
 describe('mergeDecode', () => {
@@ -35,5 +36,19 @@ describe('decodeConfigFor', () => {
     const tuned = { ...meta, alpha: 1, rerank: { 'en-de': 0.3 }, parts: [{ prefix: 'en-de/', directions: [['en', 'de']] as Array<[string, string]>, alpha: 2 }, { prefix: 'de-en/', directions: [['de', 'en']] as Array<[string, string]> }] };
     expect(decodeConfigFor(tuned, 'en', 'de')).toMatchObject({ alpha: 2, rerankWeight: 0.3 });
     expect(decodeConfigFor(tuned, 'de', 'en')).toMatchObject({ alpha: 1, rerankWeight: DECODE_DEFAULTS.rerankWeight });
+  });
+
+  it("takes an imported model's num_beams as the beam of a request that names none, within maxBeam", () => {
+    const meta = parseMeta(microModelFiles().config);
+    const generation = { numBeams: 3, maxLength: 20, earlyStopping: true, forcedEos: true, badWords: [0], renormalizeLogits: false };
+    const imported = decodeConfigFor({ ...meta, generation }, 'en', 'de');
+    expect(imported.beam).toBe(3);
+    expect(mergeDecode(imported, {}).beam).toBe(3);
+    expect(mergeDecode(imported, { beam: 1 }).beam).toBe(1);
+    const files = microModelFiles();
+    const engine = createEngine({ ...files, config: { ...(files.config as ModelMeta), generation } }, loadKernels('simd'));
+    expect(engine.decodeOptions({ source: 'en', target: 'de' }).beam).toBe(3);
+    const wide = decodeConfigFor({ ...meta, generation: { ...generation, numBeams: DECODE_DEFAULTS.maxBeam + 4 } }, 'en', 'de');
+    expect(wide.beam).toBe(DECODE_DEFAULTS.maxBeam);
   });
 });

@@ -25,6 +25,13 @@ export interface DecodeConfig {
   // worst case (256 steps, d_model 256, 4 layers) 32 rows keep caches + scratch near 40 MiB, well inside
   // a Worker's 128 MB.
   maxRows: number;
+  // Bytes of wasm memory a batch may take beyond the weights (encoder activations, the memory's keys and
+  // values, KV caches, logits: InferenceModel.batchBytes). Batches are cut to fit, and a sentence alone
+  // over it is split into shorter pieces or its output bound lowered (model/translator.ts), so a worst-case
+  // request grows memory to at most the weights + this once (wasm memory never shrinks), and every later
+  // request reuses it. 16 MiB: an OPUS-MT-sized int8 model (73 MiB of weights, 13 MiB of JS heap) stays
+  // under 110 MB, inside a Worker's 128 MB (npm run bench:request -- --opus).
+  scratchBytes: number;
 }
 
 export const DECODE_DEFAULTS: DecodeConfig = {
@@ -35,6 +42,7 @@ export const DECODE_DEFAULTS: DecodeConfig = {
   rerankWeight: 0.5,
   extraSteps: 50,
   maxRows: 32,
+  scratchBytes: 16 * 2 ** 20,
 };
 
 // What one request may choose; anything it leaves out comes from the model's DecodeConfig.

@@ -173,5 +173,6 @@ export class KernelOps implements Ops<Val> {
 const ACTIVATIONS: Record<Activation, (k: KernelExports) => (out: number, inp: number, N: number) => void> = {
   relu: (k) => k.relu_forward,
   gelu: (k) => k.gelu_forward,
+  gelu_erf: (k) => k.gelu_erf_forward,
   silu: (k) => k.silu_forward,
 };

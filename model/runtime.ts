@@ -3,7 +3,7 @@
 // and teacher forcing over whole sequences. The model is model/transformer.ts, run by model/kernel-ops.ts.
 import type { Arena, Kernels } from '../kernels/host.ts';
 import type { KernelExports } from '../kernels/api.ts';
-import type { ModelConfig } from './config.ts';
+import { targetVocab, type ModelConfig } from './config.ts';
 import { KernelOps, type Val } from './kernel-ops.ts';
 import { paramLayout, type ParamLayout } from './params.ts';
 import type { SafeTensors } from './safetensors.ts';
@@ -59,6 +59,28 @@ export class InferenceModel {
       selfKV: crossKV.map(() => arena.f32(R * Tmax * 2 * C)),
       kvLen: arena.i32(R), scratch: arena.f32(R * Tmax * 2 * C),
     };
+  }
+
+  // An upper bound on the arena bytes a batch takes at its peak (encode, then search with its decoder state
+  // and one step): Bs sentences padded to S tokens, `group` hypotheses each, Tmax steps; `alignments`: the
+  // step copies out every layer's cross-attention. The engine cuts batches to fit its scratch budget with it
+  // (model/runtime.test.ts checks it against the arena's real peak).
+  batchBytes(Bs: number, S: number, group: number, Tmax: number, alignments = false): number {
+    const { dModel: C, dFF: F, heads: H, decoderLayers: L } = this.config;
+    const M = Bs * S;
+    const R = Bs * group;
+    const slack = 64 * 64; // each allocation's alignment
+    // int8 linears quantize their input rows into scratch (KernelOps.linear)
+    const q8 = (rows: number) => rows * (Math.max(C, F) + 16) + 4 * rows + 64;
+    // a layer's sub-layer on `rows` rows with `scores` attention probabilities: qkv, scores, output,
+    // projection and norm, or the FFN's hidden layer, output and norm; ids and positions beside them
+    const layer = (rows: number, scores: number) => 4 * (2 * rows + Math.max(6 * rows * C + scores, rows * (F + 2 * C))) + q8(rows);
+    const memory = 4 * (Bs + 2 * M * C + L * M * 2 * C); // lengths, memory (+ final norm), its keys and values
+    const encode = 4 * M * C + layer(M, Bs * H * S * S);
+    const state = 4 * (R + (L + 1) * R * Tmax * 2 * C); // KV caches and the reorder scratch
+    const search = 4 * R * (4 * group + 64) + (alignments ? 4 * L * R * H * S : 0); // top-k candidates, attention
+    const step = 4 * R * (2 * C + targetVocab(this.config)) + layer(R, R * H * Math.max(Tmax, S));
+    return slack + Math.max(encode, memory + q8(M), memory + state + search + step);
   }
 
   // The memory's keys and values of each layer, as the program's values.

@@ -42,7 +42,7 @@ export const MODEL_VARIANTS: Array<[string, Partial<ModelConfig>]> = [
   ['pre-norm gelu', { preNorm: true, activation: 'gelu' }],
   ['Marian: post-norm silu, halves, logits bias, no embedding scale, untied, own target vocabulary', { activation: 'silu', positions: 'halves', logitsBias: true, embedScale: false, tiedOutput: false, targetVocabSize: 37 }],
   ['pre-norm silu, own target vocabulary tied to its embedding', { preNorm: true, activation: 'silu', targetVocabSize: 45 }],
-  ['pre-norm relu, halves, logits bias, untied, shared vocabulary', { preNorm: true, positions: 'halves', logitsBias: true, tiedOutput: false }],
+  ['pre-norm exact gelu, halves, logits bias, untied, shared vocabulary', { preNorm: true, activation: 'gelu_erf', positions: 'halves', logitsBias: true, tiedOutput: false }],
 ];
 
 // A micro model of a variant.

@@ -1,6 +1,9 @@
 // The Engine on a micro model with random weights: batching, streaming, alignments and errors behave.
 import { describe, expect, it } from 'vitest';
 import { loadKernels } from '../kernels/node.ts';
+import { readModelDir } from '../train/model-dir.ts';
+import { defaultModelDir } from '../train/paths.ts';
+import { DECODE_DEFAULTS } from './decode.ts';
 import { UnsupportedError } from './engine.ts';
 import { createEngine } from './translator.ts';
 import { microModelFiles } from './testing.ts';
@@ -61,5 +64,24 @@ describe('translator engine', () => {
     const files = microModelFiles();
     expect(() => createEngine({ ...files, weights: files.weights.slice(0, 100) }, loadKernels('simd'))).toThrow(/safetensors/);
     expect(() => createEngine({ ...files, config: { ...(files.config as object), dModel: 32 } as never }, loadKernels('simd'))).toThrow(/shape/);
+  });
+});
+
+// Wasm memory never shrinks: a request may grow it once, by at most the scratch budget beyond the weights
+// (batches are cut to fit: DecodeConfig.scratchBytes), and the next request reuses what it grew.
+describe('translator engine memory', () => {
+  it('a heavy request grows wasm memory by at most scratchBytes; a second one does not grow it', async () => {
+    const kernels = loadKernels('simd');
+    const engine = createEngine(readModelDir(defaultModelDir()), kernels);
+    const loaded = kernels.memory.buffer.byteLength;
+    const words = 'a man in a blue shirt and two dogs play in the snow near the red house while children watch'.split(' ');
+    const long = (n: number) => Array.from({ length: 60 }, (_, i) => words[(i * 7 + n) % words.length]).join(' ');
+    const heavy = Array.from({ length: 3 }, (_, n) => long(n));
+    const options = { source: 'en', target: 'de', beam: 4, alignments: true };
+    await engine.translate(heavy, options);
+    const grown = kernels.memory.buffer.byteLength;
+    expect(grown - loaded).toBeLessThanOrEqual(DECODE_DEFAULTS.scratchBytes + 65536);
+    await engine.translate(heavy, options);
+    expect(kernels.memory.buffer.byteLength).toBe(grown);
   });
 });

@@ -32,11 +32,13 @@ export interface ModelMeta extends ModelConfig {
 }
 
 // The model's decoding defaults for a direction: DECODE_DEFAULTS with what config.json tuned for it, the
-// length penalty (its part's, else the model's) and the reranking weight.
+// length penalty (its part's, else the model's) and the reranking weight, and an imported model's beam
+// (its num_beams, within maxBeam).
 export function decodeConfigFor(meta: ModelMeta, source: string, target: string): DecodeConfig {
   const part = meta.parts?.find((p) => serves(p.directions, source, target));
   return {
     ...DECODE_DEFAULTS,
+    beam: Math.min(meta.generation?.numBeams ?? DECODE_DEFAULTS.beam, DECODE_DEFAULTS.maxBeam),
     alpha: part?.alpha ?? meta.alpha ?? DECODE_DEFAULTS.alpha,
     rerankWeight: meta.rerank?.[`${source}-${target}`] ?? DECODE_DEFAULTS.rerankWeight,
   };
@@ -106,7 +108,7 @@ class Translator implements Engine {
         }))
       : [{ directions: meta.directions, model: new InferenceModel(kernels, this.arena, meta, weights) }];
     this.maxLen = meta.maxLen;
-    this.maxSourceTokens = meta.maxLen - 2;
+    this.maxSourceTokens = this.longestSource();
     this.base = this.arena.mark();
     this.info = {
       name: meta.name,
@@ -139,9 +141,12 @@ class Translator implements Engine {
     const todo = sentences.map((s, i) => ({ i, ids: this.sourceIds(s, tag), nbest: [] as Hypothesis[] })).filter((x) => x.ids.length > 2);
     // Similar lengths together: less padding.
     todo.sort((a, b) => a.ids.length - b.ids.length);
+    // Batches of at most maxRows rows whose memory fits the scratch budget.
     const perBatch = Math.max(1, Math.floor(d.maxRows / d.beam));
-    for (let b = 0; b < todo.length; b += perBatch) {
-      const chunk = todo.slice(b, b + perBatch);
+    const fits = (b: number, e: number) => e - b <= perBatch && this.batchBytes(part, todo.slice(b, e).map((x) => x.ids), d, options) <= d.scratchBytes;
+    for (let b = 0, e: number; b < todo.length; b = e) {
+      for (e = b + 1; e < todo.length && fits(b, e + 1); e++);
+      const chunk = todo.slice(b, e);
       const search = this.start(part, chunk.map((x) => x.ids), d, options);
       while (!search.finishedAll) search.step();
       if (reranker) search.nbest().forEach((hs, j) => (chunk[j].nbest = hs));
@@ -240,13 +245,43 @@ class Translator implements Engine {
     return [...tag, ...body, this.tok.rules.eos];
   }
 
-  private start({ model }: Part, srcs: number[][], d: Decode, o: TranslateOptions): BeamSearch {
+  // Each source's output bound: its length + extraSteps, within the model's positions.
+  private maxSteps(srcs: number[][], d: Decode): number[] {
+    return srcs.map((s) => Math.min(s.length + d.extraSteps, this.maxLen - 1));
+  }
+
+  // The arena bytes a batch of these sources takes at its peak.
+  private batchBytes({ model }: Part, srcs: number[][], d: Decode, o: TranslateOptions, Tmax = Math.max(...this.maxSteps(srcs, d)) + 1): number {
+    return model.batchBytes(srcs.length, Math.max(...srcs.map((s) => s.length)), d.beam, Tmax, !!o.alignments);
+  }
+
+  // The most source tokens a piece may have: all the model's positions, or fewer when one sentence of that
+  // length at the model's default beam would not fit the scratch budget (planTexts splits longer ones).
+  private longestSource(): number {
+    const d = this.decodeOptions({ source: this.meta.directions[0][0], target: this.meta.directions[0][1] });
+    const fits = (n: number) => this.parts.every((p) => this.batchBytes(p, [new Array(n + 2).fill(0)], d, { source: '', target: '' }) <= d.scratchBytes);
+    let lo = 1;
+    for (let hi = this.maxLen - 2; lo < hi; ) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (fits(mid)) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  private start(part: Part, srcs: number[][], d: Decode, o: TranslateOptions): BeamSearch {
+    const { model } = part;
     const S = Math.max(...srcs.map((s) => s.length));
     const src = new Int32Array(srcs.length * S);
     srcs.forEach((s, i) => src.set(s, i * S));
     const lens = Int32Array.from(srcs, (s) => s.length);
-    const maxSteps = srcs.map((s) => Math.min(s.length + d.extraSteps, this.maxLen - 1));
-    const st = model.encode(src, lens, S, d.beam, Math.max(...maxSteps) + 1);
+    let maxSteps = this.maxSteps(srcs, d);
+    // A sentence alone over the scratch budget (a wider beam than the default, or alignments) gets a lower
+    // output bound instead of more memory.
+    let Tmax = Math.max(...maxSteps) + 1;
+    while (Tmax > 2 && this.batchBytes(part, srcs, d, o, Tmax) > d.scratchBytes) Tmax--;
+    maxSteps = maxSteps.map((m) => Math.min(m, Tmax - 1));
+    const st = model.encode(src, lens, S, d.beam, Tmax);
     return new BeamSearch(model, st, { beam: d.beam, alpha: d.alpha, maxSteps, alignments: !!o.alignments, rules: this.tok.rules });
   }
 

@@ -12,6 +12,13 @@
 // What a Worker isolate holds is about their sum, against its 128 MB. Run with --expose-gc (the npm script
 // does) to start each route from a collected heap. Last line: one JSON object, per route the peaks and the
 // worst case, and all_models_mib: every measured model's engine at its peak plus the largest JS memory.
+//
+// --opus: the same on a random int8 model of the OPUS-MT shape (model/config.ts OPUS_MT, 74M parameters;
+// written once to $TMPDIR/edge-mt-bench/opus-mt-shape by train/micro-model.ts). Its random weights never end a
+// sentence, so every piece decodes to its bound: --texts N measures the first N texts of each request (the
+// pieces are as long as in the full one, so the memory peak is the same: each batch is cut to the scratch
+// budget, model/decode.ts). --speed: first the speed of one 13-word sentence, greedy and beam 4, in wall
+// and CPU ms per sentence and per decoder step (CPU time holds when other processes share the cores).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +28,7 @@ import type { Engine, TranslateOptions } from '../model/engine.ts';
 import { type Route, type RoutableModel, allPairs, findRoute } from '../model/routing.ts';
 import { type TextPlan, planTexts, translatePlans, workOf } from '../model/texts.ts';
 import { createEngine } from '../model/translator.ts';
+import { opusMtModelDir } from '../train/micro-model.ts';
 import { readModelDir } from '../train/model-dir.ts';
 import { BUNDLED_MODELS_DIR, bundledModels } from '../train/paths.ts';
 import { settings } from '../worker/env.ts';
@@ -34,6 +42,9 @@ const { values: opt } = parseArgs({
     models: { type: 'string' }, // comma-separated bundled models (default: all)
     'models-dir': { type: 'string', default: BUNDLED_MODELS_DIR },
     pairs: { type: 'string' }, // e.g. en-de,fr-de, routed over the models
+    opus: { type: 'boolean', default: false }, // a random model of the OPUS-MT shape instead of the bundled ones
+    texts: { type: 'string' }, // at most this many texts of each request
+    speed: { type: 'boolean', default: false }, // first, ms per sentence of one 13-word sentence, greedy and beam 4
   },
 });
 const maxWork = Number(opt.work);
@@ -78,7 +89,7 @@ function resetPeaks(): void {
 
 // ---- routes -------------------------------------------------------------------------------------------
 
-const models = bundledModels(opt['models-dir']).filter((m) => !opt.models || opt.models.split(',').includes(m.name));
+const models = opt.opus ? [opusModel()] : bundledModels(opt['models-dir']).filter((m) => !opt.models || opt.models.split(',').includes(m.name));
 if (!models.length) throw new Error(`no bundled model${opt.models ? ` named ${opt.models}` : ''} in ${opt['models-dir']}`);
 const routable: RoutableModel[] = models.map((m) => ({ name: m.name, directions: JSON.parse(readFileSync(join(m.dir, 'config.json'), 'utf8')).directions }));
 
@@ -136,7 +147,7 @@ function loadEngines(route: Route): Map<string, { engine: Engine; kernels: Kerne
 // As many texts (then sentences of the last) as fit the work limit on the first leg's engine.
 function request(engine: Engine, shape: string, options: TranslateOptions): { plans: TextPlan[]; work: number } {
   const plans: TextPlan[] = [];
-  for (let t = 0; t < limits.maxTexts; t++) {
+  for (let t = 0; t < Math.min(limits.maxTexts, Number(opt.texts ?? Infinity)); t++) {
     const [plan] = planTexts(engine, [SHAPES[shape](t)], options);
     if (workOf([...plans, plan], engine, options) <= maxWork) {
       plans.push(plan);
@@ -147,6 +158,33 @@ function request(engine: Engine, shape: string, options: TranslateOptions): { pl
     break;
   }
   return { plans, work: workOf(plans, engine, options) };
+}
+
+function opusModel(): { name: string; dir: string } {
+  return { name: 'opus-mt-shape', dir: opusMtModelDir(loadKernels()) };
+}
+
+// ms per sentence of one 13-word sentence, alone, greedy and beam 4: wall clock and this process's CPU time,
+// and per decoder step (the output's tokens and </s>, from the alignments of one more call; a random model
+// decodes to its length bound, a trained one stops near the source length).
+async function sentenceSpeed(engine: Engine, source: string, target: string, repeats = 3): Promise<Record<string, number>> {
+  const sentence = 'A man in a blue shirt is standing on a ladder cleaning the windows.';
+  const out: Record<string, number> = {};
+  for (const beam of [1, 4]) {
+    const options: TranslateOptions = { source, target, beam };
+    const [aligned] = await engine.translate([sentence], { ...options, alignments: true }); // and V8 tier-up
+    const steps = aligned.targetTokens!.length;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < repeats; i++) await engine.translate([sentence], options);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000 / repeats;
+    Object.assign(out, {
+      [`beam${beam}_steps`]: steps, [`beam${beam}_ms`]: round((performance.now() - t0) / repeats),
+      [`beam${beam}_cpu_ms`]: round(cpuMs), [`beam${beam}_cpu_ms_per_step`]: round(cpuMs / steps),
+    });
+  }
+  return out;
 }
 
 const rows: Array<Record<string, unknown>> = [];
@@ -162,10 +200,12 @@ for (const { label, route } of routesToMeasure()) {
   const first = route.legs[0];
   const warm: TranslateOptions = { source: first.source, target: first.target, beam: 4 };
   await translatePlans(legEngine(0), planTexts(legEngine(0), ['A dog runs in the park.'], warm), warm); // V8 tier-up
+  const speed = opt.speed ? await sentenceSpeed(legEngine(0), first.source, first.target) : undefined;
+  if (speed) console.error(JSON.stringify({ route: label, sentence_13_words: speed }));
   const routeRows: Array<Record<string, unknown>> = [];
   for (const shape of opt.shapes.split(',')) {
     for (const beam of beams) {
-      for (const rerank of beam === Math.max(...beams) ? [false, true] : [false]) {
+      for (const rerank of beam === Math.max(...beams) && !opt.opus ? [false, true] : [false]) {
         const options = (i: number): TranslateOptions => ({ source: route.legs[i].source, target: route.legs[i].target, beam, ...(rerank ? { rerank: true } : {}) });
         const t0 = performance.now();
         const { plans, work } = request(legEngine(0), shape, options(0));
@@ -194,7 +234,7 @@ for (const { label, route } of routesToMeasure()) {
     js_heap_mib: Math.max(loaded.js_heap_mib, ...routeRows.map((r) => r.js_heap_mib as number)),
     array_buffers_mib: round(peakArrayBuffers / MiB),
   };
-  const summary = { route: label, loaded, peak: { ...peak, total_mib: round(peak.wasm_mib + peak.js_heap_mib + peak.array_buffers_mib) }, worst: slowest(routeRows) };
+  const summary = { route: label, ...(speed ? { sentence_13_words: speed } : {}), loaded, peak: { ...peak, total_mib: round(peak.wasm_mib + peak.js_heap_mib + peak.array_buffers_mib) }, worst: slowest(routeRows) };
   summaries.push(summary);
   for (const [name, e] of engines) wasmPerModel.set(name, Math.max(wasmPerModel.get(name) ?? 0, e.kernels.memory.buffer.byteLength / MiB));
   peakJs = Math.max(peakJs, peak.js_heap_mib + peak.array_buffers_mib);

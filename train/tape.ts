@@ -240,5 +240,6 @@ type UnaryBackward = (dinp: number, dout: number, inp: number, N: number) => voi
 const ACTIVATIONS: Record<Activation, (k: KernelExports) => { forward: Unary; backward: UnaryBackward }> = {
   relu: (k) => ({ forward: k.relu_forward, backward: k.relu_backward }),
   gelu: (k) => ({ forward: k.gelu_forward, backward: k.gelu_backward }),
+  gelu_erf: (k) => ({ forward: k.gelu_erf_forward, backward: k.gelu_erf_backward }),
   silu: (k) => ({ forward: k.silu_forward, backward: k.silu_backward }),
 };

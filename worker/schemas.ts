@@ -17,7 +17,7 @@ export const TranslateRequest = z
       description: 'the catalogued model to use (default: the first that serves the direction, else through English)',
     }),
     beam: z.number().int().min(1).max(DECODE_DEFAULTS.maxBeam).optional().openapi({
-      description: `beam width; 1 is greedy (default ${DECODE_DEFAULTS.beam}, ${DECODE_DEFAULTS.rerankBeam} with rerank)`,
+      description: `beam width; 1 is greedy (default ${DECODE_DEFAULTS.beam}, an imported model's num_beams, ${DECODE_DEFAULTS.rerankBeam} with rerank)`,
     }),
     rerank: z.boolean().default(false).openapi({
       description: 'rescore the n-best with the reverse direction of the model (fewer dropped or invented words; about twice the compute); needs a model that also serves target to source',

@@ -1,8 +1,8 @@
-// Element-wise kernels: the FFN's activation (the paper's ReLU, GELU as in GPT-2/llm.c, or SiLU as in
-// Marian), residual adds, scaling, dropout and the sum of squares for gradient clipping. All but GELU and
-// SiLU are memory-bound: one clean SIMD loop and the shared scalar tail. GELU and SiLU compute their exp with
-// the same polynomial in both paths, so every element gets the same value whatever its position (and in
-// every flavour).
+// Element-wise kernels: the FFN's activation (the paper's ReLU, GELU as in GPT-2/llm.c or exact (erf) as in
+// BERT and transformers' 'gelu', or SiLU as in Marian), residual adds, scaling, dropout and the sum of
+// squares for gradient clipping. All but GELU and SiLU are memory-bound: one clean SIMD loop and the shared
+// scalar tail. GELU and SiLU compute their exp (and erfc) with the same polynomials in both paths, so every
+// element gets the same value whatever its position (and in every flavour).
 
 // exp for GELU and SiLU: simd.ts's, unfused on four lanes so each element gets the scalar path's bits.
 import { exp_f32 as exp_scalar, exp_v128_unfused as exp_simd } from './simd';
@@ -124,6 +124,94 @@ export function silu_forward(out: usize, inp: usize, N: i32): void {
 // dinp (N) += | dout, inp (N)
 export function silu_backward(dinp: usize, dout: usize, inp: usize, N: i32): void {
   gate_backward(dinp, dout, inp, N, -1, 0, 1, 0, false);
+}
+
+// --- GELU, exact: x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (Hendrycks & Gimpel 2016; transformers' 'gelu') ---
+// Phi(x) = 1 - erfc(a)/2 for x >= 0, erfc(a)/2 below, a = |x| / sqrt 2: no cancellation in either tail.
+// erfc(a) = t exp(-a^2 + P(t)), t = 1 / (1 + a/2), P of degree 9 (Numerical Recipes' erfcc, a Chebyshev fit:
+// relative error < 1.2e-7 for every a >= 0). Backward: d/dx x Phi(x) = Phi(x) + x phi(x), phi the normal density.
+const INV_SQRT2: f32 = 0.7071067811865476;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+const E0: f32 = -1.26551223;
+const E1: f32 = 1.00002368;
+const E2: f32 = 0.37409196;
+const E3: f32 = 0.09678418;
+const E4: f32 = -0.18628806;
+const E5: f32 = 0.27886807;
+const E6: f32 = -1.13520398;
+const E7: f32 = 1.48851587;
+const E8: f32 = -0.82215223;
+const E9: f32 = 0.17087277;
+
+// Phi(x), with a = |x| / sqrt 2 and exp(-a^2) = exp(-x^2 / 2) for the backward
+@inline function phi_cdf_scalar(x: f32): f32 {
+  const a = (x < 0 ? -x : x) * INV_SQRT2;
+  const t = <f32>1 / (<f32>1 + <f32>0.5 * a);
+  let p = E9 * t + E8;
+  p = p * t + E7;
+  p = p * t + E6;
+  p = p * t + E5;
+  p = p * t + E4;
+  p = p * t + E3;
+  p = p * t + E2;
+  p = p * t + E1;
+  p = p * t + E0;
+  const half = <f32>0.5 * t * exp_scalar(p - a * a); // erfc(a) / 2
+  return x < 0 ? half : <f32>1 - half;
+}
+
+@inline function phi_cdf_simd(x: v128): v128 {
+  const a = f32x4.mul(f32x4.abs(x), f32x4.splat(INV_SQRT2));
+  const t = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), f32x4.mul(f32x4.splat(0.5), a)));
+  let p = f32x4.add(f32x4.mul(f32x4.splat(E9), t), f32x4.splat(E8));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(E7));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(E6));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(E5));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(E4));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(E3));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(E2));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(E1));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(E0));
+  const half = f32x4.mul(f32x4.mul(f32x4.splat(0.5), t), exp_simd(f32x4.sub(p, f32x4.mul(a, a))));
+  return v128.bitselect(half, f32x4.sub(f32x4.splat(1), half), f32x4.lt(x, f32x4.splat(0)));
+}
+
+// out (N) | inp (N)
+export function gelu_erf_forward(out: usize, inp: usize, N: i32): void {
+  const n = <usize>N;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const x = v128.load(inp + (i << 2));
+      v128.store(out + (i << 2), f32x4.mul(x, phi_cdf_simd(x)));
+    }
+  }
+  for (; i < n; i++) {
+    const x = load<f32>(inp + (i << 2));
+    store<f32>(out + (i << 2), x * phi_cdf_scalar(x));
+  }
+}
+
+// dinp (N) += | dout, inp (N). Differentiates `out = x Phi(x)`: dout * (Phi(x) + x exp(-x^2/2) / sqrt(2 pi)).
+export function gelu_erf_backward(dinp: usize, dout: usize, inp: usize, N: i32): void {
+  const n = <usize>N;
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const o = i << 2;
+      const x = v128.load(inp + o);
+      const pdf = f32x4.mul(exp_simd(f32x4.mul(f32x4.mul(x, x), f32x4.splat(-0.5))), f32x4.splat(INV_SQRT_2PI));
+      const local = f32x4.add(phi_cdf_simd(x), f32x4.mul(x, pdf));
+      v128.store(dinp + o, f32x4.add(v128.load(dinp + o), f32x4.mul(local, v128.load(dout + o))));
+    }
+  }
+  for (; i < n; i++) {
+    const o = i << 2;
+    const x = load<f32>(inp + o);
+    const pdf = exp_scalar(x * x * <f32>-0.5) * INV_SQRT_2PI;
+    const local = phi_cdf_scalar(x) + x * pdf;
+    store<f32>(dinp + o, load<f32>(dinp + o) + local * load<f32>(dout + o));
+  }
 }
 
 // --- residual, scaling, products ---

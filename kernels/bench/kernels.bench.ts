@@ -25,7 +25,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
-import { BASE, type ModelConfig } from '../../model/config.ts';
+import { OPUS_MT, type ModelConfig } from '../../model/config.ts';
 import { paramLayout, type TensorSpec } from '../../model/params.ts';
 import { Arena, instantiate, type Flavor, type Kernels } from '../host.ts';
 import { loadKernels } from '../node.ts';
@@ -46,7 +46,6 @@ const runs = (section: string) => only.length === 0 || only.includes(section);
 
 const ENCODER_M = 16 * 20; // 16 sentences of 20 tokens
 const DECODE_M = [1, 4, 32, 128]; // rows: beams x sentences
-const OPUS_MT: ModelConfig = { ...BASE, vocabSize: 58101 }; // Marian OPUS-MT: d_model 512, d_ff 2048, 8 heads, 6+6
 
 // --- the served shapes ---
 

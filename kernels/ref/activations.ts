@@ -32,6 +32,41 @@ export function gelu_backward(dinp: Vec, dout: Vec, inp: Vec, N: number): void {
   }
 }
 
+// GELU, exact: x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), Phi by erfc in f64 (no cancellation in either tail).
+export function gelu_erf_forward(out: Vec, inp: Vec, N: number): void {
+  for (let i = 0; i < N; i++) out[i] = inp[i] * normalCdf(inp[i]);
+}
+
+// d/dx x Phi(x) = Phi(x) + x phi(x)
+export function gelu_erf_backward(dinp: Vec, dout: Vec, inp: Vec, N: number): void {
+  for (let i = 0; i < N; i++) {
+    const x = inp[i];
+    dinp[i] += (normalCdf(x) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI)) * dout[i];
+  }
+}
+
+function normalCdf(x: number): number {
+  const half = 0.5 * erfc(Math.abs(x) / Math.SQRT2);
+  return x < 0 ? half : 1 - half;
+}
+
+// erfc(a), a >= 0, to ~1e-15: the Maclaurin series of erf below 2.5, Laplace's continued fraction above
+// (erfc(a) = exp(-a^2)/sqrt(pi) / (a + (1/2)/(a + 1/(a + (3/2)/(a + ...)))), evaluated from the back).
+export function erfc(a: number): number {
+  if (a < 2.5) {
+    let term = a;
+    let sum = a;
+    for (let n = 1; n < 80; n++) {
+      term *= (-a * a) / n;
+      sum += term / (2 * n + 1);
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  let f = a;
+  for (let k = 120; k >= 1; k--) f = a + k / 2 / f;
+  return Math.exp(-a * a) / Math.sqrt(Math.PI) / f;
+}
+
 // SiLU (swish): x * sigmoid(x)
 export function silu_forward(out: Vec, inp: Vec, N: number): void {
   for (let i = 0; i < N; i++) out[i] = inp[i] / (1 + Math.exp(-inp[i]));

@@ -33,7 +33,8 @@ export const importCommand = command({
   usage: `mt import DIR --out MODEL [--pairs SRC-TGT[,...]] [--name NAME]
   DIR       a MarianMT folder as transformers saves it: config.json, model.safetensors or pytorch_model.bin,
             source.spm, target.spm, vocab.json [target_vocab.json, generation_config.json, tokenizer_config.json]
-  Decoding follows the model's generation settings (num_beams, max_length, length_penalty, bad_words_ids).`,
+  Decoding follows the model's generation settings: num_beams is the beam when none is asked for; max_length,
+  length_penalty, bad_words_ids.`,
   flags: {
     out: { type: 'string', arg: 'MODEL', help: 'the model folder to write (config.json, tokenizer.json, weights.safetensors); it must not exist,\nand is written whole or not at all' },
     pairs: { type: 'string', arg: 'SRC-TGT', help: 'the direction(s) the model translates (default: from a folder named opus-mt-SRC-TGT); a model\nwith several target languages needs a >>TGT<< token for each' },

@@ -26,7 +26,7 @@ import { corpusBleu } from '../bleu.ts';
 import { importModelDir } from '../commands/import.ts';
 import { quantizeModelDir } from '../commands/quantize.ts';
 import { readModelDir } from '../model-dir.ts';
-import { expected, FIXTURE_NAMES, hfFolder, MARIAN_FIXTURES, type Expected } from './testing.ts';
+import { expected, FIXTURE_NAMES, hfFolder, type Expected } from './testing.ts';
 
 // A model folder as the engine loads it (kernels of its own: its own wasm memory): InferenceModel and search rules.
 function load(dir: string) {
@@ -92,8 +92,7 @@ describe.each(FIXTURE_NAMES)('%s imported', (name) => {
   const f32 = load(f32Dir);
   const int8 = load(int8Dir);
 
-  // transformers' 'gelu' is the erf form, ours the tanh approximation (kernels/tolerances.ts).
-  const tol = JSON.parse(readFileSync(join(MARIAN_FIXTURES, name, 'config.json'), 'utf8')).activation_function === 'gelu' ? TOL.marian_gelu_logprobs : TOL.marian_logprobs;
+  const tol = TOL.marian_logprobs;
 
   it(`f32: teacher-forced log-probabilities within ${tol} of the reference`, () => {
     const d = logProbDiff(f32.model, e).max;

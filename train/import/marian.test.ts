@@ -34,7 +34,7 @@ describe('importMarian', () => {
     expect(config).toMatchObject({
       name: 'm', directions: EN_DE, vocabSize: hf.vocab_size, dModel: 16, dFF: 32, heads: 2, maxLen: 64, preNorm: false,
       encoderLayers: hf.encoder_layers, decoderLayers: hf.decoder_layers,
-      activation: { swish: 'silu', gelu: 'gelu', relu: 'relu' }[hf.activation_function as string],
+      activation: { swish: 'silu', gelu: 'gelu_erf', relu: 'relu' }[hf.activation_function as string],
       embedScale: hf.scale_embedding, positions: 'halves', logitsBias: true, tiedOutput: hf.tie_word_embeddings, alpha: 1,
       generation: { numBeams: 3, maxLength: 16, earlyStopping: false, forcedEos: true, badWords: [hf.pad_token_id], renormalizeLogits: true },
     });

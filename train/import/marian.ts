@@ -50,9 +50,9 @@ const MARIAN_DEFAULTS = {
   pad_token_id: 58100, eos_token_id: 0, decoder_start_token_id: 58100, forced_eos_token_id: 0,
 };
 
-// transformers' ACT2FN names -> ours. 'gelu' there is the exact erf form, ours the tanh approximation
-// (gelu_new): the import accepts both and the parity test bounds the difference.
-const ACTIVATIONS: Record<string, ModelConfig['activation']> = { swish: 'silu', silu: 'silu', gelu: 'gelu', gelu_new: 'gelu', gelu_pytorch_tanh: 'gelu', relu: 'relu' };
+// transformers' ACT2FN names -> ours: its 'gelu' is the exact erf form (our 'gelu_erf'), its 'gelu_new' and
+// 'gelu_pytorch_tanh' the tanh approximation (our 'gelu').
+const ACTIVATIONS: Record<string, ModelConfig['activation']> = { swish: 'silu', silu: 'silu', gelu: 'gelu_erf', gelu_new: 'gelu', gelu_pytorch_tanh: 'gelu', relu: 'relu' };
 
 // Options that would change what the model computes, with the value under which this importer is right.
 const ARCHITECTURE_OPTIONS: Record<string, unknown> = {

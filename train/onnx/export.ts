@@ -250,6 +250,8 @@ const ACTIVATIONS: Record<Activation, (g: Graph, x: string) => string> = {
     const inner = g.op1('Mul', [g.op1('Add', [x, g.op1('Mul', [cube, g.scalar(0.044715)])]), g.scalar(Math.sqrt(2 / Math.PI))]);
     return g.op1('Mul', [g.op1('Mul', [x, g.scalar(0.5)]), g.op1('Add', [g.op1('Tanh', [inner]), g.scalar(1)])]);
   },
+  // Exact GELU: 0.5 x (1 + erf(x / sqrt 2))
+  gelu_erf: (g, x) => g.op1('Mul', [g.op1('Mul', [x, g.scalar(0.5)]), g.op1('Add', [g.op1('Erf', [g.op1('Mul', [x, g.scalar(Math.SQRT1_2)])]), g.scalar(1)])]),
   // SiLU: x * sigmoid(x)
   silu: (g, x) => g.op1('Mul', [x, g.op1('Sigmoid', [x])]),
 };
