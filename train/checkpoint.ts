@@ -36,15 +36,19 @@ export function writeAtomic(path: string, data: Uint8Array | string): void {
   renameSync(tmp, path);
 }
 
-// Writes a whole folder or nothing: the files go into a temporary folder beside `dir`, which is renamed to
-// `dir` at the end (atomic within one filesystem); on any failure the temporary folder is removed.
+// Writes a whole folder or nothing: the files (paths within `dir`, subfolders made as needed) go into a
+// temporary folder beside `dir`, which is renamed to `dir` at the end (atomic within one filesystem); on
+// any failure the temporary folder is removed.
 export function writeFolderAtomic(dir: string, files: Array<[string, Uint8Array | string]>): void {
   const parent = dirname(resolve(dir));
   mkdirSync(parent, { recursive: true });
   const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   mkdirSync(tmp);
   try {
-    for (const [name, data] of files) writeAtomic(join(tmp, name), data);
+    for (const [name, data] of files) {
+      mkdirSync(dirname(join(tmp, name)), { recursive: true });
+      writeAtomic(join(tmp, name), data);
+    }
     renameSync(tmp, dir);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });

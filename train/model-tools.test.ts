@@ -152,8 +152,28 @@ describe('mt export', () => {
   });
 
   it('refuses unknown formats and missing folders with one line', async () => {
-    expect((await mt('export', q8, '--format', 'tflite', '--out', join(tmp, 'x'))).err).toBe('mt export: --format must be safetensors or onnx, got "tflite"\n');
+    const tflite = await mt('export', q8, '--format', 'tflite', '--out', join(tmp, 'x'));
+    expect([tflite.code, tflite.err]).toEqual([2, 'mt export: --format must be safetensors, onnx or hf, got "tflite"\n']);
     expect((await mt('export', join(tmp, 'nope'), '--format', 'onnx', '--out', join(tmp, 'x'))).err).toMatch(/^mt export: not a model folder: .*config.json is missing\n$/);
+  });
+});
+
+describe('mt export --format hf', () => {
+  const q8 = join(tmp, 'q8');
+
+  it('writes the transformers.js folder (graphs with int8 weights a quarter of the f32 ones), and refuses an existing --out', async () => {
+    const out = join(tmp, 'export-hf');
+    expect((await mt('export', q8, '--format', 'hf', '--out', out)).code).toBe(0);
+    for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) expect(existsSync(join(out, f))).toBe(true);
+    expect(json(join(out, 'config.json'))).toMatchObject({ model_type: 'marian', architectures: ['MarianMTModel'], decoder_start_token_id: 2, eos_token_id: 3, pad_token_id: 0 });
+    const onnx = (f: string) => readFileSync(join(out, 'onnx', f));
+    for (const f of ['encoder_model', 'decoder_model_merged']) {
+      const [f32, int8] = [onnx(`${f}.onnx`), onnx(`${f}_quantized.onnx`)];
+      expect(int8.length / f32.length).toBeLessThan(0.5);
+      await ort.InferenceSession.create(int8);
+    }
+    const again = await mt('export', q8, '--format', 'hf', '--out', out);
+    expect([again.code, again.err]).toEqual([1, `mt export: ${out} already exists: remove it or choose another --out\n`]);
   });
 });
 
@@ -192,6 +212,10 @@ describe('mt combine', () => {
     expect(parse(readModelDir(st).weights).tensors.get('de-en/embed.weight')?.dtype).toBe('F32');
     const onnx = join(tmp, 'c-onnx');
     expect((await mt('export', q8, '--format', 'onnx', '--out', onnx)).code).toBe(0);
+    const hf = await mt('export', q8, '--format', 'hf', '--out', join(tmp, 'c-hf'));
+    expect(hf.code).toBe(1);
+    expect(hf.err).toMatch(/^mt export: cannot export .* for transformers.js: a model combined per direction .*\n$/);
+    expect(existsSync(join(tmp, 'c-hf'))).toBe(false);
     for (const f of ['en-de/encoder.onnx', 'en-de/decoder.onnx', 'de-en/encoder.onnx', 'de-en/decoder.onnx']) expect(existsSync(join(onnx, f))).toBe(true);
     const tsv = join(tmp, 'c-dev.tsv');
     writeFileSync(tsv, 'zwei Hunde spielen .\ttwo dogs play .\n');

@@ -1,6 +1,7 @@
 // `mt export`: the model for other tools. safetensors: f32 weights (dequantized if int8) + config.json +
-// tokenizer.json; onnx: encoder.onnx + decoder.onnx + decoder_model_merged.onnx (opset 17, train/onnx/export.ts) beside them.
-import { copyFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+// tokenizer.json; onnx: encoder.onnx + decoder.onnx + decoder_model_merged.onnx (opset 17, train/onnx/export.ts)
+// beside them; hf: the folder transformers.js loads (train/onnx/hf.ts).
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Kernels } from '../../kernels/host.ts';
 import { Arena } from '../../kernels/host.ts';
@@ -12,9 +13,10 @@ import { SCALE_SUFFIX } from '../../model/quant.ts';
 import { asF32, parse, serialize, type Tensor } from '../../model/safetensors.ts';
 import { CliError, command } from '../args.ts';
 import { UsageError, required } from '../flags.ts';
-import { writeAtomic } from '../checkpoint.ts';
+import { writeAtomic, writeFolderAtomic } from '../checkpoint.ts';
 import { readModelDir } from '../model-dir.ts';
 import { decoderGraph, decoderMergedGraph, encoderGraph, OPSET } from '../onnx/export.ts';
+import { hfFolder, hfUnsupported } from '../onnx/hf.ts';
 
 // Every layout tensor as F32, in layout order: int8 weights are dequantized as the runtime does (q * scale).
 export function f32Weights(config: ModelConfig, tensors: Map<string, Tensor>, kernels: Kernels): Map<string, Tensor> {
@@ -44,10 +46,10 @@ export function f32Weights(config: ModelConfig, tensors: Map<string, Tensor>, ke
 
 export const exportCommand = command({
   name: 'export',
-  summary: 'export a model for other tools: f32 safetensors, or ONNX encoder + decoder graphs',
-  usage: 'mt export <model-dir> --format safetensors|onnx --out DIR',
+  summary: 'export a model for other tools: f32 safetensors, ONNX graphs, or a folder transformers.js loads',
+  usage: 'mt export <model-dir> --format safetensors|onnx|hf --out DIR',
   flags: {
-    format: { type: 'string', arg: 'F', choices: ['safetensors', 'onnx'], help: 'what to write (below)' },
+    format: { type: 'string', arg: 'F', choices: ['safetensors', 'onnx', 'hf'], help: 'what to write (below)' },
     out: { type: 'string', arg: 'DIR', help: 'the folder to write, another than the model\'s' },
   },
   notes: `
@@ -59,7 +61,14 @@ export const exportCommand = command({
                                  (past_key_values.N.decoder|encoder.key|value, use_cache_branch -> logits,
                                  present.N.*): one token a call, cross-attention keys/values computed once
                plus config.json, tokenizer.json (opset ${OPSET}); a model combined per direction (mt combine)
-               gets its graphs per part, in DIR/en-de/ etc.`,
+               gets its graphs per part, in DIR/en-de/ etc.
+  hf           a Hugging Face ONNX model folder that transformers.js loads offline as a MarianMTModel
+               (pipeline('translation', DIR), the source text starting with its target tag: '<2de> A man.'):
+               config.json, generation_config.json (greedy), tokenizer.json (+ </s>), tokenizer_config.json,
+               onnx/encoder_model.onnx, onnx/decoder_model_merged.onnx (KV cache, as above) and their
+               int8 variants onnx/*_quantized.onnx (dtype 'q8': int8 weights, dequantized in the graph).
+               DIR must not exist (it is written whole or not at all). Not for a model combined per
+               direction, a unigram tokenizer, nor yet an imported Marian model (their tokenizers).`,
   async run(v, positionals) {
     if (positionals.length !== 1) throw new UsageError('give one model folder (see mt export --help)');
     const [dir] = positionals;
@@ -68,8 +77,18 @@ export const exportCommand = command({
     if (resolve(dir) === resolve(out)) throw new CliError('--out must be another folder than the input model');
     const model = readModelDir(dir);
     const kernels = loadKernels();
-    const weights = mapParts(model.meta.parts, parse(model.weights).tensors, (t) => f32Weights(model.meta, t, kernels));
+    const tensors = parse(model.weights).tensors;
+    const weights = mapParts(model.meta.parts, tensors, (t) => f32Weights(model.meta, t, kernels));
     const { quantized: _, ...config } = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    if (format === 'hf') {
+      const tokenizer = JSON.parse(model.tokenizer as string) as object;
+      const why = hfUnsupported(model.meta, tokenizer);
+      if (why) throw new CliError(`cannot export ${dir} for transformers.js: ${why}`);
+      if (existsSync(out)) throw new CliError(`${out} already exists: remove it or choose another --out`);
+      const files = hfFolder(model.meta, tokenizer, tensors, weights, kernels);
+      writeFolderAtomic(out, [...files]);
+      return report(out, [...files.keys()]);
+    }
     mkdirSync(out, { recursive: true });
     const written: string[] = [];
     if (format === 'safetensors') {
@@ -88,6 +107,10 @@ export const exportCommand = command({
     }
     writeAtomic(join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     copyFileSync(join(dir, 'tokenizer.json'), join(out, 'tokenizer.json'));
-    for (const f of [...written, 'config.json', 'tokenizer.json']) console.log(`${join(out, f)}  ${(statSync(join(out, f)).size / 1e6).toFixed(2)} MB`);
+    report(out, [...written, 'config.json', 'tokenizer.json']);
   },
 });
+
+function report(out: string, files: string[]): void {
+  for (const f of files) console.log(`${join(out, f)}  ${(statSync(join(out, f)).size / 1e6).toFixed(2)} MB`);
+}

@@ -212,8 +212,10 @@ describe('mt import', () => {
     const root = mkdtempSync(join(tmpdir(), 'mt-atomic-'));
     writeFolderAtomic(join(root, 'ok'), [['a.json', '{}'], ['b.bin', new Uint8Array([1, 2])]]);
     expect(readdirSync(join(root, 'ok')).sort()).toEqual(['a.json', 'b.bin']);
-    // The second file cannot be written (no such subfolder): the first must not stay behind either.
-    expect(() => writeFolderAtomic(join(root, 'broken'), [['a.json', '{}'], ['no/such/b.bin', new Uint8Array(1)]])).toThrow(/ENOENT/);
-    expect(readdirSync(root)).toEqual(['ok']);
+    writeFolderAtomic(join(root, 'sub'), [['onnx/a.onnx', new Uint8Array([1])]]);
+    expect(readdirSync(join(root, 'sub', 'onnx'))).toEqual(['a.onnx']);
+    // The second file cannot be written (its folder would be the file a.json): the first must not stay behind either.
+    expect(() => writeFolderAtomic(join(root, 'broken'), [['a.json', '{}'], ['a.json/b.bin', new Uint8Array(1)]])).toThrow(/ENOTDIR|EEXIST/);
+    expect(readdirSync(root).sort()).toEqual(['ok', 'sub']);
   });
 });

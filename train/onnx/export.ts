@@ -7,10 +7,13 @@
 //                 onnxruntime users run): + past_key_values.{i}.{decoder,encoder}.{key,value} (batch, heads, len,
 //                 d_k) and use_cache_branch (bool [1]) -> logits (batch, seq, vocab) and present.{i}.*; the
 //                 cross-attention keys/values are computed once (use_cache_branch false) and passed back after.
-// The model is model/transformer.ts's, as the engine runs it; logits are (batch, len, V_target).
+// The model is model/transformer.ts's, as the engine runs it; logits are (batch, len, V_target). The batch
+// dimension is named batch_size, as transformers.js sizes an empty cache by it. Weights are F32, or int8 with
+// per-row scales (model/quant.ts), kept int8 in the file and dequantized in the graph.
 import { targetVocab, type ModelConfig } from '../../model/config.ts';
 import { paramLayout, type NormParams, type ParamLayout, type TensorSpec } from '../../model/params.ts';
 import { decoder, encoder, logits, memoryKeysValues, positionTable, type Activation, type Ops, type Side } from '../../model/transformer.ts';
+import { SCALE_SUFFIX } from '../../model/quant.ts';
 import type { Tensor } from '../../model/safetensors.ts';
 import { DataType, encodeModel, type AttrValue, type NodeDef, type TensorInit, type ValueInfo } from './proto.ts';
 
@@ -21,6 +24,9 @@ const MASKED = -1e9; // added to the scores of padding (and future) keys: exp un
 class Graph {
   nodes: NodeDef[] = [];
   initializers: TensorInit[] = [];
+  // DequantizeLinear of each int8 weight: they read initializers only, so they come first in the outer
+  // graph, where every node and If branch after them can read their outputs.
+  dequantized: NodeDef[] = [];
   private names = new Set<string>();
   private n = 0;
   private weights: Map<string, Tensor>;
@@ -55,9 +61,22 @@ class Graph {
     }
     return t.name;
   }
-  // A model tensor as an initializer, under its safetensors name.
+  // A model tensor as an initializer, under its safetensors name. An int8 one (model/quant.ts: I8 codes
+  // (N,K) and per-row F32 scales `<name>.scale`) is stored as int8 and dequantized in the graph,
+  // w = q * scale[n] (DequantizeLinear, axis 0): the weights the engine dequantizes, at a quarter of the size.
   w(spec: TensorSpec): string {
     const t = this.weights.get(spec.name);
+    if (t?.dtype === 'I8') {
+      const deq = `${spec.name}_dequantized`;
+      if (this.names.has(deq)) return deq;
+      this.names.add(deq);
+      const sc = this.weights.get(spec.name + SCALE_SUFFIX);
+      if (!sc || sc.dtype !== 'F32') throw new Error(`onnx export needs F32 scales ${spec.name + SCALE_SUFFIX} of int8 ${spec.name}`);
+      const q = this.init({ name: spec.name, type: DataType.INT8, dims: spec.shape, raw: t.data });
+      const scale = this.init({ name: spec.name + SCALE_SUFFIX, type: DataType.FLOAT, dims: [spec.shape[0]], raw: sc.data });
+      this.dequantized.push({ op: 'DequantizeLinear', inputs: [q, scale], outputs: [deq], name: deq, attrs: { axis: 0 } });
+      return deq;
+    }
     if (!t || t.dtype !== 'F32') throw new Error(`onnx export needs F32 tensor ${spec.name}`);
     return this.init({ name: spec.name, type: DataType.FLOAT, dims: spec.shape, raw: t.data });
   }
@@ -232,7 +251,7 @@ class Builder implements Ops<string> {
   }
   // The graph built so far as an ONNX model file.
   model(name: string, inputs: ValueInfo[], outputs: ValueInfo[], doc: string): Uint8Array {
-    return encodeModel({ name, nodes: this.g.nodes, initializers: this.g.initializers, inputs, outputs, doc }, { opset: OPSET });
+    return encodeModel({ name, nodes: [...this.g.dequantized, ...this.g.nodes], initializers: this.g.initializers, inputs, outputs, doc }, { opset: OPSET });
   }
   // Gives the last node the graph output's name.
   output(x: string, name: string): void {
@@ -261,11 +280,11 @@ export function encoderGraph(config: ModelConfig, weights: Map<string, Tensor>):
   b.tokens.source = b.input('input_ids');
   b.sourceMask = b.keyMask('attention_mask');
   b.outputRows(encoder(b, b.L), 'source', b.C, 'last_hidden_state');
-  const ids: ValueInfo = { name: 'input_ids', type: DataType.INT64, dims: ['batch', 'src_len'] };
+  const ids: ValueInfo = { name: 'input_ids', type: DataType.INT64, dims: ['batch_size', 'src_len'] };
   return b.model(
     'encoder',
     [ids, { ...ids, name: 'attention_mask' }],
-    [{ name: 'last_hidden_state', type: DataType.FLOAT, dims: ['batch', 'src_len', b.C] }],
+    [{ name: 'last_hidden_state', type: DataType.FLOAT, dims: ['batch_size', 'src_len', b.C] }],
     'Transformer encoder (edge-mt): token ids and 1/0 mask -> memory',
   );
 }
@@ -282,11 +301,11 @@ export function decoderGraph(config: ModelConfig, weights: Map<string, Tensor>):
   return b.model(
     'decoder',
     [
-      { name: 'input_ids', type: DataType.INT64, dims: ['batch', 'tgt_len'] },
-      { name: 'encoder_hidden_states', type: DataType.FLOAT, dims: ['batch', 'src_len', C] },
-      { name: 'encoder_attention_mask', type: DataType.INT64, dims: ['batch', 'src_len'] },
+      { name: 'input_ids', type: DataType.INT64, dims: ['batch_size', 'tgt_len'] },
+      { name: 'encoder_hidden_states', type: DataType.FLOAT, dims: ['batch_size', 'src_len', C] },
+      { name: 'encoder_attention_mask', type: DataType.INT64, dims: ['batch_size', 'src_len'] },
     ],
-    [{ name: 'logits', type: DataType.FLOAT, dims: ['batch', 'tgt_len', targetVocab(config)] }],
+    [{ name: 'logits', type: DataType.FLOAT, dims: ['batch_size', 'tgt_len', targetVocab(config)] }],
     'Transformer decoder (edge-mt), full sequence: target ids so far + memory -> next-token logits at every position',
   );
 }
@@ -308,7 +327,7 @@ export function decoderMergedGraph(config: ModelConfig, weights: Map<string, Ten
   b.sourceMask = b.keyMask('encoder_attention_mask');
 
   // Cross-attention keys/values of every layer: from the cache, or computed from the memory once.
-  const crossInfo = (name: string): ValueInfo => ({ name, type: DataType.FLOAT, dims: ['batch', H, 'src_len', D] });
+  const crossInfo = (name: string): ValueInfo => ({ name, type: DataType.FLOAT, dims: ['batch_size', H, 'src_len', D] });
   const names = (prefix: string) => layers.flatMap((_, i) => ['key', 'value'].map((kv) => `${prefix}_${i}_${kv}`));
   const cached = g.branch(() => layers.forEach((_, i) => ['key', 'value'].forEach((kv) => identity(past(i, 'encoder', kv), `cached_${i}_${kv}`))));
   const computed = g.branch(() => {
@@ -329,18 +348,18 @@ export function decoderMergedGraph(config: ModelConfig, weights: Map<string, Ten
   };
   b.memoryKV = (_kv, i) => [cross[2 * i], cross[2 * i + 1]];
   b.decoderLogits(layers.map((_, i) => cross[2 * i])); // memoryKV reads the If's outputs by layer
-  const kvInfo = (name: string, len: string): ValueInfo => ({ name, type: DataType.FLOAT, dims: ['batch', H, len, D] });
+  const kvInfo = (name: string, len: string): ValueInfo => ({ name, type: DataType.FLOAT, dims: ['batch_size', H, len, D] });
   return b.model(
     'decoder_merged',
     [
-      { name: 'input_ids', type: DataType.INT64, dims: ['batch', 'seq'] },
-      { name: 'encoder_attention_mask', type: DataType.INT64, dims: ['batch', 'src_len'] },
-      { name: 'encoder_hidden_states', type: DataType.FLOAT, dims: ['batch', 'src_len', C] },
+      { name: 'input_ids', type: DataType.INT64, dims: ['batch_size', 'seq'] },
+      { name: 'encoder_attention_mask', type: DataType.INT64, dims: ['batch_size', 'src_len'] },
+      { name: 'encoder_hidden_states', type: DataType.FLOAT, dims: ['batch_size', 'src_len', C] },
       ...layers.flatMap((_, i) => [kvInfo(past(i, 'decoder', 'key'), 'past_len'), kvInfo(past(i, 'decoder', 'value'), 'past_len'), kvInfo(past(i, 'encoder', 'key'), 'enc_len'), kvInfo(past(i, 'encoder', 'value'), 'enc_len')]),
       { name: 'use_cache_branch', type: DataType.BOOL, dims: [1] },
     ],
     [
-      { name: 'logits', type: DataType.FLOAT, dims: ['batch', 'seq', targetVocab(config)] },
+      { name: 'logits', type: DataType.FLOAT, dims: ['batch_size', 'seq', targetVocab(config)] },
       ...layers.flatMap((_, i) => [kvInfo(present(i, 'decoder', 'key'), 'total_len'), kvInfo(present(i, 'decoder', 'value'), 'total_len'), kvInfo(present(i, 'encoder', 'key'), 'src_len'), kvInfo(present(i, 'encoder', 'value'), 'src_len')]),
     ],
     'Transformer decoder (edge-mt) with a KV cache, in the layout of HF optimum\'s decoder_model_merged',

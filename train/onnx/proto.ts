@@ -8,7 +8,7 @@
 //   ValueInfoProto { name 1, type 2 } / TypeProto { tensor_type 1 } / TypeProto.Tensor { elem_type 1, shape 2 }
 //   TensorShapeProto { dim 1 } / Dimension { dim_value 1, dim_param 2 }
 
-export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9 } as const;
+export const DataType = { FLOAT: 1, INT8: 3, INT32: 6, INT64: 7, BOOL: 9 } as const;
 export type DataTypeId = (typeof DataType)[keyof typeof DataType];
 const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 
