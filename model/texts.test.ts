@@ -50,6 +50,14 @@ describe('texts', () => {
     expect(cut.truncated).toBe(true);
   });
 
+  test('a text is length-limited when one of its sentences stopped at the output bound', async () => {
+    const { engine } = wordEngine(100);
+    engine.translate = async (sentences) => sentences.map((s) => ({ text: s, ...(s.startsWith('Endless') ? { lengthLimited: true } : {}) }));
+    const [plain, cut] = await translateTexts(engine, ['One. Two.', 'One. Endless two. Three.'], opts);
+    expect([plain.lengthLimited, cut.lengthLimited, cut.truncated]).toEqual([false, true, false]);
+    expect(cut.translation).toBe('One. Endless two. Three.');
+  });
+
   test('translates in chunks of about CHUNK_WORK, yielding to the event loop between them', async () => {
     const order: string[] = [];
     const { engine, calls } = wordEngine(100, (n) => {
@@ -97,4 +105,5 @@ describe('texts', () => {
     expect([over.limit, over.message.includes(`up to ${cells} attention cells`)]).toEqual(['alignment', true]);
     await translateTexts(engine, texts, opts, { budget: new WorkBudget(work, 0) }); // no alignments asked: not charged
   });
+
 });

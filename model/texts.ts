@@ -16,6 +16,8 @@ export interface TextResult {
   // Some piece still had more tokens than the model takes (one unbroken word longer than maxSourceTokens):
   // the engine translated only its beginning.
   truncated: boolean;
+  // Some piece's translation stopped at the output length bound before it ended (SentenceResult).
+  lengthLimited: boolean;
 }
 
 // A text ready to translate: its pieces (text + sep concatenate to the input) with their token counts
@@ -181,27 +183,24 @@ export async function streamPlans(
   return out;
 }
 
-// Indices of the texts with a truncated piece: the responses' `truncated` field when not empty.
-export function truncatedTexts(results: TextResult[]): number[] {
-  return results.flatMap((r, i) => (r.truncated ? [i] : []));
-}
-
 function join(ps: Counted[], next: () => SentenceResult, max: number): TextResult {
   let translation = '';
   const sentences: TextResult['sentences'] = [];
   let truncated = false;
+  let lengthLimited = false;
   for (const p of ps) {
     if (translatable(p)) {
       const result = next();
       translation += result.text;
       sentences.push({ source: p.text, result });
       truncated ||= p.tokens > max;
+      lengthLimited ||= !!result.lengthLimited;
     } else {
       translation += p.text;
     }
     translation += p.sep;
   }
-  return { translation, sentences, truncated };
+  return { translation, sentences, truncated, lengthLimited };
 }
 
 function yieldToEventLoop(): Promise<void> {

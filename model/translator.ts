@@ -149,7 +149,7 @@ class Translator implements Engine {
       this.arena.reset(this.base);
     }
     if (reranker) this.rerank(todo, reranker, d, options.source);
-    for (const x of todo) out[x.i] = this.result(part, x.nbest[0], x.ids, options);
+    for (const x of todo) out[x.i] = this.result(part, x.nbest[0], x.ids, d, options);
     return out;
   }
 
@@ -198,7 +198,7 @@ class Translator implements Engine {
           if (!search.finishedAll && !text.endsWith('\uFFFD')) emit(text.replace(/\s+$/, ''));
           await new Promise((r) => setTimeout(r, 0));
         }
-        const result = this.result(part, search.results()[0], ids, options);
+        const result = this.result(part, search.results()[0], ids, d, options);
         emit(result.text);
         return result;
       } finally {
@@ -245,13 +245,22 @@ class Translator implements Engine {
     const src = new Int32Array(srcs.length * S);
     srcs.forEach((s, i) => src.set(s, i * S));
     const lens = Int32Array.from(srcs, (s) => s.length);
-    const maxSteps = srcs.map((s) => Math.min(s.length + d.extraSteps, this.maxLen - 1));
+    const maxSteps = srcs.map((s) => this.maxSteps(s, d));
     const st = model.encode(src, lens, S, d.beam, Math.max(...maxSteps) + 1);
     return new BeamSearch(model, st, { beam: d.beam, alpha: d.alpha, maxSteps, alignments: !!o.alignments, rules: this.tok.rules });
   }
 
-  private result(part: Part, h: Hypothesis, src: number[], o: TranslateOptions): SentenceResult {
+  // The most tokens the decoder writes for source ids `src` (tag and </s> included), within the model's
+  // positions and an imported model's max_length (model/search.ts bounds it so too).
+  private maxSteps(src: number[], d: Decode): number {
+    return Math.min(src.length + d.extraSteps, this.maxLen - 1, (this.tok.rules.maxLength ?? Infinity) - 1);
+  }
+
+  private result(part: Part, h: Hypothesis, src: number[], d: Decode, o: TranslateOptions): SentenceResult {
     const r: SentenceResult = { text: this.tok.decode(h.tokens) };
+    // A hypothesis ended by </s> has fewer tokens than steps (</s> is not among them); one that reached
+    // the bound without it has as many: the search stopped it, not the model.
+    if (h.tokens.length >= this.maxSteps(src, d)) r.lengthLimited = true;
     if (o.alignments && h.attention) {
       const c = part.model.config;
       const S = src.length;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { SentenceResult } from '../../model/engine.ts';
 import type { Env } from '../env.ts';
 import { type FakeEngine, fakeEngine, fakeProvider, postJson, routeApp } from '../testing.ts';
 import { translateRoutes } from './translate.ts';
@@ -104,6 +105,32 @@ describe('POST /v1/translate', () => {
     const { post } = setup();
     const events = parseSSE(await (await post({ text: 'BOOM', source: 'en', target: 'de', stream: true })).text());
     expect(events.at(-1)).toEqual({ event: 'error', data: JSON.stringify({ error: { code: 'internal', message: 'internal error' } }) });
+  });
+});
+
+describe('POST /v1/translate: texts that may miss words', () => {
+  it('lists the texts whose translation stopped at the length bound, those of a pivot\'s first leg too', async () => {
+    const fren = fakeEngine({ name: 'fren', languages: ['fr', 'en'], directions: [['fr', 'en']] });
+    const ende = fakeEngine({ name: 'ende', languages: ['en', 'de'], directions: [['en', 'de']] });
+    const flagging = (e: FakeEngine, word: string) => {
+      const { translate, translateStream } = e;
+      const flag = (r: SentenceResult) => (r.text.includes(word) ? { ...r, lengthLimited: true } : r);
+      e.translate = async (s, o) => (await translate(s, o)).map(flag);
+      e.translateStream = async (s, o, onToken) => flag(await translateStream(s, o, onToken));
+    };
+    flagging(fren, 'ENDLOS');
+    flagging(ende, 'FOREVER');
+    const app = routeApp(translateRoutes(), fakeProvider([fren, ende]));
+    const post = (body: object) => app.request('/v1/translate', postJson(body));
+    const direct = (await (await post({ text: ['Short.', 'It goes on forever.', 'Fine.'], source: 'en', target: 'de' })).json()) as Json;
+    expect(direct).toMatchObject({ translations: ['v1:SHORT.', 'v1:IT GOES ON FOREVER.', 'v1:FINE.'], lengthLimited: [1] });
+    expect(direct).not.toHaveProperty('truncated');
+    const texts = ['Un texte endlos.', 'Court.', 'forever'];
+    const pivot = (await (await post({ text: texts, source: 'fr', target: 'de' })).json()) as Json;
+    expect(pivot).toMatchObject({ pivot: 'en', lengthLimited: [0, 2] }); // 0 on the first leg, 2 on the second
+    const events = parseSSE(await (await post({ text: texts, source: 'fr', target: 'de', stream: true })).text());
+    expect(JSON.parse(events.at(-1)!.data)).toEqual(pivot);
+    expect((await (await post({ text: 'Court.', source: 'fr', target: 'de' })).json()) as Json).not.toHaveProperty('lengthLimited');
   });
 });
 
