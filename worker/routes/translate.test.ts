@@ -81,6 +81,23 @@ describe('POST /v1/translate', () => {
     expect((await post({ ...req, beam: 3 })).headers.get('X-Cache')).toBe('MISS'); // options are in the key
   });
 
+  it('keeps source "auto" and the source it detects apart in the cache: each gets its own body', async () => {
+    const { post, engine } = setup();
+    const text = 'The cached dog runs across the green park.';
+    const asked = async (source: string) => {
+      const res = await post({ text, source, target: 'de' });
+      return { cache: res.headers.get('X-Cache'), body: (await res.json()) as Json };
+    };
+    const auto = await asked('auto');
+    expect([auto.cache, auto.body.detected?.language]).toEqual(['MISS', 'en']);
+    const given = await asked('en');
+    expect([given.cache, given.body.translation]).toEqual(['MISS', auto.body.translation]);
+    expect(given.body).not.toHaveProperty('detected');
+    expect(await asked('auto')).toEqual({ ...auto, cache: 'HIT' });
+    expect(await asked('en')).toEqual({ ...given, cache: 'HIT' });
+    expect(engine.calls).toHaveLength(2);
+  });
+
   it('streams tokens as server-sent events, then the full result', async () => {
     for (const [body, headers] of [
       [{ text: 'Stream it. Now.', source: 'en', target: 'de', stream: true }, {}],

@@ -96,7 +96,8 @@ export function translateRoutes() {
     }
 
     try {
-      const key = await cacheKey(c, [model.name, model.version, clean, all]);
+      // The source as asked too: "auto" answers with `detected`, the language it found without (same text).
+      const key = await cacheKey(c, [model.name, model.version, clean, all, req.source]);
       const cached = await cacheGet<TranslateBody>(key);
       if (cached !== undefined) {
         c.header('X-Cache', 'HIT');
