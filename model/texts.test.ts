@@ -3,7 +3,7 @@ import { loadKernels } from '../kernels/node.ts';
 import { DECODE_DEFAULTS, mergeDecode } from './decode.ts';
 import type { Engine, SentenceResult, TranslateOptions } from './engine.ts';
 import { microModelFiles } from './testing.ts';
-import { CHUNK_WORK, Cancelled, TooMuchWork, WorkBudget, planTexts, translatePlans, translateTexts, workOf } from './texts.ts';
+import { CHUNK_WORK, Cancelled, TooMuchWork, WorkBudget, nextLegWork, planTexts, translatePlans, translateTexts, workOf } from './texts.ts';
 import { createEngine } from './translator.ts';
 
 const opts: TranslateOptions = { source: 'en', target: 'de', beam: 2 };
@@ -106,4 +106,13 @@ describe('texts', () => {
     await translateTexts(engine, texts, opts, { budget: new WorkBudget(work, 0) }); // no alignments asked: not charged
   });
 
+  test('nextLegWork: the next leg reads at most this leg\'s output bound per piece, in pieces it takes', () => {
+    const { engine } = wordEngine(100);
+    const { engine: next } = wordEngine(40);
+    const plans = planTexts(engine, ['One two three.', '', 'Four five.'], opts);
+    const extra = 2 + DECODE_DEFAULTS.extraSteps;
+    // Outputs of at most 3 + 52 and 2 + 52 tokens; the next model takes 40 a piece: 40 + 15 and 40 + 14.
+    const pieces = [40, 15, 40, 14];
+    expect(nextLegWork(plans, engine, opts, next, { ...opts, beam: 3 })).toBe(pieces.reduce((n, t) => n + Math.min(t + extra, 41), 0) * 3);
+  });
 });

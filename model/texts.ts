@@ -61,6 +61,12 @@ export class WorkBudget {
     this.spent += work;
     this.aligned += alignment;
   }
+
+  // Gives back work spent ahead (a pivot's second leg, estimated before the first runs: nextLegWork) once
+  // the second leg is planned and charged what it really takes.
+  refund(work: number): void {
+    this.spent -= work;
+  }
 }
 
 export class TooMuchWork extends Error {
@@ -104,9 +110,29 @@ export function workOf(plans: TextPlan[], engine: Engine, options: TranslateOpti
 }
 
 function work(plans: TextPlan[], engine: Engine, d: Decode): number {
+  return pieceWork(plans.flatMap((p) => p.pieces.filter(translatable)), engine, d);
+}
+
+function pieceWork(pieces: Array<{ tokens: number }>, engine: Engine, d: Decode): number {
   let steps = 0;
-  for (const p of plans) for (const piece of p.pieces) if (translatable(piece)) steps += stepsOf(piece, engine, d);
+  for (const piece of pieces) steps += stepsOf(piece, engine, d);
   return steps * d.beam * (d.rerank ? 2 : 1);
+}
+
+// The work of the next leg of a pivot on this leg's translations, before this leg runs: each piece's
+// translation has at most as many tokens as its decoder steps here (the output bound, stepsOf), which the
+// next leg reads as source, in pieces of at most its maxSourceTokens. An estimate: it counts the next
+// model's tokens as this one's, and a translation the next leg splits into sentences costs more.
+export function nextLegWork(plans: TextPlan[], engine: Engine, options: TranslateOptions, next: Engine, nextOptions: TranslateOptions): number {
+  const d = engine.decodeOptions(options);
+  const max = next.maxSourceTokens;
+  const outputs: Array<{ tokens: number }> = [];
+  for (const p of plans) {
+    for (const piece of p.pieces.filter(translatable)) {
+      for (let left = stepsOf(piece, engine, d); left > 0; left -= max) outputs.push({ tokens: Math.min(left, max) });
+    }
+  }
+  return pieceWork(outputs, next, next.decodeOptions(nextOptions));
 }
 
 // Attention cells of a text's alignments: source positions x decoder steps, summed over its pieces.
@@ -116,7 +142,7 @@ function alignmentOf(plan: TextPlan, engine: Engine, d: Decode): number {
   return cells;
 }
 
-function stepsOf(p: Counted, engine: Engine, d: Decode): number {
+function stepsOf(p: { tokens: number }, engine: Engine, d: Decode): number {
   return Math.min(p.tokens + 2 + d.extraSteps, engine.maxSourceTokens + 1);
 }
 

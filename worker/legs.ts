@@ -5,7 +5,7 @@
 import type { TranslateOptions } from '../model/engine.ts';
 import type { Route } from '../model/routing.ts';
 import { type TextFlags, flagsOf } from '../model/response.ts';
-import { type Control, translateTexts } from '../model/texts.ts';
+import { type Control, nextLegWork, planTexts, translatePlans } from '../model/texts.ts';
 import type { z } from '@hono/zod-openapi';
 import type { Leg } from './schemas.ts';
 import type { Lease, ModelProvider, ServedModel } from './model-provider.ts';
@@ -44,15 +44,23 @@ export async function acquireLegs(models: ModelProvider, route: Route): Promise<
 
 // Translates `texts` through every leg but the last: the last leg's input, its options, and what the
 // earlier legs flagged (a text cut on the way is cut in the response: model/response.ts).
+// The budget is charged for each leg before the first decodes: this leg as planned, the next as estimated
+// from this one's longest output (nextLegWork), which the next leg's real charge replaces when it is planned.
 export async function runFirstLegs(legs: Legs, route: Route, texts: string[], options: TranslateOptions, control: Control = {}) {
   let input = texts;
   const flags: TextFlags[] = [];
+  const optionsOf = (i: number) => ({ ...options, source: route.legs[i].source, target: route.legs[i].target });
+  let ahead = 0; // work charged for the next leg before it is planned
   for (let i = 0; i < route.legs.length - 1; i++) {
-    const { source, target } = route.legs[i];
-    const results = await translateTexts(legs.leases[i].model.engine, input, { ...options, source, target }, control);
+    const engine = legs.leases[i].model.engine;
+    const plans = planTexts(engine, input, optionsOf(i), control);
+    control.budget?.refund(ahead);
+    ahead = nextLegWork(plans, engine, optionsOf(i), legs.leases[i + 1].model.engine, optionsOf(i + 1));
+    control.budget?.spend(ahead, 0, engine.decodeOptions(optionsOf(i)).extraSteps);
+    const results = await translatePlans(engine, plans, optionsOf(i), control);
     flags.push(flagsOf(results));
     input = results.map((r) => r.translation);
   }
-  const { source, target } = route.legs.at(-1)!;
-  return { texts: input, options: { ...options, source, target }, flags };
+  control.budget?.refund(ahead);
+  return { texts: input, options: optionsOf(route.legs.length - 1), flags };
 }

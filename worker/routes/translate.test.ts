@@ -151,6 +151,24 @@ describe('POST /v1/translate: texts that may miss words', () => {
   });
 });
 
+describe('POST /v1/translate: the compute budget through a pivot', () => {
+  it('charges both legs before the first decodes, the second at the first\'s longest output', async () => {
+    const fren = fakeEngine({ name: 'fren', languages: ['fr', 'en'], directions: [['fr', 'en']] });
+    const ende = fakeEngine({ name: 'ende', languages: ['en', 'de'], directions: [['en', 'de']] });
+    const app = routeApp(translateRoutes(), fakeProvider([fren, ende]));
+    const post = (maxWork: number) => app.request('/v1/translate', postJson({ text: 'Un deux trois.', source: 'fr', target: 'de', beam: 2 }), { MAX_WORK: String(maxWork) });
+    // First leg: 3 tokens + 52 steps, x beam 2 = 110; second: its source at most those 55 tokens, + 52 steps, x 2 = 214.
+    const both = 110 + 214;
+    await expectError(await post(both - 1), 422, 'too_much_work', new RegExp(`needs up to ${both} .*the limit is ${both - 1}`));
+    expect([fren.calls, ende.calls]).toEqual([[], []]);
+    // Once the first leg is done, its real charge (3 tokens: 110) replaces the estimate: 110 + 110 <= both,
+    // where estimate and charge together (110 + 214 + 110) would be over.
+    const ok = await post(both);
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as Json).translation).toBe('v1:V1:UN DEUX TROIS.');
+  });
+});
+
 describe('POST /v1/translate errors', () => {
   it('rerank: the engine gets rerank and decodes at beam 8 unless a beam is given; refused without the reverse direction', async () => {
     const { post, engine } = setup(fakeEngine({ directions: [['en', 'de'], ['de', 'en']] }));
