@@ -3,7 +3,7 @@ import { loadKernels } from '../kernels/node.ts';
 import { DECODE_DEFAULTS, mergeDecode } from './decode.ts';
 import type { Engine, SentenceResult, TranslateOptions } from './engine.ts';
 import { microModelFiles } from './testing.ts';
-import { CHUNK_WORK, Cancelled, TooMuchWork, WorkBudget, nextLegWork, planTexts, translatePlans, translateTexts, workOf } from './texts.ts';
+import { CHUNK_MIN_ROWS, CHUNK_WORK, Cancelled, TooMuchWork, WorkBudget, nextLegWork, planTexts, translatePlans, translateTexts, workOf } from './texts.ts';
 import { createEngine } from './translator.ts';
 
 const opts: TranslateOptions = { source: 'en', target: 'de', beam: 2 };
@@ -72,6 +72,19 @@ describe('texts', () => {
     expect(calls.flat().sort()).toEqual([...texts].sort());
     const perChunk = workOf(plans, engine, opts) / texts.length;
     for (const c of calls) expect(c.length * perChunk).toBeLessThanOrEqual(CHUNK_WORK);
+  });
+
+  test('a chunk counts each step at CHUNK_MIN_ROWS rows at least: a small beam does not make chunks longer', async () => {
+    const texts = Array.from({ length: 12 }, (_, i) => `Sentence number ${i} is here.`);
+    const sizes = async (beam: number) => {
+      const { engine, calls } = wordEngine(100);
+      await translateTexts(engine, texts, { ...opts, beam });
+      return calls.map((c) => c.length);
+    };
+    const steps = 5 + 2 + DECODE_DEFAULTS.extraSteps;
+    const most = Math.floor(CHUNK_WORK / (steps * CHUNK_MIN_ROWS));
+    expect(await sizes(1)).toEqual(await sizes(CHUNK_MIN_ROWS));
+    expect(Math.max(...(await sizes(1)))).toBe(most);
   });
 
   test('stops at the next chunk when the signal aborts', async () => {

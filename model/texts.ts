@@ -79,6 +79,10 @@ export class TooMuchWork extends Error {
 
 // Decoding work of a chunk between two yields, in decoder row-steps (workOf).
 export const CHUNK_WORK = 512;
+// A decoder step on a few rows costs about what it costs on CHUNK_MIN_ROWS (reading the weights dominates),
+// so a chunk counts each piece's steps at no fewer rows: at beam 1 a chunk holds half as many steps as at
+// beam 2 would allow, and no two of the longest pieces run between two yields.
+export const CHUNK_MIN_ROWS = 4;
 
 const translatable = (p: Counted) => p.text.trim() !== '';
 
@@ -156,7 +160,7 @@ export async function translatePlans(engine: Engine, plans: TextPlan[], options:
   // Similar lengths in one chunk: the engine batches a chunk's sentences, padded to the longest.
   const order = todo.map((_, i) => i).sort((a, b) => todo[a].tokens - todo[b].tokens);
   const d = engine.decodeOptions(options);
-  const cost = (k: number) => stepsOf(todo[k], engine, d) * d.beam;
+  const cost = (k: number) => stepsOf(todo[k], engine, d) * Math.max(d.beam, CHUNK_MIN_ROWS);
   for (let i = 0; i < order.length; ) {
     if (i > 0) await yieldToEventLoop();
     if (control.signal?.aborted) throw new Cancelled();
