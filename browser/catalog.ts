@@ -8,6 +8,7 @@ import { Client } from '../client/index.ts';
 import type { BatchTranslation, Languages, LocalTranslator, StreamEvent, TranslateParams, Translation } from '../client/types.ts';
 import { serves } from '../model/engine.ts';
 import { LanguageDetector, detectSource } from '../model/langid.ts';
+import { type TextFlags, detectedField, mergeFlags, servedBy } from '../model/response.ts';
 import { type RoutableModel, type Route, allPairs, describePairs, findRoute, routableLanguages } from '../model/routing.ts';
 import { cleanText } from './protocol.ts';
 import { EngineError, type LoadOptions, type LoadProgress, Translator, fetchOk } from './translator.ts';
@@ -205,22 +206,20 @@ export class Catalog implements LocalTranslator {
     }
     const translators = await Promise.all(route.legs.map((l) => this.load(l.model)));
     let input = texts;
+    const earlier: TextFlags[] = []; // a text cut on the way is cut in the response
     for (const [i, leg] of route.legs.slice(0, -1).entries()) {
-      input = (await translators[i].translate(input, { ...params, source: leg.source, target: leg.target })).translations;
+      const r = await translators[i].translate(input, { ...params, source: leg.source, target: leg.target });
+      input = r.translations;
+      earlier.push(r);
     }
     const last = route.legs.at(-1)!;
     const legs = route.legs.map((l, i) => ({ source: l.source, target: l.target, model: l.model, version: translators[i].info.version }));
-    const named = {
-      model: legs.map((l) => l.model).join('+'),
-      version: legs.map((l) => l.version).join('+'),
-      ...(route.pivot ? { pivot: route.pivot, legs } : {}),
-      ...(detected ? { detected } : {}),
-    };
+    const named = { ...servedBy(legs, route.pivot), ...(detected ? { detected } : {}) };
     return {
       translator: translators.at(-1)!,
       texts: input,
       params: { ...params, source: last.source, target: last.target },
-      shape: (r) => ({ ...r, ...named }),
+      shape: (r) => ({ ...r, ...named, ...mergeFlags([r, ...earlier]) }),
     };
   }
 
@@ -236,7 +235,7 @@ export class Catalog implements LocalTranslator {
         ? 'source "auto": the text has no letters to tell its language by; give source explicitly'
         : `source "auto": nothing translates into '${target}'; supported directions: ${describePairs(models)}`);
     }
-    return { language: d.language, confidence: Math.round(d.confidence * 1000) / 1000 };
+    return detectedField(d);
   }
 
   private async fetchDetector(): Promise<LanguageDetector> {

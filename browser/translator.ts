@@ -7,7 +7,8 @@ import { ApiError } from '../client/index.ts';
 import type { BatchTranslation, LocalTranslator, StreamEvent, TranslateParams, Translation } from '../client/types.ts';
 import type { ModelInfo, TranslateOptions } from '../model/engine.ts';
 import type { TextResult } from '../model/texts.ts';
-import { type FromEngine, type ToEngine, cleanText, toTranslation } from './protocol.ts';
+import { translationBody } from '../model/response.ts';
+import { type FromEngine, type ToEngine, cleanText } from './protocol.ts';
 
 export type { BatchTranslation, StreamEvent, TranslateParams, Translation } from '../client/types.ts';
 
@@ -113,8 +114,7 @@ export class Translator implements LocalTranslator {
   translate(texts: string[], params: TranslateParams): Promise<BatchTranslation>;
   async translate(text: string | string[], params: TranslateParams): Promise<Translation | BatchTranslation> {
     const batch = Array.isArray(text);
-    const results = await this.run(batch ? text : [text], params, false);
-    return toTranslation(results, batch, this.info, !!params.alignments);
+    return this.body(await this.run(batch ? text : [text], params, false), batch, params);
   }
 
   // Token events as the engine decodes, then `done` with what translate() returns.
@@ -133,7 +133,7 @@ export class Translator implements LocalTranslator {
       notify();
     }).then(
       (results) => {
-        queue.push({ type: 'done', result: toTranslation(results, batch, this.info, !!params.alignments) });
+        queue.push({ type: 'done', result: this.body(results, batch, params) });
         finished = true;
         notify();
       },
@@ -157,6 +157,12 @@ export class Translator implements LocalTranslator {
     this.worker.terminate();
     for (const p of this.pending.values()) p.reject(this.dead);
     this.pending.clear();
+  }
+
+  // The API's response to the request (model/response.ts).
+  private body(results: TextResult[], batch: boolean, params: TranslateParams): Translation | BatchTranslation {
+    const leg = { source: params.source, target: params.target, model: this.info.name, version: this.info.version };
+    return translationBody(results, { batch, alignments: !!params.alignments, legs: [leg] });
   }
 
   private run(texts: string[], params: TranslateParams, stream: boolean, onToken?: Pending['onToken']): Promise<TextResult[]> {

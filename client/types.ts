@@ -15,10 +15,12 @@ export type SentenceAlignment = z.infer<typeof api.SentenceAlignment>;
 // Through a pivot, `model` and `version` join each leg's with '+', and `pivot` and `legs` say how it went.
 export type Leg = z.infer<typeof api.Leg>;
 
-// The response to one text; `truncated` is present when a word longer than the model takes was cut: [0].
+// The response to one text; `truncated` is present when a word longer than the model takes was cut: [0];
+// `lengthLimited` when a sentence's translation stopped at the output length bound instead of ending: [0].
 export type Translation = z.infer<typeof api.Translation>;
 
-// The response to a batch; `truncated` lists the texts in which a word longer than the model takes was cut.
+// The response to a batch; `truncated` lists the texts in which a word longer than the model takes was cut,
+// `lengthLimited` those in which a sentence's translation stopped at the output length bound.
 export type BatchTranslation = z.infer<typeof api.BatchTranslation>;
 
 // What a stream yields: pieces of text `index` as they are decoded (a text's pieces concatenate to its

@@ -14,6 +14,9 @@ export interface TranslateOptions extends DecodeRequest {
 
 export interface SentenceResult {
   text: string; // detokenized translation
+  // Decoding stopped at the longest output allowed (source tokens + extraSteps, within the model's
+  // positions: model/decode.ts) before the model ended the sentence: the end of the text may be missing.
+  lengthLimited?: boolean;
   sourceTokens?: string[]; // subword pieces, for alignment labels
   targetTokens?: string[];
   // alignment[t][s]: cross-attention weight of target token t on source token s, averaged over heads

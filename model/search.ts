@@ -74,7 +74,7 @@ export class BeamSearch {
   private st: DecoderState;
   private opts: SearchOptions;
   private rules: SearchRules;
-  private maxSteps: number[]; // opts.maxSteps within the rules' maxLength
+  readonly maxSteps: number[]; // per sentence: opts.maxSteps within the rules' maxLength (a result that long was cut)
 
   constructor(model: InferenceModel, st: DecoderState, opts: SearchOptions) {
     this.model = model;

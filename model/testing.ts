@@ -7,12 +7,15 @@ import type { ModelFiles } from './translator.ts';
 
 const corpus = ['a man rides a horse .', 'ein Mann reitet ein Pferd .', 'two dogs play in the snow .', 'zwei Hunde spielen im Schnee .'];
 
-export function microModelFiles(seed = 1): ModelFiles {
+// `over` changes the config (e.g. a short maxLen); `eosLogit` adds a logits bias that makes the model end
+// every sentence at once (a large value) or never (a very negative one).
+export function microModelFiles(seed = 1, over: Partial<ModelConfig> = {}, eosLogit?: number): ModelFiles {
   const tok = Tokenizer.train(corpus, { vocabSize: 300, languages: ['en', 'de'] });
-  const config = { ...PRESETS.micro, vocabSize: tok.vocabSize, dModel: 16, heads: 2, maxLen: 64 };
+  const config = { ...PRESETS.micro, vocabSize: tok.vocabSize, dModel: 16, heads: 2, maxLen: 64, ...over, ...(eosLogit === undefined ? {} : { logitsBias: true }) };
   const layout = paramLayout(config);
   const flat = new Float32Array(layout.total);
   initParams(flat, layout, seed);
+  if (eosLogit !== undefined) flat[layout.outputBias!.offset + tok.specials.eos] = eosLogit;
   const tensors = new Map<string, Tensor>();
   for (const t of layout.tensors) tensors.set(t.name, f32Tensor(t.shape, flat.slice(t.offset, t.offset + t.size)));
   return {

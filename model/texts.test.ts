@@ -3,7 +3,7 @@ import { loadKernels } from '../kernels/node.ts';
 import { DECODE_DEFAULTS, mergeDecode } from './decode.ts';
 import type { Engine, SentenceResult, TranslateOptions } from './engine.ts';
 import { microModelFiles } from './testing.ts';
-import { CHUNK_WORK, Cancelled, TooMuchWork, WorkBudget, planTexts, translatePlans, translateTexts, workOf } from './texts.ts';
+import { CHUNK_MIN_ROWS, CHUNK_WORK, Cancelled, TooMuchWork, WorkBudget, nextLegWork, planTexts, translatePlans, translateTexts, workOf } from './texts.ts';
 import { createEngine } from './translator.ts';
 
 const opts: TranslateOptions = { source: 'en', target: 'de', beam: 2 };
@@ -50,6 +50,14 @@ describe('texts', () => {
     expect(cut.truncated).toBe(true);
   });
 
+  test('a text is length-limited when one of its sentences stopped at the output bound', async () => {
+    const { engine } = wordEngine(100);
+    engine.translate = async (sentences) => sentences.map((s) => ({ text: s, ...(s.startsWith('Endless') ? { lengthLimited: true } : {}) }));
+    const [plain, cut] = await translateTexts(engine, ['One. Two.', 'One. Endless two. Three.'], opts);
+    expect([plain.lengthLimited, cut.lengthLimited, cut.truncated]).toEqual([false, true, false]);
+    expect(cut.translation).toBe('One. Endless two. Three.');
+  });
+
   test('translates in chunks of about CHUNK_WORK, yielding to the event loop between them', async () => {
     const order: string[] = [];
     const { engine, calls } = wordEngine(100, (n) => {
@@ -64,6 +72,19 @@ describe('texts', () => {
     expect(calls.flat().sort()).toEqual([...texts].sort());
     const perChunk = workOf(plans, engine, opts) / texts.length;
     for (const c of calls) expect(c.length * perChunk).toBeLessThanOrEqual(CHUNK_WORK);
+  });
+
+  test('a chunk counts each step at CHUNK_MIN_ROWS rows at least: a small beam does not make chunks longer', async () => {
+    const texts = Array.from({ length: 12 }, (_, i) => `Sentence number ${i} is here.`);
+    const sizes = async (beam: number) => {
+      const { engine, calls } = wordEngine(100);
+      await translateTexts(engine, texts, { ...opts, beam });
+      return calls.map((c) => c.length);
+    };
+    const steps = 5 + 2 + DECODE_DEFAULTS.extraSteps;
+    const most = Math.floor(CHUNK_WORK / (steps * CHUNK_MIN_ROWS));
+    expect(await sizes(1)).toEqual(await sizes(CHUNK_MIN_ROWS));
+    expect(Math.max(...(await sizes(1)))).toBe(most);
   });
 
   test('stops at the next chunk when the signal aborts', async () => {
@@ -96,5 +117,15 @@ describe('texts', () => {
     const over = await translateTexts(engine, texts, aligned, { budget: new WorkBudget(work, cells - 1) }).catch((e) => e);
     expect([over.limit, over.message.includes(`up to ${cells} attention cells`)]).toEqual(['alignment', true]);
     await translateTexts(engine, texts, opts, { budget: new WorkBudget(work, 0) }); // no alignments asked: not charged
+  });
+
+  test('nextLegWork: the next leg reads at most this leg\'s output bound per piece, in pieces it takes', () => {
+    const { engine } = wordEngine(100);
+    const { engine: next } = wordEngine(40);
+    const plans = planTexts(engine, ['One two three.', '', 'Four five.'], opts);
+    const extra = 2 + DECODE_DEFAULTS.extraSteps;
+    // Outputs of at most 3 + 52 and 2 + 52 tokens; the next model takes 40 a piece: 40 + 15 and 40 + 14.
+    const pieces = [40, 15, 40, 14];
+    expect(nextLegWork(plans, engine, opts, next, { ...opts, beam: 3 })).toBe(pieces.reduce((n, t) => n + Math.min(t + extra, 41), 0) * 3);
   });
 });

@@ -16,6 +16,8 @@ export interface TextResult {
   // Some piece still had more tokens than the model takes (one unbroken word longer than maxSourceTokens):
   // the engine translated only its beginning.
   truncated: boolean;
+  // Some piece's translation stopped at the output length bound before it ended (SentenceResult).
+  lengthLimited: boolean;
 }
 
 // A text ready to translate: its pieces (text + sep concatenate to the input) with their token counts
@@ -59,6 +61,12 @@ export class WorkBudget {
     this.spent += work;
     this.aligned += alignment;
   }
+
+  // Gives back work spent ahead (a pivot's second leg, estimated before the first runs: nextLegWork) once
+  // the second leg is planned and charged what it really takes.
+  refund(work: number): void {
+    this.spent -= work;
+  }
 }
 
 export class TooMuchWork extends Error {
@@ -71,6 +79,10 @@ export class TooMuchWork extends Error {
 
 // Decoding work of a chunk between two yields, in decoder row-steps (workOf).
 export const CHUNK_WORK = 512;
+// A decoder step on a few rows costs about what it costs on CHUNK_MIN_ROWS (reading the weights dominates),
+// so a chunk counts each piece's steps at no fewer rows: at beam 1 a chunk holds half as many steps as at
+// beam 2 would allow, and no two of the longest pieces run between two yields.
+export const CHUNK_MIN_ROWS = 4;
 
 const translatable = (p: Counted) => p.text.trim() !== '';
 
@@ -102,9 +114,29 @@ export function workOf(plans: TextPlan[], engine: Engine, options: TranslateOpti
 }
 
 function work(plans: TextPlan[], engine: Engine, d: Decode): number {
+  return pieceWork(plans.flatMap((p) => p.pieces.filter(translatable)), engine, d);
+}
+
+function pieceWork(pieces: Array<{ tokens: number }>, engine: Engine, d: Decode): number {
   let steps = 0;
-  for (const p of plans) for (const piece of p.pieces) if (translatable(piece)) steps += stepsOf(piece, engine, d);
+  for (const piece of pieces) steps += stepsOf(piece, engine, d);
   return steps * d.beam * (d.rerank ? 2 : 1);
+}
+
+// The work of the next leg of a pivot on this leg's translations, before this leg runs: each piece's
+// translation has at most as many tokens as its decoder steps here (the output bound, stepsOf), which the
+// next leg reads as source, in pieces of at most its maxSourceTokens. An estimate: it counts the next
+// model's tokens as this one's, and a translation the next leg splits into sentences costs more.
+export function nextLegWork(plans: TextPlan[], engine: Engine, options: TranslateOptions, next: Engine, nextOptions: TranslateOptions): number {
+  const d = engine.decodeOptions(options);
+  const max = next.maxSourceTokens;
+  const outputs: Array<{ tokens: number }> = [];
+  for (const p of plans) {
+    for (const piece of p.pieces.filter(translatable)) {
+      for (let left = stepsOf(piece, engine, d); left > 0; left -= max) outputs.push({ tokens: Math.min(left, max) });
+    }
+  }
+  return pieceWork(outputs, next, next.decodeOptions(nextOptions));
 }
 
 // Attention cells of a text's alignments: source positions x decoder steps, summed over its pieces.
@@ -114,7 +146,7 @@ function alignmentOf(plan: TextPlan, engine: Engine, d: Decode): number {
   return cells;
 }
 
-function stepsOf(p: Counted, engine: Engine, d: Decode): number {
+function stepsOf(p: { tokens: number }, engine: Engine, d: Decode): number {
   return Math.min(p.tokens + 2 + d.extraSteps, engine.maxSourceTokens + 1);
 }
 
@@ -128,7 +160,7 @@ export async function translatePlans(engine: Engine, plans: TextPlan[], options:
   // Similar lengths in one chunk: the engine batches a chunk's sentences, padded to the longest.
   const order = todo.map((_, i) => i).sort((a, b) => todo[a].tokens - todo[b].tokens);
   const d = engine.decodeOptions(options);
-  const cost = (k: number) => stepsOf(todo[k], engine, d) * d.beam;
+  const cost = (k: number) => stepsOf(todo[k], engine, d) * Math.max(d.beam, CHUNK_MIN_ROWS);
   for (let i = 0; i < order.length; ) {
     if (i > 0) await yieldToEventLoop();
     if (control.signal?.aborted) throw new Cancelled();
@@ -181,27 +213,24 @@ export async function streamPlans(
   return out;
 }
 
-// Indices of the texts with a truncated piece: the responses' `truncated` field when not empty.
-export function truncatedTexts(results: TextResult[]): number[] {
-  return results.flatMap((r, i) => (r.truncated ? [i] : []));
-}
-
 function join(ps: Counted[], next: () => SentenceResult, max: number): TextResult {
   let translation = '';
   const sentences: TextResult['sentences'] = [];
   let truncated = false;
+  let lengthLimited = false;
   for (const p of ps) {
     if (translatable(p)) {
       const result = next();
       translation += result.text;
       sentences.push({ source: p.text, result });
       truncated ||= p.tokens > max;
+      lengthLimited ||= !!result.lengthLimited;
     } else {
       translation += p.text;
     }
     translation += p.sep;
   }
-  return { translation, sentences, truncated };
+  return { translation, sentences, truncated, lengthLimited };
 }
 
 function yieldToEventLoop(): Promise<void> {

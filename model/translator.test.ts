@@ -47,6 +47,26 @@ describe('translator engine', () => {
     expect(r.layers!.length).toBe(2);
   });
 
+  it('flags a translation that stopped at the output length bound, not one the model ended', async () => {
+    const sentence = 'a man rides a horse .';
+    // maxLen 12: at most 11 output tokens, however long the source.
+    const never = createEngine(microModelFiles(1, { maxLen: 12 }, -100), loadKernels('simd'));
+    const ends = createEngine(microModelFiles(1, { maxLen: 12 }, 100), loadKernels('simd'));
+    for (const beam of [1, 3]) {
+      const [cut] = await never.translate([sentence], { ...opts, beam });
+      expect(cut.lengthLimited).toBe(true);
+      expect(cut.text).not.toBe('');
+      const streamed = await never.translateStream(sentence, { ...opts, beam }, () => {});
+      expect(streamed).toEqual(cut);
+      const [done] = await ends.translate([sentence], { ...opts, beam });
+      expect([done.text, done.lengthLimited]).toEqual(['', undefined]);
+      // The rule reads the bound, not a fixed length: a shorter source bounds the output at its length + 50,
+      // which a maxLen-64 model reaches first.
+      const [long] = await createEngine(microModelFiles(1, {}, -100), loadKernels('simd')).translate(['a'], { ...opts, beam });
+      expect(long.lengthLimited).toBe(true);
+    }
+  });
+
   it('rejects unknown languages and directions with the supported list', async () => {
     await expect(engine.translate(['x'], { ...opts, target: 'fr' })).rejects.toThrow(UnsupportedError);
     await expect(engine.translate(['x'], { ...opts, target: 'fr' })).rejects.toThrow(/supported: en, de/);

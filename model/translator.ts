@@ -138,7 +138,7 @@ class Translator implements Engine {
     const { tag, part, reverse, d } = this.check(options);
     const reranker = reverse && d.rerankWeight > 0 ? reverse : undefined; // weight 0 would keep the beam's choice
     const out: SentenceResult[] = sentences.map(() => ({ text: '' }));
-    const todo = sentences.map((s, i) => ({ i, ids: this.sourceIds(s, tag), nbest: [] as Hypothesis[] })).filter((x) => x.ids.length > 2);
+    const todo = sentences.map((s, i) => ({ i, ids: this.sourceIds(s, tag), nbest: [] as Hypothesis[], bound: 0 })).filter((x) => x.ids.length > 2);
     // Similar lengths together: less padding.
     todo.sort((a, b) => a.ids.length - b.ids.length);
     // Batches of at most maxRows rows whose memory fits the scratch budget.
@@ -149,12 +149,13 @@ class Translator implements Engine {
       const chunk = todo.slice(b, e);
       const search = this.start(part, chunk.map((x) => x.ids), d, options);
       while (!search.finishedAll) search.step();
+      chunk.forEach((x, j) => (x.bound = search.maxSteps[j]));
       if (reranker) search.nbest().forEach((hs, j) => (chunk[j].nbest = hs));
       else search.results().forEach((h, j) => (chunk[j].nbest = [h]));
       this.arena.reset(this.base);
     }
     if (reranker) this.rerank(todo, reranker, d, options.source);
-    for (const x of todo) out[x.i] = this.result(part, x.nbest[0], x.ids, options);
+    for (const x of todo) out[x.i] = this.result(part, x.nbest[0], x.ids, x.bound, options);
     return out;
   }
 
@@ -203,7 +204,7 @@ class Translator implements Engine {
           if (!search.finishedAll && !text.endsWith('\uFFFD')) emit(text.replace(/\s+$/, ''));
           await new Promise((r) => setTimeout(r, 0));
         }
-        const result = this.result(part, search.results()[0], ids, options);
+        const result = this.result(part, search.results()[0], ids, search.maxSteps[0], options);
         emit(result.text);
         return result;
       } finally {
@@ -245,13 +246,8 @@ class Translator implements Engine {
     return [...tag, ...body, this.tok.rules.eos];
   }
 
-  // Each source's output bound: its length + extraSteps, within the model's positions.
-  private maxSteps(srcs: number[][], d: Decode): number[] {
-    return srcs.map((s) => Math.min(s.length + d.extraSteps, this.maxLen - 1));
-  }
-
   // The arena bytes a batch of these sources takes at its peak.
-  private batchBytes({ model }: Part, srcs: number[][], d: Decode, o: TranslateOptions, Tmax = Math.max(...this.maxSteps(srcs, d)) + 1): number {
+  private batchBytes({ model }: Part, srcs: number[][], d: Decode, o: TranslateOptions, Tmax = Math.max(...srcs.map((s) => this.maxSteps(s, d))) + 1): number {
     return model.batchBytes(srcs.length, Math.max(...srcs.map((s) => s.length)), d.beam, Tmax, !!o.alignments);
   }
 
@@ -275,7 +271,7 @@ class Translator implements Engine {
     const src = new Int32Array(srcs.length * S);
     srcs.forEach((s, i) => src.set(s, i * S));
     const lens = Int32Array.from(srcs, (s) => s.length);
-    let maxSteps = this.maxSteps(srcs, d);
+    let maxSteps = srcs.map((s) => this.maxSteps(s, d));
     // A sentence alone over the scratch budget (a wider beam than the default, or alignments) gets a lower
     // output bound instead of more memory.
     let Tmax = Math.max(...maxSteps) + 1;
@@ -285,8 +281,18 @@ class Translator implements Engine {
     return new BeamSearch(model, st, { beam: d.beam, alpha: d.alpha, maxSteps, alignments: !!o.alignments, rules: this.tok.rules });
   }
 
-  private result(part: Part, h: Hypothesis, src: number[], o: TranslateOptions): SentenceResult {
+  // The most tokens the decoder writes for source ids `src` (tag and </s> included), within the model's
+  // positions and an imported model's max_length (model/search.ts bounds it so too).
+  private maxSteps(src: number[], d: Decode): number {
+    return Math.min(src.length + d.extraSteps, this.maxLen - 1, (this.tok.rules.maxLength ?? Infinity) - 1);
+  }
+
+  // `bound`: the output bound the search held this sentence to (BeamSearch.maxSteps).
+  private result(part: Part, h: Hypothesis, src: number[], bound: number, o: TranslateOptions): SentenceResult {
     const r: SentenceResult = { text: this.tok.decode(h.tokens) };
+    // A hypothesis ended by </s> has fewer tokens than steps (</s> is not among them); one that reached
+    // the bound without it has as many: the search stopped it, not the model.
+    if (h.tokens.length >= bound) r.lengthLimited = true;
     if (o.alignments && h.attention) {
       const c = part.model.config;
       const S = src.length;

@@ -7,6 +7,7 @@ import { sha256Hex } from '../registry/manifest.ts';
 import worker, { createApp } from '../worker/index.ts';
 import { r2Models } from '../worker/model-store.ts';
 import { type FakeEngine, fakeEngine } from '../worker/testing.ts';
+import { microModelFiles } from '../model/testing.ts';
 import { call, fakeFiles, json, putVersion, tinyModelFiles } from './helpers.ts';
 
 type Json = Record<string, any>;
@@ -53,6 +54,24 @@ describe('heavy requests', () => {
     const res = await call('/v1/translate', json({ text: ['a man .', `a ${'€'.repeat(200)} .`], source: 'en', target: 'de', beam: 1 }), { MODEL_NAME: 'tinyr' }, worker);
     expect(res.status).toBe(200);
     expect(((await res.json()) as Json).truncated).toEqual([1]);
+  });
+
+  it('flags a text whose translation by the real model stopped at its longest output', async () => {
+    const files = microModelFiles(1, { maxLen: 12 }, -100); // never ends a sentence: stops at 11 tokens
+    const enc = new TextEncoder();
+    await putVersion('endless', 'e1', {
+      'config.json': enc.encode(JSON.stringify({ ...(files.config as object), name: 'endless' })),
+      'tokenizer.json': enc.encode(JSON.stringify(files.tokenizer)),
+      'weights.safetensors': files.weights,
+    });
+    for (const stream of [false, true]) {
+      const res = await call('/v1/translate', json({ text: ['a man .', ''], source: 'en', target: 'de', beam: 2, stream }), { MODEL_NAME: 'endless' }, worker);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      const body = (stream ? JSON.parse(text.split('data: ').at(-1)!) : JSON.parse(text)) as Json;
+      expect(body.translations[0]).not.toBe('');
+      expect(body.lengthLimited).toEqual([0]);
+    }
   });
 
   it('stops decoding at the next chunk when the client aborts', async () => {

@@ -1,10 +1,11 @@
 // The `mt` command line end to end on a small corpus: tokenizer -> train -> kill/resume -> average ->
 // translate, and one-line errors with a non-zero exit on bad input.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { microModelFiles } from '../model/testing.ts';
 
 const CLI = new URL('./cli.ts', import.meta.url).pathname;
 
@@ -315,5 +316,26 @@ describe('mt CLI', () => {
     expect(r.stderr).toMatch(/corrupt checkpoint/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.code).toBe(1);
+  });
+});
+
+describe('mt translate', () => {
+  it('says on stderr which line\'s translation stopped at the longest output the model may write', () => {
+    const folder = (name: string, eosLogit: number) => {
+      const files = microModelFiles(1, { maxLen: 12 }, eosLogit);
+      const out = join(dir, name);
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'config.json'), JSON.stringify(files.config));
+      writeFileSync(join(out, 'tokenizer.json'), JSON.stringify(files.tokenizer));
+      writeFileSync(join(out, 'weights.safetensors'), files.weights);
+      return out;
+    };
+    const run = (model: string) => mt(['translate', '--from', 'en', '--to', 'de', '--model', model, '--beam', '1'], 'a man\n\ntwo dogs play\n');
+    const cut = run(folder('never-ends', -100));
+    expect(cut.code).toBe(0);
+    expect(cut.stdout.split('\n')).toHaveLength(4); // every line still translated, as far as it went
+    expect(cut.stderr.trim().split('\n')).toEqual([1, 3].map((n) => `mt translate: line ${n} (en-de): a sentence's translation stopped at the longest output the model may write; its end may be missing`));
+    const ends = run(folder('ends', 100));
+    expect([ends.code, ends.stderr]).toEqual([0, '']);
   });
 });

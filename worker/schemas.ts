@@ -48,6 +48,9 @@ const TranslationBase = z.object({
   legs: z.array(Leg).optional().openapi({ description: 'with pivot: each leg and its model' }),
   detected: z.object({ language: z.string(), confidence: z.number() }).optional().openapi({ description: 'with source "auto": the detected source language and its posterior' }),
   truncated: z.array(z.number().int()).optional().openapi({ description: 'indices of the texts in which a word longer than the model takes was cut (absent when none was)' }),
+  lengthLimited: z.array(z.number().int()).optional().openapi({
+    description: 'indices of the texts in which a sentence\'s translation stopped at the longest output the model may write (its source tokens + 50, at most the model\'s positions) instead of ending: its end may be missing (absent when none did)',
+  }),
 });
 
 // `text` was a string.

@@ -9,7 +9,7 @@ import { LanguageDetector, detectSource } from '../../model/langid.ts';
 import { loadKernels } from '../../kernels/node.ts';
 import { type Engine, UnsupportedError } from '../../model/engine.ts';
 import { allPairs, describePairs, findRoute } from '../../model/routing.ts';
-import { translateTexts } from '../../model/texts.ts';
+import { type TextResult, translateTexts } from '../../model/texts.ts';
 import { createEngine, parseMeta } from '../../model/translator.ts';
 import { CliError, command } from '../args.ts';
 import { defineFlags, required } from '../flags.ts';
@@ -79,7 +79,7 @@ export const translateCommand = command({
           for (const leg of routeOf(src).legs) {
             // Lines go through the hosts' text path (model/texts.ts): long sentences are split, never cut silently.
             const results = await translateTexts(engineOf(leg.model), texts, { source: leg.source, target: leg.target, ...decode });
-            results.forEach((r, k) => r.truncated && process.stderr.write(`mt translate: line ${lineNo + idx[k] + 1}: a word longer than the model takes was cut\n`));
+            results.forEach((r, k) => warnCut(r, lineNo + idx[k] + 1, leg));
             texts = results.map((r) => r.translation);
           }
           idx.forEach((i, k) => (out[i] = texts[k]));
@@ -103,3 +103,10 @@ export const translateCommand = command({
     if (pending.length) await flush(pending);
   },
 });
+
+// One stderr line for each way a line's translation may miss text (model/texts.ts's flags): never silently.
+function warnCut(r: TextResult, line: number, leg: { source: string; target: string }): void {
+  const where = `mt translate: line ${line} (${leg.source}-${leg.target})`;
+  if (r.truncated) process.stderr.write(`${where}: a word longer than the model takes was cut\n`);
+  if (r.lengthLimited) process.stderr.write(`${where}: a sentence's translation stopped at the longest output the model may write; its end may be missing\n`);
+}

@@ -17,7 +17,8 @@ import type { ModelMeta } from '../../model/translator.ts';
 import { decoderMergedGraph, encoderGraph } from './export.ts';
 
 // HF's activation_function names of ours (our GELU is the tanh approximation: HF's gelu_new).
-const ACTIVATION = { relu: 'relu', gelu: 'gelu_new', silu: 'swish' } as const;
+// Ours -> transformers' ACT2FN names (its 'gelu' is the exact erf form, 'gelu_new' the tanh approximation).
+const ACTIVATION = { relu: 'relu', gelu: 'gelu_new', gelu_erf: 'gelu', silu: 'swish' } as const;
 
 // Why a model folder cannot be exported in this layout, or undefined when it can.
 export function hfUnsupported(meta: ModelMeta, tokenizer: object): string | undefined {

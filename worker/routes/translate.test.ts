@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { SentenceResult } from '../../model/engine.ts';
 import type { Env } from '../env.ts';
 import { type FakeEngine, fakeEngine, fakeProvider, postJson, routeApp } from '../testing.ts';
 import { translateRoutes } from './translate.ts';
@@ -80,6 +81,23 @@ describe('POST /v1/translate', () => {
     expect((await post({ ...req, beam: 3 })).headers.get('X-Cache')).toBe('MISS'); // options are in the key
   });
 
+  it('keeps source "auto" and the source it detects apart in the cache: each gets its own body', async () => {
+    const { post, engine } = setup();
+    const text = 'The cached dog runs across the green park.';
+    const asked = async (source: string) => {
+      const res = await post({ text, source, target: 'de' });
+      return { cache: res.headers.get('X-Cache'), body: (await res.json()) as Json };
+    };
+    const auto = await asked('auto');
+    expect([auto.cache, auto.body.detected?.language]).toEqual(['MISS', 'en']);
+    const given = await asked('en');
+    expect([given.cache, given.body.translation]).toEqual(['MISS', auto.body.translation]);
+    expect(given.body).not.toHaveProperty('detected');
+    expect(await asked('auto')).toEqual({ ...auto, cache: 'HIT' });
+    expect(await asked('en')).toEqual({ ...given, cache: 'HIT' });
+    expect(engine.calls).toHaveLength(2);
+  });
+
   it('streams tokens as server-sent events, then the full result', async () => {
     for (const [body, headers] of [
       [{ text: 'Stream it. Now.', source: 'en', target: 'de', stream: true }, {}],
@@ -104,6 +122,50 @@ describe('POST /v1/translate', () => {
     const { post } = setup();
     const events = parseSSE(await (await post({ text: 'BOOM', source: 'en', target: 'de', stream: true })).text());
     expect(events.at(-1)).toEqual({ event: 'error', data: JSON.stringify({ error: { code: 'internal', message: 'internal error' } }) });
+  });
+});
+
+describe('POST /v1/translate: texts that may miss words', () => {
+  it('lists the texts whose translation stopped at the length bound, those of a pivot\'s first leg too', async () => {
+    const fren = fakeEngine({ name: 'fren', languages: ['fr', 'en'], directions: [['fr', 'en']] });
+    const ende = fakeEngine({ name: 'ende', languages: ['en', 'de'], directions: [['en', 'de']] });
+    const flagging = (e: FakeEngine, word: string) => {
+      const { translate, translateStream } = e;
+      const flag = (r: SentenceResult) => (r.text.includes(word) ? { ...r, lengthLimited: true } : r);
+      e.translate = async (s, o) => (await translate(s, o)).map(flag);
+      e.translateStream = async (s, o, onToken) => flag(await translateStream(s, o, onToken));
+    };
+    flagging(fren, 'ENDLOS');
+    flagging(ende, 'FOREVER');
+    const app = routeApp(translateRoutes(), fakeProvider([fren, ende]));
+    const post = (body: object) => app.request('/v1/translate', postJson(body));
+    const direct = (await (await post({ text: ['Short.', 'It goes on forever.', 'Fine.'], source: 'en', target: 'de' })).json()) as Json;
+    expect(direct).toMatchObject({ translations: ['v1:SHORT.', 'v1:IT GOES ON FOREVER.', 'v1:FINE.'], lengthLimited: [1] });
+    expect(direct).not.toHaveProperty('truncated');
+    const texts = ['Un texte endlos.', 'Court.', 'forever'];
+    const pivot = (await (await post({ text: texts, source: 'fr', target: 'de' })).json()) as Json;
+    expect(pivot).toMatchObject({ pivot: 'en', lengthLimited: [0, 2] }); // 0 on the first leg, 2 on the second
+    const events = parseSSE(await (await post({ text: texts, source: 'fr', target: 'de', stream: true })).text());
+    expect(JSON.parse(events.at(-1)!.data)).toEqual(pivot);
+    expect((await (await post({ text: 'Court.', source: 'fr', target: 'de' })).json()) as Json).not.toHaveProperty('lengthLimited');
+  });
+});
+
+describe('POST /v1/translate: the compute budget through a pivot', () => {
+  it('charges both legs before the first decodes, the second at the first\'s longest output', async () => {
+    const fren = fakeEngine({ name: 'fren', languages: ['fr', 'en'], directions: [['fr', 'en']] });
+    const ende = fakeEngine({ name: 'ende', languages: ['en', 'de'], directions: [['en', 'de']] });
+    const app = routeApp(translateRoutes(), fakeProvider([fren, ende]));
+    const post = (maxWork: number) => app.request('/v1/translate', postJson({ text: 'Un deux trois.', source: 'fr', target: 'de', beam: 2 }), { MAX_WORK: String(maxWork) });
+    // First leg: 3 tokens + 52 steps, x beam 2 = 110; second: its source at most those 55 tokens, + 52 steps, x 2 = 214.
+    const both = 110 + 214;
+    await expectError(await post(both - 1), 422, 'too_much_work', new RegExp(`needs up to ${both} .*the limit is ${both - 1}`));
+    expect([fren.calls, ende.calls]).toEqual([[], []]);
+    // Once the first leg is done, its real charge (3 tokens: 110) replaces the estimate: 110 + 110 <= both,
+    // where estimate and charge together (110 + 214 + 110) would be over.
+    const ok = await post(both);
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as Json).translation).toBe('v1:V1:UN DEUX TROIS.');
   });
 });
 

@@ -9,9 +9,10 @@ import { cacheGet, cacheKey, cachePut } from '../cache.ts';
 import { type AppEnv, settings } from '../env.ts';
 import { ApiError, errorBody } from '../errors.ts';
 import { allPairs } from '../../model/routing.ts';
-import { Cancelled, type TextResult, TooMuchWork, WorkBudget, planTexts, streamPlans, translateTexts, truncatedTexts } from '../../model/texts.ts';
+import { type TextFlags, translationBody } from '../../model/response.ts';
+import { Cancelled, type TextResult, TooMuchWork, WorkBudget, planTexts, streamPlans, translateTexts } from '../../model/texts.ts';
 import { checkLimits, checkRoute, checkRouteAlignments, checkRouteRerank, cleanTexts } from '../input.ts';
-import { acquireLegs, pivotFields, runFirstLegs } from '../legs.ts';
+import { acquireLegs, runFirstLegs } from '../legs.ts';
 import { jsonBody } from '../middleware/json-body.ts';
 import { errors, router } from '../openapi.ts';
 import { type StreamToken, TranslateRequest, TranslateResponse } from '../schemas.ts';
@@ -64,11 +65,8 @@ export function translateRoutes() {
       source, target: req.target, beam: req.beam, alignments: req.alignments,
       ...(req.rerank ? { rerank: true } : {}),
     };
-    const shape = (results: TextResult[]): TranslateBody => ({
-      ...responseBody(model, batch, results, req.alignments),
-      ...pivotFields(legs, path),
-      ...(detected ? { detected: { language: detected.language, confidence: Math.round(detected.confidence * 1000) / 1000 } } : {}),
-    });
+    const shape = (results: TextResult[], earlier: TextFlags[]): TranslateBody =>
+      translationBody(results, { batch, alignments: req.alignments, legs: legs.served, pivot: path.pivot, detected, earlier });
     c.header('X-Model-Version', model.version);
     // Charged before decoding; the client going away stops decoding at the next chunk (model/texts.ts).
     const control = { signal: c.req.raw.signal, budget: new WorkBudget(maxWork, maxAlignmentCells) };
@@ -88,7 +86,7 @@ export function translateRoutes() {
           const results = await streamPlans(legs.last.engine, plans, first.options, (index, piece) =>
             sse.writeSSE({ event: 'token', data: JSON.stringify({ index, piece } satisfies z.infer<typeof StreamToken>) }), control,
           );
-          await sse.writeSSE({ event: 'done', data: JSON.stringify(shape(results)) });
+          await sse.writeSSE({ event: 'done', data: JSON.stringify(shape(results, first.flags)) });
         } catch (e) {
           await sse.writeSSE({ event: 'error', data: JSON.stringify(streamError(e)) });
         } finally {
@@ -98,16 +96,17 @@ export function translateRoutes() {
     }
 
     try {
-      const key = await cacheKey(c, [model.name, model.version, clean, all]);
+      // The source as asked too: "auto" answers with `detected`, the language it found without (same text).
+      const key = await cacheKey(c, [model.name, model.version, clean, all, req.source]);
       const cached = await cacheGet<TranslateBody>(key);
       if (cached !== undefined) {
         c.header('X-Cache', 'HIT');
         return c.json(cached, 200);
       }
-      const body = shape(await run(async () => {
-        const { texts, options } = await runFirstLegs(legs, path, clean, all, control);
-        return translateTexts(legs.last.engine, texts, options, control);
-      }));
+      const body = await run(async () => {
+        const { texts, options, flags } = await runFirstLegs(legs, path, clean, all, control);
+        return shape(await translateTexts(legs.last.engine, texts, options, control), flags);
+      });
       await cachePut(c, key, body);
       c.header('X-Cache', 'MISS');
       return c.json(body, 200);
@@ -128,23 +127,6 @@ function detect(texts: string[], directions: Array<[string, string]>, target: st
       : `source "auto": nothing translates into '${target}'; supported directions: ${directions.map(([s, t]) => `${s}-${t}`).join(', ')}`);
   }
   return d;
-}
-
-function responseBody(model: { name: string; version: string }, batch: boolean, results: TextResult[], withAlignments: boolean): TranslateBody {
-  const translations = results.map((r) => r.translation);
-  const truncated = truncatedTexts(results);
-  const common = { model: model.name, version: model.version, ...(truncated.length ? { truncated } : {}) };
-  const perText = () => results.map((r) =>
-    r.sentences.map(({ source, result }) => ({
-      source,
-      sourceTokens: result.sourceTokens ?? [],
-      targetTokens: result.targetTokens ?? [],
-      alignment: result.alignment ?? [],
-      ...(result.layers ? { layers: result.layers } : {}),
-    })),
-  );
-  if (batch) return { translations, ...common, ...(withAlignments ? { alignments: perText() } : {}) };
-  return { translation: translations[0], ...common, ...(withAlignments ? { alignments: perText()[0] } : {}) };
 }
 
 // The engine may refuse a request the model cannot serve (UnsupportedError): that is the client's 400;
