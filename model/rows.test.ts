@@ -1,6 +1,7 @@
 // The decoder state keeps only live rows: InferenceModel.reorder gathers rows in place with the fewest copies
 // (copyPlan), and a batch whose sentences finish at different steps gives each sentence exactly (tokens,
-// scores, bit for bit) what it gets decoded alone, on the bundled model, greedy and beam 4.
+// scores, bit for bit) what it gets decoded alone, on the bundled model, greedy and beam 4; alignments, which
+// are computed for the chosen hypothesis only, too.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Arena } from '../kernels/host.ts';
@@ -11,7 +12,7 @@ import { copyPlan, InferenceModel, SCRATCH } from './runtime.ts';
 import { parse } from './safetensors.ts';
 import { BeamSearch, paperRules, type Hypothesis } from './search.ts';
 import { SPECIAL_IDS, Tokenizer } from './tokenizer.ts';
-import { parseMeta } from './translator.ts';
+import { createEngine, parseMeta } from './translator.ts';
 
 const bundled = (f: string) => readFileSync(new URL(`../models/multi30k/${f}`, import.meta.url));
 const meta = parseMeta(bundled('config.json').toString());
@@ -98,7 +99,7 @@ function search(srcs: number[][], beam: number): { nbest: Hypothesis[][]; rows: 
   const maxSteps = srcs.map((s) => Math.min(s.length + DECODE_DEFAULTS.extraSteps, meta.maxLen - 1));
   const mark = model.arena.mark();
   const st = model.encode(src, Int32Array.from(srcs, (s) => s.length), S, beam, Math.max(...maxSteps) + 1);
-  const bs = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, alignments: false, rules: paperRules(SPECIAL_IDS) });
+  const bs = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, rules: paperRules(SPECIAL_IDS) });
   const rows: number[] = [];
   while (!bs.finishedAll) (bs.step(), rows.push(bs.finishedAll ? 0 : st.R));
   model.arena.reset(mark);
@@ -129,4 +130,22 @@ describe('a batch whose sentences finish at different steps', () => {
       expect(batch.rows).toEqual(batch.rows.map((_, k) => (live(k) ? live(k) * beam : 0)));
     });
   }
+});
+
+describe('alignments of the chosen hypothesis only', () => {
+  it('are, in a batch, bit for bit those of each sentence alone (beam 4, and reranked)', async () => {
+    const engine = createEngine({ config: bundled('config.json').toString(), tokenizer: bundled('tokenizer.json').toString(), weights: new Uint8Array(bundled('weights.safetensors')) }, kernels);
+    const texts = ['A dog runs.', 'A man in a blue shirt is standing on a ladder cleaning windows.', 'People.'];
+    for (const extra of [{}, { rerank: true }]) {
+      const o = { source: 'en', target: 'de', beam: 4, alignments: true, ...extra };
+      const batch = await engine.translate(texts, o);
+      const alone = await Promise.all(texts.map(async (t) => (await engine.translate([t], o))[0]));
+      expect(batch).toEqual(alone);
+      for (const r of batch) {
+        expect(r.layers!.length).toBe(meta.decoderLayers);
+        expect(r.alignment!.length).toBe(r.targetTokens!.length);
+        for (const row of r.alignment!) expect(row.length).toBe(r.sourceTokens!.length);
+      }
+    }
+  });
 });

@@ -70,16 +70,15 @@ export class InferenceModel {
   }
 
   // One decoder step: tokens (R) at position st.t; writes next-token probabilities (R,V) into `probs`.
-  // If `crossAtt` is given, the encoder-decoder attention of every layer is copied there as (L,R,H,S).
-  step(st: DecoderState, tokens: Int32Array, probs: number, crossAtt?: number): void {
-    this.decode(st, tokens, crossAtt, (logits, R, V) => this.k.softmax_forward(probs, logits, R, V));
+  step(st: DecoderState, tokens: Int32Array, probs: number): void {
+    this.decode(st, tokens, undefined, (logits, R, V) => this.k.softmax_forward(probs, logits, R, V));
   }
 
   // The step beam search takes: only each row's K most likely next tokens, best first (ties: the lower
   // id), into idx (R,K) i32 and their log-probabilities into logp (R,K) f32; no probability vector.
   // `banned` ids get logit -inf first: they leave the softmax (HF's bad_words_ids with renormalize_logits).
-  stepTopK(st: DecoderState, tokens: Int32Array, K: number, idx: number, logp: number, crossAtt?: number, banned?: number[]): void {
-    this.decode(st, tokens, crossAtt, (logits, R, V) => {
+  stepTopK(st: DecoderState, tokens: Int32Array, K: number, idx: number, logp: number, banned?: number[]): void {
+    this.decode(st, tokens, undefined, (logits, R, V) => {
       if (banned?.length) {
         const l = this.arena.f32view(logits, R * V);
         for (let r = 0; r < R; r++) for (const b of banned) l[r * V + b] = -Infinity;
@@ -88,16 +87,46 @@ export class InferenceModel {
     });
   }
 
-  // The decoder step up to the output projection; `head` reads the logits (R,V) before they are freed.
-  private decode(st: DecoderState, tokens: Int32Array, crossAtt: number | undefined, head: (logits: number, R: number, V: number) => void): void {
+  // The encoder-decoder attention of decoding inputs[r] (the start token, then the tokens a search chose)
+  // on row r of a fresh state (group 1): per row, per input, (L,H,srcLen[r]) probabilities. The steps are
+  // the search's own (rows are computed independently), so the values are those it saw, bit for bit, and
+  // only the hypotheses asked for are kept.
+  attention(st: DecoderState, inputs: number[][]): Float32Array[][] {
+    const { decoderLayers: L, heads: H } = this.config;
+    const { R, S } = st;
+    if (st.group !== 1 || inputs.length !== R) throw new Error('attention: one row per sentence, one input list per row');
+    const lens = this.arena.i32view(st.srcLen, R).slice();
+    const out = inputs.map(() => [] as Float32Array[]);
+    const mark = this.arena.mark();
+    const buf = this.arena.f32(L * R * H * S);
+    for (let t = 0; t < Math.max(...inputs.map((x) => x.length)); t++) {
+      this.decode(st, Int32Array.from(inputs, (x) => x[Math.min(t, x.length - 1)]), buf);
+      const att = this.arena.f32view(buf, L * R * H * S);
+      inputs.forEach((x, r) => {
+        if (t >= x.length) return;
+        const a = new Float32Array(L * H * lens[r]);
+        for (let l = 0; l < L; l++) for (let h = 0; h < H; h++) a.set(att.subarray(((l * R + r) * H + h) * S, ((l * R + r) * H + h) * S + lens[r]), (l * H + h) * lens[r]);
+        out[r].push(a);
+      });
+    }
+    this.arena.reset(mark);
+    return out;
+  }
+
+  // The decoder step up to the output projection; `head` reads the logits (R,V) before they are freed (no
+  // head: no output projection). If `crossAtt` is given, each layer's encoder-decoder attention is copied
+  // there as (L,R,H,S).
+  private decode(st: DecoderState, tokens: Int32Array, crossAtt: number | undefined, head?: (logits: number, R: number, V: number) => void): void {
     const { R, t, Tmax } = st;
     if (t >= Tmax) throw new Error('decoder cache is full');
     const mark = this.arena.mark();
     this.arena.i32view(st.kvLen, R).fill(t + 1);
     this.ops.pass = { kind: 'step', ids: tokens, pos: new Int32Array(R).fill(t), st, crossAtt };
     const y = decoder(this.ops, this.layout, this.memoryKV(st));
-    const out = logits(this.ops, this.layout, y);
-    head(out.p, R, out.N);
+    if (head) {
+      const out = logits(this.ops, this.layout, y);
+      head(out.p, R, out.N);
+    }
     this.arena.reset(mark);
     st.t = t + 1;
   }

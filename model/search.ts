@@ -8,7 +8,6 @@ interface Node {
   token: number;
   parent: Node | null;
   length: number;
-  att?: Float32Array; // (L,H,S) encoder-decoder attention of the step that produced this token
 }
 
 interface Live {
@@ -20,14 +19,13 @@ export interface Hypothesis {
   tokens: number[]; // without </s>
   score: number; // length-normalised
   logProb: number; // sum of log-probabilities, </s> included when finished
-  attention?: Float32Array[]; // per target token (incl. </s>): (L,H,S)
+  ended: boolean; // by </s> (not at the length limit)
 }
 
 export interface SearchOptions {
   beam: number;
   alpha: number;
   maxSteps: number[]; // per sentence: source length + extraSteps (model/decode.ts), within the model's positions
-  alignments: boolean;
   rules: SearchRules; // where it starts and ends, how it scores and stops (paperRules, or model/vocab.ts)
 }
 
@@ -71,7 +69,6 @@ export class BeamSearch {
   private K: number; // candidates per hypothesis and step
   private topIdx: number; // i32 (R,K): each row's K most likely next tokens, best first
   private topLogp: number; // f32 (R,K): their log-probabilities
-  private crossAtt: number;
   private model: InferenceModel;
   private st: DecoderState;
   private opts: SearchOptions;
@@ -88,7 +85,6 @@ export class BeamSearch {
     this.finished = Array.from({ length: Bs }, () => []);
     this.done = new Array(Bs).fill(false);
     this.active = Array.from({ length: Bs }, (_, s) => s);
-    const c = model.config;
     const rules = (this.rules = opts.rules);
     this.maxSteps = opts.maxSteps.map((m) => Math.min(m, (rules.maxLength ?? Infinity) - 1));
     // 2*beam candidates per hypothesis: even if up to beam of them end in </s>, beam live ones remain
@@ -97,7 +93,6 @@ export class BeamSearch {
     const rows = Bs * beam;
     this.topIdx = model.arena.i32(rows * this.K);
     this.topLogp = model.arena.f32(rows * this.K);
-    this.crossAtt = opts.alignments ? model.arena.f32(c.decoderLayers * rows * c.heads * st.S) : 0;
   }
 
   get finishedAll(): boolean {
@@ -127,12 +122,11 @@ export class BeamSearch {
     const lp = (len: number) => lengthPenalty(len, opts.alpha, rules.scorer);
     const { K } = this;
     const { R, group } = st;
-    model.stepTopK(st, this.rowTokens(), K, this.topIdx, this.topLogp, this.crossAtt || undefined, rules.renormalize ? rules.banned : undefined);
+    model.stepTopK(st, this.rowTokens(), K, this.topIdx, this.topLogp, rules.renormalize ? rules.banned : undefined);
     // HF's forced </s>: the step that reaches maxLength - 1 generated tokens can only end the hypothesis.
     const forced = rules.forcedEos && st.t === (rules.maxLength ?? 0) - 1;
     const topIdx = model.arena.i32view(this.topIdx, R * K);
     const topLogp = model.arena.f32view(this.topLogp, R * K);
-    const att = this.crossAtt ? model.arena.f32view(this.crossAtt, model.config.decoderLayers * R * model.config.heads * st.S) : undefined;
     const kept: Array<{ at: number; parents: number[] }> = []; // sentences still searched: position, parent rows
     this.active.forEach((s, i) => {
       const cand: Array<{ score: number; token: number; j: number }> = [];
@@ -152,7 +146,6 @@ export class BeamSearch {
         const c = cand[k];
         const parent = this.live[s][c.j].node;
         const node: Node = { token: c.token, parent, length: (parent?.length ?? 0) + 1 };
-        if (att) node.att = rowAttention(att, model.config.decoderLayers, R, model.config.heads, st.S, i * group + c.j);
         if (c.token === rules.eos) {
           // A finished hypothesis counts only if it ranks among the top `beam` candidates.
           if (k < beam) this.finished[s].push({ node, score: c.score / lp(node.length), logProb: c.score });
@@ -190,7 +183,7 @@ export class BeamSearch {
 
   // Best hypothesis per sentence.
   results(): Hypothesis[] {
-    return this.nbest().map((hs) => hs[0] ?? { tokens: [], score: 0, logProb: 0 });
+    return this.nbest().map((hs) => hs[0] ?? { tokens: [], score: 0, logProb: 0, ended: false });
   }
 
   // Every finished hypothesis per sentence, best first (ties: the one found first); the live ones of a
@@ -203,9 +196,8 @@ export class BeamSearch {
         .sort((a, b) => b.h.score - a.h.score || a.order - b.order)
         .map(({ h }) => {
           const nodes = chain(h.node);
-          const out: Hypothesis = { tokens: nodes.map((n) => n.token).filter((t) => t !== this.rules.eos), score: h.score, logProb: h.logProb };
-          if (this.opts.alignments) out.attention = nodes.map((n) => n.att!);
-          return out;
+          const tokens = nodes.map((n) => n.token).filter((t) => t !== this.rules.eos);
+          return { tokens, score: h.score, logProb: h.logProb, ended: nodes.at(-1)?.token === this.rules.eos };
         });
     });
   }
@@ -215,11 +207,4 @@ function chain(node: Node | null): Node[] {
   const out: Node[] = [];
   for (let n = node; n; n = n.parent) out.push(n);
   return out.reverse();
-}
-
-// (L,H,S) slice of row r from the (L,R,H,S) buffer.
-function rowAttention(att: Float32Array, L: number, R: number, H: number, S: number, r: number): Float32Array {
-  const out = new Float32Array(L * H * S);
-  for (let l = 0; l < L; l++) out.set(att.subarray((l * R + r) * H * S, (l * R + r + 1) * H * S), l * H * S);
-  return out;
 }

@@ -6,7 +6,7 @@ import { DECODE_DEFAULTS, mergeDecode, type Decode, type DecodeConfig } from './
 import { UnsupportedError, serves, type Engine, type ModelInfo, type SentenceResult, type TranslateOptions } from './engine.ts';
 import { parameterCount } from './params.ts';
 import { checkParts, isNonNegative, partTensors, type PartSpec } from './parts.ts';
-import { InferenceModel } from './runtime.ts';
+import { InferenceModel, type DecoderState } from './runtime.ts';
 import { parse } from './safetensors.ts';
 import { forcedLogProbs, pickReranked } from './rerank.ts';
 import { BeamSearch, type Hypothesis } from './search.ts';
@@ -142,14 +142,15 @@ class Translator implements Engine {
     const perBatch = Math.max(1, Math.floor(d.maxRows / d.beam));
     for (let b = 0; b < todo.length; b += perBatch) {
       const chunk = todo.slice(b, b + perBatch);
-      const search = this.start(part, chunk.map((x) => x.ids), d, options);
+      const search = this.start(part, chunk.map((x) => x.ids), d);
       while (!search.finishedAll) search.step();
       if (reranker) search.nbest().forEach((hs, j) => (chunk[j].nbest = hs));
       else search.results().forEach((h, j) => (chunk[j].nbest = [h]));
       this.arena.reset(this.base);
     }
     if (reranker) this.rerank(todo, reranker, d, options.source);
-    for (const x of todo) out[x.i] = this.result(part, x.nbest[0], x.ids, options);
+    const attention = options.alignments ? this.attention(part, todo.map((x) => x.ids), todo.map((x) => x.nbest[0]), d.maxRows) : [];
+    todo.forEach((x, k) => (out[x.i] = this.result(part, x.nbest[0], x.ids, attention[k])));
     return out;
   }
 
@@ -182,7 +183,7 @@ class Translator implements Engine {
       const ids = this.sourceIds(sentence, tag);
       if (ids.length <= 2) return { text: '' };
       try {
-        const search = this.start(part, [ids], d, options);
+        const search = this.start(part, [ids], d);
         let sent = '';
         const emit = (text: string) => {
           if (text.length > sent.length && text.startsWith(sent)) {
@@ -198,7 +199,9 @@ class Translator implements Engine {
           if (!search.finishedAll && !text.endsWith('\uFFFD')) emit(text.replace(/\s+$/, ''));
           await new Promise((r) => setTimeout(r, 0));
         }
-        const result = this.result(part, search.results()[0], ids, options);
+        const [best] = search.results();
+        this.arena.reset(this.base);
+        const result = this.result(part, best, ids, options.alignments ? this.attention(part, [ids], [best], 1)[0] : undefined);
         emit(result.text);
         return result;
       } finally {
@@ -240,33 +243,54 @@ class Translator implements Engine {
     return [...tag, ...body, this.tok.rules.eos];
   }
 
-  private start({ model }: Part, srcs: number[][], d: Decode, o: TranslateOptions): BeamSearch {
-    const S = Math.max(...srcs.map((s) => s.length));
-    const src = new Int32Array(srcs.length * S);
-    srcs.forEach((s, i) => src.set(s, i * S));
-    const lens = Int32Array.from(srcs, (s) => s.length);
+  private start({ model }: Part, srcs: number[][], d: Decode): BeamSearch {
     const maxSteps = srcs.map((s) => Math.min(s.length + d.extraSteps, this.maxLen - 1));
-    const st = model.encode(src, lens, S, d.beam, Math.max(...maxSteps) + 1);
-    return new BeamSearch(model, st, { beam: d.beam, alpha: d.alpha, maxSteps, alignments: !!o.alignments, rules: this.tok.rules });
+    const st = encodeBatch(model, srcs, d.beam, Math.max(...maxSteps) + 1);
+    return new BeamSearch(model, st, { beam: d.beam, alpha: d.alpha, maxSteps, rules: this.tok.rules });
   }
 
-  private result(part: Part, h: Hypothesis, src: number[], o: TranslateOptions): SentenceResult {
+  // The encoder-decoder attention of each chosen hypothesis (of srcs[k]), its decoding replayed on one
+  // row per sentence, `rows` at a time (InferenceModel.attention): per target token, </s> included when it
+  // ended, an (L,H,|x|) array. Only these are kept: the search itself keeps no attention.
+  private attention({ model }: Part, srcs: number[][], hyps: Hypothesis[], rows: number): Float32Array[][] {
+    const out: Float32Array[][] = [];
+    for (let b = 0; b < srcs.length; b += rows) {
+      const inputs = hyps.slice(b, b + rows).map((h) => [this.tok.rules.start, ...h.tokens].slice(0, h.tokens.length + (h.ended ? 1 : 0)));
+      try {
+        const st = encodeBatch(model, srcs.slice(b, b + rows), 1, Math.max(1, ...inputs.map((x) => x.length)));
+        out.push(...model.attention(st, inputs));
+      } finally {
+        this.arena.reset(this.base);
+      }
+    }
+    return out;
+  }
+
+  private result(part: Part, h: Hypothesis, src: number[], attention?: Float32Array[]): SentenceResult {
     const r: SentenceResult = { text: this.tok.decode(h.tokens) };
-    if (o.alignments && h.attention) {
+    if (attention) {
       const c = part.model.config;
       const S = src.length;
-      const Sp = h.attention[0].length / (c.decoderLayers * c.heads); // padded source length of the batch
       r.sourceTokens = this.tok.sourceTokens(src);
       // One attention row per decoded token, </s> included when the hypothesis finished.
-      r.targetTokens = [...this.tok.targetTokens(h.tokens), ...(h.attention.length > h.tokens.length ? ['</s>'] : [])];
+      r.targetTokens = [...this.tok.targetTokens(h.tokens), ...(h.ended ? ['</s>'] : [])];
       r.layers = Array.from({ length: c.decoderLayers }, (_, l) =>
-        Array.from({ length: c.heads }, (_, hd) => h.attention!.map((a) => Array.from(a.subarray((l * c.heads + hd) * Sp, (l * c.heads + hd) * Sp + S)))),
+        Array.from({ length: c.heads }, (_, hd) => attention.map((a) => Array.from(a.subarray((l * c.heads + hd) * S, (l * c.heads + hd + 1) * S)))),
       );
       const last = r.layers[c.decoderLayers - 1];
       r.alignment = last[0].map((row, t) => row.map((_, s) => last.reduce((a, head) => a + head[t][s], 0) / c.heads));
     }
     return r;
   }
+}
+
+// Sources of different lengths padded into one batch and encoded, with room for Tmax steps of `group`
+// hypotheses per sentence.
+function encodeBatch(model: InferenceModel, srcs: number[][], group: number, Tmax: number): DecoderState {
+  const S = Math.max(...srcs.map((s) => s.length));
+  const src = new Int32Array(srcs.length * S);
+  srcs.forEach((s, i) => src.set(s, i * S));
+  return model.encode(src, Int32Array.from(srcs, (s) => s.length), S, group, Tmax);
 }
 
 function commonPrefix(seqs: number[][]): number[] {

@@ -143,7 +143,7 @@ class Peer {
       },
     };
     const state = { R: st.R, Bs: texts.length, group: 1, S: st.S, t: 0 } as DecoderState;
-    const search = new BeamSearch(model as unknown as InferenceModel, state, { beam, alpha, maxSteps: st.maxSteps, alignments: false, rules: paperRules(tok.specials) });
+    const search = new BeamSearch(model as unknown as InferenceModel, state, { beam, alpha, maxSteps: st.maxSteps, rules: paperRules(tok.specials) });
     while (!search.finishedAll) {
       pending = await this.step(st, search.rowTokens());
       state.t = st.t;
