@@ -37,14 +37,14 @@ function nbestOf(model: InferenceModel, srcs: number[][], beam: number): Hypothe
   const maxSteps = srcs.map((s) => Math.min(s.length + DECODE_DEFAULTS.extraSteps, meta.maxLen - 1)); // the engine's limit
   const mark = model.arena.mark();
   const st = model.encode(src, Int32Array.from(srcs, (s) => s.length), S, beam, Math.max(...maxSteps) + 1);
-  const search = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, alignments: false, rules: paperRules(SPECIAL_IDS) });
+  const search = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, rules: paperRules(SPECIAL_IDS) });
   while (!search.finishedAll) search.step();
   const out = search.nbest();
   model.arena.reset(mark);
   return out;
 }
 
-const hyp = (tokens: number[], logProb: number, alpha: number): Hypothesis => ({ tokens, logProb, score: logProb / lengthPenalty(tokens.length + 1, alpha) });
+const hyp = (tokens: number[], logProb: number, alpha: number): Hypothesis => ({ tokens, logProb, score: logProb / lengthPenalty(tokens.length + 1, alpha), ended: true });
 
 describe('forcedLogProbs', () => {
   it("gives every n-best hypothesis the log-probability beam search found for it, across row blocks", () => {

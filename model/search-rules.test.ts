@@ -36,7 +36,7 @@ function toyModel(seed: number) {
   const model = {
     arena,
     config: { decoderLayers: 1, heads: 1 },
-    stepTopK(st: DecoderState, tokens: Int32Array, K: number, idx: number, logp: number, _att?: number, banned?: number[]) {
+    stepTopK(st: DecoderState, tokens: Int32Array, K: number, idx: number, logp: number, banned?: number[]) {
       if (!rows.length) rows = Array.from({ length: st.R }, () => []);
       const I = arena.i32view(idx, st.R * K);
       const L = arena.f32view(logp, st.R * K);
@@ -126,7 +126,7 @@ describe('BeamSearch with Hugging Face rules', () => {
         const { model, st } = toyModel(seed);
         st.R = beam;
         st.group = beam;
-        const search = new BeamSearch(model, st, { beam, alpha, maxSteps: [100], alignments: false, rules });
+        const search = new BeamSearch(model, st, { beam, alpha, maxSteps: [100], rules });
         while (!search.finishedAll) search.step();
         const got = search.results()[0].tokens;
         const want = hfSearch(seed, beam, alpha, rules);

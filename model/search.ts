@@ -8,7 +8,6 @@ interface Node {
   token: number;
   parent: Node | null;
   length: number;
-  att?: Float32Array; // (L,H,S) encoder-decoder attention of the step that produced this token
 }
 
 interface Live {
@@ -20,14 +19,13 @@ export interface Hypothesis {
   tokens: number[]; // without </s>
   score: number; // length-normalised
   logProb: number; // sum of log-probabilities, </s> included when finished
-  attention?: Float32Array[]; // per target token (incl. </s>): (L,H,S)
+  ended: boolean; // by </s> (not at the length limit)
 }
 
 export interface SearchOptions {
   beam: number;
   alpha: number;
   maxSteps: number[]; // per sentence: source length + extraSteps (model/decode.ts), within the model's positions
-  alignments: boolean;
   rules: SearchRules; // where it starts and ends, how it scores and stops (paperRules, or model/vocab.ts)
 }
 
@@ -66,10 +64,11 @@ export class BeamSearch {
   private live: Live[][]; // per sentence, beam entries
   private finished: Array<Array<{ node: Node; score: number; logProb: number }>>;
   private done: boolean[];
+  // The sentences still searched, in the decoder state's order: rows i*group .. of st are active[i]'s.
+  private active: number[];
   private K: number; // candidates per hypothesis and step
   private topIdx: number; // i32 (R,K): each row's K most likely next tokens, best first
   private topLogp: number; // f32 (R,K): their log-probabilities
-  private crossAtt: number;
   private model: InferenceModel;
   private st: DecoderState;
   private opts: SearchOptions;
@@ -85,15 +84,15 @@ export class BeamSearch {
     this.live = Array.from({ length: Bs }, () => Array.from({ length: beam }, (_, j) => ({ node: null, score: j === 0 ? 0 : -Infinity })));
     this.finished = Array.from({ length: Bs }, () => []);
     this.done = new Array(Bs).fill(false);
-    const c = model.config;
+    this.active = Array.from({ length: Bs }, (_, s) => s);
     const rules = (this.rules = opts.rules);
     this.maxSteps = opts.maxSteps.map((m) => Math.min(m, (rules.maxLength ?? Infinity) - 1));
     // 2*beam candidates per hypothesis: even if up to beam of them end in </s>, beam live ones remain
     // (and banned ids are among them when they are dropped only after the softmax).
     this.K = 2 * beam + (rules.renormalize ? 0 : rules.banned.length);
-    this.topIdx = model.arena.i32(st.R * this.K);
-    this.topLogp = model.arena.f32(st.R * this.K);
-    this.crossAtt = opts.alignments ? model.arena.f32(c.decoderLayers * st.R * c.heads * st.S) : 0;
+    const rows = Bs * beam;
+    this.topIdx = model.arena.i32(rows * this.K);
+    this.topLogp = model.arena.f32(rows * this.K);
   }
 
   get finishedAll(): boolean {
@@ -105,49 +104,57 @@ export class BeamSearch {
     return this.live[s].filter((h) => h.score > -Infinity).map((h) => chain(h.node).map((n) => n.token));
   }
 
-  // Runs one decoder step for every row and advances each unfinished sentence's beam.
+  // The next step's input of each row of the decoder state: its hypothesis's last token (first: the start).
+  rowTokens(): Int32Array {
+    const { R, group } = this.st;
+    const tokens = new Int32Array(R);
+    this.active.forEach((s, i) => {
+      for (let j = 0; j < group; j++) tokens[i * group + j] = this.live[s][j].node?.token ?? this.rules.start;
+    });
+    return tokens;
+  }
+
+  // Runs one decoder step for every row and advances each unfinished sentence's beam; then the decoder
+  // state keeps `beam` rows per sentence still searched, each continuing its hypothesis's parent row.
   step(): void {
     const { model, st, opts, rules } = this;
     const { beam } = opts;
     const lp = (len: number) => lengthPenalty(len, opts.alpha, rules.scorer);
     const { K } = this;
-    const tokens = new Int32Array(st.R);
-    for (let s = 0; s < st.Bs; s++) for (let j = 0; j < beam; j++) tokens[s * beam + j] = this.live[s][j].node?.token ?? rules.start;
-    model.stepTopK(st, tokens, K, this.topIdx, this.topLogp, this.crossAtt || undefined, rules.renormalize ? rules.banned : undefined);
+    const { R, group } = st;
+    model.stepTopK(st, this.rowTokens(), K, this.topIdx, this.topLogp, rules.renormalize ? rules.banned : undefined);
     // HF's forced </s>: the step that reaches maxLength - 1 generated tokens can only end the hypothesis.
     const forced = rules.forcedEos && st.t === (rules.maxLength ?? 0) - 1;
-    const topIdx = model.arena.i32view(this.topIdx, st.R * K);
-    const topLogp = model.arena.f32view(this.topLogp, st.R * K);
-    const parents = new Int32Array(st.R).map((_, r) => r);
-    const att = this.crossAtt ? model.arena.f32view(this.crossAtt, model.config.decoderLayers * st.R * model.config.heads * st.S) : undefined;
-    for (let s = 0; s < st.Bs; s++) {
-      if (this.done[s]) continue;
+    const topIdx = model.arena.i32view(this.topIdx, R * K);
+    const topLogp = model.arena.f32view(this.topLogp, R * K);
+    const kept: Array<{ at: number; parents: number[] }> = []; // sentences still searched: position, parent rows
+    this.active.forEach((s, i) => {
       const cand: Array<{ score: number; token: number; j: number }> = [];
-      for (let j = 0; j < beam; j++) {
+      for (let j = 0; j < Math.min(group, beam); j++) {
         const h = this.live[s][j];
         if (h.score === -Infinity) continue;
         if (forced) cand.push({ score: h.score, token: rules.eos, j });
-        else for (let c = (s * beam + j) * K, end = c + K; c < end && topIdx[c] >= 0; c++) {
+        else for (let c = (i * group + j) * K, end = c + K; c < end && topIdx[c] >= 0; c++) {
           if (!rules.renormalize && rules.banned.includes(topIdx[c])) continue;
           cand.push({ score: h.score + topLogp[c], token: topIdx[c], j });
         }
       }
       cand.sort((a, b) => b.score - a.score || a.token - b.token);
       const next: Live[] = [];
-      for (let i = 0; i < cand.length && next.length < beam; i++) {
-        const c = cand[i];
+      const parents: number[] = [];
+      for (let k = 0; k < cand.length && next.length < beam; k++) {
+        const c = cand[k];
         const parent = this.live[s][c.j].node;
         const node: Node = { token: c.token, parent, length: (parent?.length ?? 0) + 1 };
-        if (att) node.att = rowAttention(att, model.config.decoderLayers, st.R, model.config.heads, st.S, s * beam + c.j);
         if (c.token === rules.eos) {
           // A finished hypothesis counts only if it ranks among the top `beam` candidates.
-          if (i < beam) this.finished[s].push({ node, score: c.score / lp(node.length), logProb: c.score });
+          if (k < beam) this.finished[s].push({ node, score: c.score / lp(node.length), logProb: c.score });
           continue;
         }
-        parents[s * beam + next.length] = s * beam + c.j;
+        parents.push(i * group + c.j);
         next.push({ node, score: c.score });
       }
-      while (next.length < beam) next.push({ node: null, score: -Infinity });
+      while (next.length < beam) (next.push({ node: null, score: -Infinity }), parents.push(-1));
       this.live[s] = next;
       const atLimit = st.t >= this.maxSteps[s];
       const enough = this.finished[s].length >= beam && (rules.earlyStopping || this.worstKept(s) >= (cand[0]?.score ?? -Infinity) / lp(st.t));
@@ -156,9 +163,17 @@ export class BeamSearch {
           for (const h of next) if (h.node) this.finished[s].push({ node: h.node, score: h.score / lp(h.node.length), logProb: h.score });
         }
         this.done[s] = true;
-      }
-    }
-    model.reorder(st, parents);
+      } else kept.push({ at: i, parents });
+    });
+    if (!kept.length) return;
+    // A sentence that finished leaves the decoder state; the last ones still searched take its place, so
+    // only their rows move.
+    const n = kept.length;
+    const order = kept.filter((k) => k.at < n);
+    const moved = kept.filter((k) => k.at >= n);
+    for (let p = 0; p < n; p++) if (order[p]?.at !== p) order.splice(p, 0, moved.shift()!);
+    this.active = order.map((k) => this.active[k.at]);
+    model.reorder(st, Int32Array.from(order.flatMap((k) => k.parents)), beam);
   }
 
   // The score of the beam-th best finished hypothesis of sentence s (HF keeps only the beam best).
@@ -168,7 +183,7 @@ export class BeamSearch {
 
   // Best hypothesis per sentence.
   results(): Hypothesis[] {
-    return this.nbest().map((hs) => hs[0] ?? { tokens: [], score: 0, logProb: 0 });
+    return this.nbest().map((hs) => hs[0] ?? { tokens: [], score: 0, logProb: 0, ended: false });
   }
 
   // Every finished hypothesis per sentence, best first (ties: the one found first); the live ones of a
@@ -181,9 +196,8 @@ export class BeamSearch {
         .sort((a, b) => b.h.score - a.h.score || a.order - b.order)
         .map(({ h }) => {
           const nodes = chain(h.node);
-          const out: Hypothesis = { tokens: nodes.map((n) => n.token).filter((t) => t !== this.rules.eos), score: h.score, logProb: h.logProb };
-          if (this.opts.alignments) out.attention = nodes.map((n) => n.att!);
-          return out;
+          const tokens = nodes.map((n) => n.token).filter((t) => t !== this.rules.eos);
+          return { tokens, score: h.score, logProb: h.logProb, ended: nodes.at(-1)?.token === this.rules.eos };
         });
     });
   }
@@ -193,11 +207,4 @@ function chain(node: Node | null): Node[] {
   const out: Node[] = [];
   for (let n = node; n; n = n.parent) out.push(n);
   return out.reverse();
-}
-
-// (L,H,S) slice of row r from the (L,R,H,S) buffer.
-function rowAttention(att: Float32Array, L: number, R: number, H: number, S: number, r: number): Float32Array {
-  const out = new Float32Array(L * H * S);
-  for (let l = 0; l < L; l++) out.set(att.subarray((l * R + r) * H * S, (l * R + r + 1) * H * S), l * H * S);
-  return out;
 }

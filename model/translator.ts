@@ -6,7 +6,7 @@ import { DECODE_DEFAULTS, mergeDecode, type Decode, type DecodeConfig } from './
 import { UnsupportedError, serves, type Engine, type ModelInfo, type SentenceResult, type TranslateOptions } from './engine.ts';
 import { parameterCount } from './params.ts';
 import { checkParts, isNonNegative, partTensors, type PartSpec } from './parts.ts';
-import { InferenceModel } from './runtime.ts';
+import { InferenceModel, type DecoderState } from './runtime.ts';
 import { parse } from './safetensors.ts';
 import { forcedLogProbs, pickReranked } from './rerank.ts';
 import { BeamSearch, type Hypothesis } from './search.ts';
@@ -144,9 +144,11 @@ class Translator implements Engine {
     // Batches of at most maxRows rows whose memory fits the scratch budget.
     const perBatch = Math.max(1, Math.floor(d.maxRows / d.beam));
     const fits = (b: number, e: number) => e - b <= perBatch && this.batchBytes(part, todo.slice(b, e).map((x) => x.ids), d, options) <= d.scratchBytes;
+    const chunks: Array<typeof todo> = [];
     for (let b = 0, e: number; b < todo.length; b = e) {
       for (e = b + 1; e < todo.length && fits(b, e + 1); e++);
       const chunk = todo.slice(b, e);
+      chunks.push(chunk);
       const search = this.start(part, chunk.map((x) => x.ids), d, options);
       while (!search.finishedAll) search.step();
       chunk.forEach((x, j) => (x.bound = search.maxSteps[j]));
@@ -155,7 +157,10 @@ class Translator implements Engine {
       this.arena.reset(this.base);
     }
     if (reranker) this.rerank(todo, reranker, d, options.source);
-    for (const x of todo) out[x.i] = this.result(part, x.nbest[0], x.ids, x.bound, options);
+    // The chosen hypotheses' attention, replayed per search batch (one row per sentence fits where beam did).
+    const attention = new Map<number, Float32Array[]>();
+    if (options.alignments) for (const c of chunks) this.attention(part, c.map((x) => x.ids), c.map((x) => x.nbest[0]), c.length).forEach((a, k) => attention.set(c[k].i, a));
+    for (const x of todo) out[x.i] = this.result(part, x.nbest[0], x.ids, x.bound, attention.get(x.i));
     return out;
   }
 
@@ -204,7 +209,10 @@ class Translator implements Engine {
           if (!search.finishedAll && !text.endsWith('\uFFFD')) emit(text.replace(/\s+$/, ''));
           await new Promise((r) => setTimeout(r, 0));
         }
-        const result = this.result(part, search.results()[0], ids, search.maxSteps[0], options);
+        const [best] = search.results();
+        const bound = search.maxSteps[0];
+        this.arena.reset(this.base);
+        const result = this.result(part, best, ids, bound, options.alignments ? this.attention(part, [ids], [best], 1)[0] : undefined);
         emit(result.text);
         return result;
       } finally {
@@ -266,19 +274,14 @@ class Translator implements Engine {
   }
 
   private start(part: Part, srcs: number[][], d: Decode, o: TranslateOptions): BeamSearch {
-    const { model } = part;
-    const S = Math.max(...srcs.map((s) => s.length));
-    const src = new Int32Array(srcs.length * S);
-    srcs.forEach((s, i) => src.set(s, i * S));
-    const lens = Int32Array.from(srcs, (s) => s.length);
     let maxSteps = srcs.map((s) => this.maxSteps(s, d));
     // A sentence alone over the scratch budget (a wider beam than the default, or alignments) gets a lower
     // output bound instead of more memory.
     let Tmax = Math.max(...maxSteps) + 1;
     while (Tmax > 2 && this.batchBytes(part, srcs, d, o, Tmax) > d.scratchBytes) Tmax--;
     maxSteps = maxSteps.map((m) => Math.min(m, Tmax - 1));
-    const st = model.encode(src, lens, S, d.beam, Tmax);
-    return new BeamSearch(model, st, { beam: d.beam, alpha: d.alpha, maxSteps, alignments: !!o.alignments, rules: this.tok.rules });
+    const st = encodeBatch(part.model, srcs, d.beam, Tmax);
+    return new BeamSearch(part.model, st, { beam: d.beam, alpha: d.alpha, maxSteps, rules: this.tok.rules });
   }
 
   // The most tokens the decoder writes for source ids `src` (tag and </s> included), within the model's
@@ -287,27 +290,52 @@ class Translator implements Engine {
     return Math.min(src.length + d.extraSteps, this.maxLen - 1, (this.tok.rules.maxLength ?? Infinity) - 1);
   }
 
+  // The encoder-decoder attention of each chosen hypothesis (of srcs[k]), its decoding replayed on one
+  // row per sentence, `rows` at a time (InferenceModel.attention): per target token, </s> included when it
+  // ended, an (L,H,|x|) array. Only these are kept: the search itself keeps no attention.
+  private attention({ model }: Part, srcs: number[][], hyps: Hypothesis[], rows: number): Float32Array[][] {
+    const out: Float32Array[][] = [];
+    for (let b = 0; b < srcs.length; b += rows) {
+      const inputs = hyps.slice(b, b + rows).map((h) => [this.tok.rules.start, ...h.tokens].slice(0, h.tokens.length + (h.ended ? 1 : 0)));
+      try {
+        const st = encodeBatch(model, srcs.slice(b, b + rows), 1, Math.max(1, ...inputs.map((x) => x.length)));
+        out.push(...model.attention(st, inputs));
+      } finally {
+        this.arena.reset(this.base);
+      }
+    }
+    return out;
+  }
+
   // `bound`: the output bound the search held this sentence to (BeamSearch.maxSteps).
-  private result(part: Part, h: Hypothesis, src: number[], bound: number, o: TranslateOptions): SentenceResult {
+  private result(part: Part, h: Hypothesis, src: number[], bound: number, attention?: Float32Array[]): SentenceResult {
     const r: SentenceResult = { text: this.tok.decode(h.tokens) };
     // A hypothesis ended by </s> has fewer tokens than steps (</s> is not among them); one that reached
     // the bound without it has as many: the search stopped it, not the model.
     if (h.tokens.length >= bound) r.lengthLimited = true;
-    if (o.alignments && h.attention) {
+    if (attention) {
       const c = part.model.config;
       const S = src.length;
-      const Sp = h.attention[0].length / (c.decoderLayers * c.heads); // padded source length of the batch
       r.sourceTokens = this.tok.sourceTokens(src);
       // One attention row per decoded token, </s> included when the hypothesis finished.
-      r.targetTokens = [...this.tok.targetTokens(h.tokens), ...(h.attention.length > h.tokens.length ? ['</s>'] : [])];
+      r.targetTokens = [...this.tok.targetTokens(h.tokens), ...(h.ended ? ['</s>'] : [])];
       r.layers = Array.from({ length: c.decoderLayers }, (_, l) =>
-        Array.from({ length: c.heads }, (_, hd) => h.attention!.map((a) => Array.from(a.subarray((l * c.heads + hd) * Sp, (l * c.heads + hd) * Sp + S)))),
+        Array.from({ length: c.heads }, (_, hd) => attention.map((a) => Array.from(a.subarray((l * c.heads + hd) * S, (l * c.heads + hd + 1) * S)))),
       );
       const last = r.layers[c.decoderLayers - 1];
       r.alignment = last[0].map((row, t) => row.map((_, s) => last.reduce((a, head) => a + head[t][s], 0) / c.heads));
     }
     return r;
   }
+}
+
+// Sources of different lengths padded into one batch and encoded, with room for Tmax steps of `group`
+// hypotheses per sentence.
+function encodeBatch(model: InferenceModel, srcs: number[][], group: number, Tmax: number): DecoderState {
+  const S = Math.max(...srcs.map((s) => s.length));
+  const src = new Int32Array(srcs.length * S);
+  srcs.forEach((s, i) => src.set(s, i * S));
+  return model.encode(src, Int32Array.from(srcs, (s) => s.length), S, group, Tmax);
 }
 
 function commonPrefix(seqs: number[][]): number[] {

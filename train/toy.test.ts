@@ -34,7 +34,7 @@ function decodeAll(model: InferenceModel, examples: Example[], beam: number): nu
   const maxSteps = examples.map((e) => e.src.length + 4);
   const mark = model.arena.mark();
   const st = model.encode(src, lens, S, beam, Math.max(...maxSteps) + 1);
-  const search = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, alignments: false, rules: paperRules(SPECIAL_IDS) });
+  const search = new BeamSearch(model, st, { beam, alpha: 0.6, maxSteps, rules: paperRules(SPECIAL_IDS) });
   while (!search.finishedAll) search.step();
   const out = search.results().map((h) => h.tokens);
   model.arena.reset(mark);

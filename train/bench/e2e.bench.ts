@@ -62,29 +62,22 @@ class Peer {
     return this;
   }
 
-  // Sources as our engine feeds them: <2de> x1..xn </s>, padded with 0; each repeated `group` times.
-  private async start(texts: string[], group: number) {
+  // Sources as our engine feeds them: <2de> x1..xn </s>, padded with 0; one row per sentence (BeamSearch
+  // widens it to the beam after the first step, as it does our decoder state).
+  private async start(texts: string[]) {
     const { ort } = this;
     const srcs = texts.map((t) => [tok.langId('de'), ...tok.encode(t).slice(0, meta.maxLen - 2), tok.eosId]);
     const S = Math.max(...srcs.map((s) => s.length));
-    const B = srcs.length;
-    const ids = new BigInt64Array(B * S);
-    const mask = new BigInt64Array(B * S);
+    const R = srcs.length;
+    const ids = new BigInt64Array(R * S);
+    const mask = new BigInt64Array(R * S);
     srcs.forEach((s, b) => s.forEach((x, j) => ((ids[b * S + j] = BigInt(x)), (mask[b * S + j] = 1n))));
-    const out = await this.enc.run({ input_ids: new ort.Tensor('int64', ids, [B, S]), attention_mask: new ort.Tensor('int64', mask, [B, S]) });
+    const out = await this.enc.run({ input_ids: new ort.Tensor('int64', ids, [R, S]), attention_mask: new ort.Tensor('int64', mask, [R, S]) });
     const mem = out.last_hidden_state.data as Float32Array;
     const C = meta.dModel;
-    const R = B * group;
-    const rowsMem = new Float32Array(R * S * C);
-    const rowsMask = new BigInt64Array(R * S);
-    for (let r = 0; r < R; r++) {
-      const b = Math.floor(r / group);
-      rowsMem.set(mem.subarray(b * S * C, (b + 1) * S * C), r * S * C);
-      rowsMask.set(mask.subarray(b * S, (b + 1) * S), r * S);
-    }
     const past: Record<string, ortNode.Tensor> = {};
     for (let l = 0; l < meta.decoderLayers; l++) for (const side of ['decoder', 'encoder']) for (const kv of ['key', 'value']) past[`past_key_values.${l}.${side}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [R, H, 0, D]);
-    const feeds = { encoder_hidden_states: new ort.Tensor('float32', rowsMem, [R, S, C]), encoder_attention_mask: new ort.Tensor('int64', rowsMask, [R, S]) };
+    const feeds = { encoder_hidden_states: new ort.Tensor('float32', mem, [R, S, C]), encoder_attention_mask: new ort.Tensor('int64', mask, [R, S]) };
     const maxSteps = srcs.map((s) => Math.min(s.length + DECODE_DEFAULTS.extraSteps, meta.maxLen - 1));
     return { R, S, past, feeds, maxSteps, t: 0 };
   }
@@ -110,7 +103,7 @@ class Peer {
 
   // BeamSearch over this runtime: a model object whose stepTopK is served by the previous await.
   async beam(texts: string[], beam: number): Promise<string[]> {
-    const st = await this.start(texts, beam);
+    const st = await this.start(texts);
     const arena = new Arena(peerKernels);
     const mark = arena.mark();
     let pending: Float32Array | undefined;
@@ -134,26 +127,27 @@ class Peer {
           for (let k = 0; k < K; k++) ((I[r * K + k] = top[k]), (L[r * K + k] = row[top[k]]));
         }
       },
-      reorder(_s: DecoderState, parents: Int32Array) {
-        if (parents.every((p, r) => p === r)) return;
-        for (const [k, t] of Object.entries(st.past)) {
-          if (k.includes('.encoder.')) continue; // rows of one sentence share it
-          const src = t.data as Float32Array;
+      // Every per-row input gathered by parents (-1: any row), as our reorder does with the decoder state.
+      reorder(state: DecoderState, parents: Int32Array, group: number) {
+        const gather = <T extends ortNode.Tensor>(t: T): T => {
+          const src = t.data as Float32Array | BigInt64Array;
           const row = src.length / st.R;
-          const dst = new Float32Array(src.length);
-          for (let r = 0; r < st.R; r++) dst.set(src.subarray(parents[r] * row, (parents[r] + 1) * row), r * row);
-          st.past[k] = new self.ort.Tensor('float32', dst, t.dims as number[]);
-        }
+          const dst = new (src.constructor as Float32ArrayConstructor | BigInt64ArrayConstructor)(parents.length * row);
+          parents.forEach((p, r) => dst.set(src.subarray(Math.max(p, 0) * row, (Math.max(p, 0) + 1) * row) as never, r * row));
+          return new self.ort.Tensor(t.type as 'float32', dst as Float32Array, [parents.length, ...t.dims.slice(1)]) as unknown as T;
+        };
+        for (const k of Object.keys(st.past)) st.past[k] = gather(st.past[k]);
+        st.feeds = { encoder_hidden_states: gather(st.feeds.encoder_hidden_states), encoder_attention_mask: gather(st.feeds.encoder_attention_mask) };
+        Object.assign(state, { R: parents.length, Bs: parents.length / group, group });
+        st.R = parents.length;
       },
     };
-    const state = { R: st.R, Bs: texts.length, group: beam, S: st.S, t: 0 } as DecoderState;
-    const search = new BeamSearch(model as unknown as InferenceModel, state, { beam, alpha, maxSteps: st.maxSteps, alignments: false, rules: paperRules(tok.specials) });
-    let tokens = new Int32Array(st.R).fill(tok.bosId);
+    const state = { R: st.R, Bs: texts.length, group: 1, S: st.S, t: 0 } as DecoderState;
+    const search = new BeamSearch(model as unknown as InferenceModel, state, { beam, alpha, maxSteps: st.maxSteps, rules: paperRules(tok.specials) });
     while (!search.finishedAll) {
-      pending = await this.step(st, tokens);
+      pending = await this.step(st, search.rowTokens());
       state.t = st.t;
       search.step();
-      tokens = Int32Array.from({ length: st.R }, (_, r) => search.liveTokens(Math.floor(r / beam))[r % beam]?.at(-1) ?? tok.bosId);
     }
     const out = search.results().map((h) => tok.decode(h.tokens));
     arena.reset(mark);

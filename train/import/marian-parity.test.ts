@@ -73,7 +73,7 @@ function decode(m: ReturnType<typeof load>, e: Expected, beam: number): number[]
   e.source_ids.forEach((s, b) => src.set(s, b * S));
   const maxSteps = e.source_ids.map((s) => Math.min(s.length + DECODE_DEFAULTS.extraSteps, meta.maxLen - 1));
   const st = model.encode(src, Int32Array.from(e.source_ids, (s) => s.length), S, beam, Math.max(...maxSteps) + 1);
-  const search = new BeamSearch(model, st, { beam, alpha: meta.alpha!, maxSteps, alignments: false, rules });
+  const search = new BeamSearch(model, st, { beam, alpha: meta.alpha!, maxSteps, rules });
   while (!search.finishedAll) search.step();
   // Forced </s> at max_length: every hypothesis the reference returns ends in it.
   return search.results().map((h) => [...h.tokens, rules.eos]);
