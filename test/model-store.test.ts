@@ -37,6 +37,9 @@ describe('model store (R2)', () => {
   it('rejects partial uploads, missing files and engines that fail to build', async () => {
     await putVersion('partial', 'v1', fakeFiles('a'), { tamper: { file: 'config.json', bytes: new Uint8Array(3) } });
     expect((await translate('partial')).body.error.message).toMatch(/config.json has 3 bytes.*partial/);
+    // weights stream into the engine: an engine that never reads them is still refused on their size
+    await putVersion('partialw', 'v1', fakeFiles('a'), { tamper: { file: 'weights.safetensors', bytes: new Uint8Array(3) } });
+    expect((await translate('partialw')).body.error.message).toMatch(/weights.safetensors has 3 bytes.*partial/);
     await putVersion('missing', 'v1', fakeFiles('a'));
     await env.MODELS.delete(fileKey('missing', 'v1', 'tokenizer.json'));
     expect((await translate('missing')).body.error.message).toMatch(/tokenizer.json is missing/);
