@@ -218,6 +218,7 @@ for (const { label, route } of routesToMeasure()) {
   const legEngine = (i: number) => engines.get(route.legs[i].model)!.engine;
   const wasmMiB = () => round([...engines.values()].reduce((sum, e) => sum + e.kernels.memory.buffer.byteLength, 0) / MiB);
   const loaded = { wasm_mib: wasmMiB(), js_heap_mib: round(peakHeap / MiB), array_buffers_mib: round(peakArrayBuffers / MiB), load_peak_mib: round(peakLoad / MiB) };
+  console.error(JSON.stringify({ route: label, loaded }));
   const first = route.legs[0];
   const warm: TranslateOptions = { source: first.source, target: first.target, beam: 4 };
   await translatePlans(legEngine(0), planTexts(legEngine(0), ['A dog runs in the park.'], warm), warm); // V8 tier-up

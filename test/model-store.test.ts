@@ -61,7 +61,8 @@ describe('model store (R2)', () => {
 
     await setCurrent('swap', 'v1'); // rollback
     expect((await translate('swap')).body.version).toBe('v1');
-    expect(built.filter((m) => m.name === 'swap').map((m) => m.version)).toEqual(['v1', 'v2', 'v1']);
+    // v3's weights stream into its builds and fail their sha256 at the stream's end: tried, never served
+    expect(built.filter((m) => m.name === 'swap' && m.version !== 'v3').map((m) => m.version)).toEqual(['v1', 'v2', 'v1']);
   });
 
   it('re-reads the manifest at most every MANIFEST_TTL_SECONDS', async () => {

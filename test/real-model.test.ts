@@ -30,6 +30,7 @@ describe('real engine in workerd', () => {
   });
 
   it('refuses weights cut short or changed while they stream into the engine, with the manifest check', async () => {
+    expect(typeof (crypto as { DigestStream?: unknown }).DigestStream).toBe('function'); // the streaming path, not the fallback
     const files = tinyModelFiles();
     const w = files['weights.safetensors'];
     const changed = w.slice();
