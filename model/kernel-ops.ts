@@ -5,7 +5,7 @@ import type { Arena, Kernels } from '../kernels/host.ts';
 import type { KernelExports } from '../kernels/api.ts';
 import { headSize, type ModelConfig } from './config.ts';
 import type { NormParams, ParamLayout, TensorSpec } from './params.ts';
-import { asF32, type SafeTensors } from './safetensors.ts';
+import { asF32, type SafeTensors, type Tensor } from './safetensors.ts';
 import { SCALE_SUFFIX } from './quant.ts';
 import type { DecoderState } from './runtime.ts';
 import { positionTable, type Activation, type Ops, type Side } from './transformer.ts';
@@ -38,7 +38,7 @@ export class KernelOps implements Ops<Val> {
   readonly k: KernelExports;
   readonly arena: Arena;
   readonly quantized: boolean;
-  readonly weightBytes: number; // resident bytes of the weights and the positional table
+  readonly weightBytes: number; // bytes allocated for the weights (copies, row sums) and the positional table
   private f32 = new Map<string, number>(); // f32 tensors (norms, biases, and linears when not int8)
   private q8 = new Map<string, Q8>();
   private pe: number;
@@ -61,15 +61,16 @@ export class KernelOps implements Ops<Val> {
           throw new Error(`tensor ${t.name}: int8 needs an F32 ${t.name + SCALE_SUFFIX} of ${t.shape[0]} rows`);
         }
         quantized = true;
-        // An int8 table stays int8 (no f32 copy: 4 bytes per weight, V*C*4 = 4 MiB at V 8000, C 128).
-        const w = arena.alloc(src.data.byteLength, 64);
-        arena.u8view(w, src.data.byteLength).set(src.data);
-        const scale = arena.putF32(asF32(sc));
+        // An int8 table stays int8 (no f32 copy: 4 bytes per weight, V*C*4 = 4 MiB at V 8000, C 128), used
+        // where model/weights-reader.ts put it, else copied in.
+        const w = src.ptr ?? arena.alloc(src.data.byteLength, 64);
+        if (src.ptr === undefined) arena.u8view(w, src.data.byteLength).set(src.data);
+        const scale = resident(arena, sc);
         const wsum = arena.i32(t.shape[0]);
         this.k.q8_row_sums(wsum, w, t.shape[0], t.shape[1]);
         this.q8.set(t.name, { w, scale, wsum, N: t.shape[0], K: t.shape[1] });
       } else {
-        this.f32.set(t.name, arena.putF32(asF32(src)));
+        this.f32.set(t.name, resident(arena, src));
       }
     }
     this.quantized = quantized;
@@ -167,6 +168,12 @@ export class KernelOps implements Ops<Val> {
     this.arena.reset(mark);
     return x;
   }
+}
+
+// An f32 tensor's address in wasm memory: where it already is when 4-aligned there, else a copy.
+function resident(arena: Arena, t: Tensor): number {
+  if (t.dtype === 'F32' && t.ptr !== undefined && t.ptr % 4 === 0) return t.ptr;
+  return arena.putF32(asF32(t));
 }
 
 // Each activation's forward kernel (run in place: the program never reads its input again).

@@ -9,6 +9,7 @@ export interface Tensor {
   dtype: DType;
   shape: number[];
   data: Uint8Array; // raw bytes (a view into the file buffer when read)
+  ptr?: number; // where the bytes already are in wasm memory (model/weights-reader.ts): used there, not copied
 }
 
 export interface SafeTensors {
@@ -57,19 +58,45 @@ export function serialize(tensors: Map<string, Tensor>, metadata: Record<string,
 
 // Parses and validates a safetensors file; throws a clear Error on any inconsistency (truncated, overlapping).
 export function parse(bytes: Uint8Array): SafeTensors {
-  if (bytes.byteLength < 8) throw new Error('safetensors: file shorter than its 8-byte header length');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(dv.getBigUint64(0, true));
-  if (n > bytes.byteLength - 8 || n > 100_000_000) throw new Error('safetensors: header length exceeds file size');
+  if (bytes.byteLength < 8) throw new Error(SHORT_FILE);
+  const n = headerLength(bytes);
+  if (n > bytes.byteLength - 8) throw new Error(LONG_HEADER);
+  const base = 8 + n;
+  const { entries, metadata } = parseHeader(bytes.subarray(8, base), bytes.byteLength - base);
+  const tensors = new Map<string, Tensor>();
+  for (const e of entries) tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: bytes.subarray(base + e.start, base + e.end) });
+  return { tensors, metadata };
+}
+
+export const SHORT_FILE = 'safetensors: file shorter than its 8-byte header length';
+export const LONG_HEADER = 'safetensors: header length exceeds file size';
+
+// A tensor as the header lists it: its bytes are [start, end) of the data that follows the header.
+export interface HeaderEntry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  start: number;
+  end: number;
+}
+
+// The header's length from the file's first 8 bytes (refused past 100 MB: no real header is that long).
+export function headerLength(first8: Uint8Array): number {
+  const n = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
+  if (n > 100_000_000) throw new Error(LONG_HEADER);
+  return n;
+}
+
+// Parses the JSON header and checks every tensor's dtype, shape and offsets against dataLen bytes of data
+// (Infinity while a stream has not ended: model/weights-reader.ts checks the offsets again at its end).
+export function parseHeader(json: Uint8Array, dataLen: number): { entries: HeaderEntry[]; metadata: Record<string, string> } {
   let header: Record<string, any>;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder().decode(json));
   } catch {
     throw new Error('safetensors: header is not valid JSON');
   }
-  const base = 8 + n;
-  const dataLen = bytes.byteLength - base;
-  const tensors = new Map<string, Tensor>();
+  const entries: HeaderEntry[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, v] of Object.entries(header)) {
     if (name === '__metadata__') {
@@ -83,7 +110,7 @@ export function parse(bytes: Uint8Array): SafeTensors {
     if (!(Number.isInteger(s) && Number.isInteger(e) && s >= 0 && e <= dataLen && e - s === count * BYTES[dtype])) {
       throw new Error(`safetensors: tensor ${name} has bad offsets (file truncated?)`);
     }
-    tensors.set(name, { dtype, shape: v.shape, data: bytes.subarray(base + s, base + e) });
+    entries.push({ name, dtype, shape: v.shape, start: s, end: e });
   }
-  return { tensors, metadata };
+  return { entries, metadata };
 }

@@ -1,13 +1,14 @@
 // The Engine: tokenizer + weights in wasm memory + beam search, behind the interface every host uses.
 // Text -> subwords (with the target-language tag) -> encoder -> incremental decoder -> subwords -> text.
-import { Arena, type Kernels } from '../kernels/host.ts';
+import { Arena, align, type Kernels } from '../kernels/host.ts';
 import { checkConfig, type ModelConfig } from './config.ts';
 import { DECODE_DEFAULTS, mergeDecode, type Decode, type DecodeConfig } from './decode.ts';
 import { UnsupportedError, serves, type Engine, type ModelInfo, type SentenceResult, type TranslateOptions } from './engine.ts';
 import { parameterCount } from './params.ts';
 import { checkParts, isNonNegative, partTensors, type PartSpec } from './parts.ts';
 import { InferenceModel, type DecoderState } from './runtime.ts';
-import { parse } from './safetensors.ts';
+import type { SafeTensors } from './safetensors.ts';
+import { readWeights, readWeightsAsync, type WeightChunks } from './weights-reader.ts';
 import { forcedLogProbs, pickReranked } from './rerank.ts';
 import { BeamSearch, type Hypothesis } from './search.ts';
 import { modelVocab, type Generation, type ModelVocab } from './vocab.ts';
@@ -44,10 +45,10 @@ export function decodeConfigFor(meta: ModelMeta, source: string, target: string)
   };
 }
 
-export interface ModelFiles {
+export interface ModelFiles<W extends WeightChunks = Uint8Array> {
   config: ModelMeta | string;
   tokenizer: object | string;
-  weights: Uint8Array;
+  weights: W; // weights.safetensors, whole or as chunks (model/weights-reader.ts)
 }
 
 export function parseMeta(config: ModelMeta | string): ModelMeta {
@@ -74,8 +75,21 @@ function checkRerank(meta: ModelMeta): void {
   }
 }
 
-export function createEngine(files: ModelFiles, kernels: Kernels): Engine {
-  return new Translator(files, kernels);
+// The weights go straight into wasm memory (model/weights-reader.ts): from a buffer or a synchronous source
+// here, from a stream in loadEngine; config.json and the tokenizer are checked before any weight is read.
+export function createEngine(files: ModelFiles<Uint8Array | Iterable<Uint8Array>>, kernels: Kernels): Engine {
+  const [meta, tok, arena] = prepare(files, kernels);
+  return new Translator(meta, tok, arena, readWeights(arena, files.weights));
+}
+
+export async function loadEngine(files: ModelFiles<WeightChunks>, kernels: Kernels): Promise<Engine> {
+  const [meta, tok, arena] = prepare(files, kernels);
+  return new Translator(meta, tok, arena, await readWeightsAsync(arena, files.weights));
+}
+
+function prepare(files: ModelFiles<WeightChunks>, kernels: Kernels): [ModelMeta, ModelVocab, Arena] {
+  const meta = parseMeta(files.config);
+  return [meta, modelVocab(meta, files.tokenizer), new Arena(kernels)];
 }
 
 // One weight set and the directions it serves.
@@ -95,12 +109,12 @@ class Translator implements Engine {
   private queue: Promise<unknown> = Promise.resolve();
   readonly maxSourceTokens: number;
 
-  constructor(files: ModelFiles, kernels: Kernels) {
-    const meta = parseMeta(files.config);
+  // `weights` are resident in `arena` already, from its start.
+  constructor(meta: ModelMeta, tok: ModelVocab, arena: Arena, weights: SafeTensors) {
+    const kernels = arena.kernels;
     this.meta = meta;
-    this.tok = modelVocab(meta, files.tokenizer);
-    this.arena = new Arena(kernels);
-    const weights = parse(files.weights);
+    this.tok = tok;
+    this.arena = arena;
     this.parts = meta.parts
       ? meta.parts.map((p) => ({
           directions: p.directions,
@@ -116,7 +130,7 @@ class Translator implements Engine {
       languages: this.tok.languages,
       directions: meta.directions,
       parameters: this.parts.reduce((n, p) => n + parameterCount(p.model.layout), 0),
-      bytes: this.parts.reduce((n, p) => n + p.model.weightBytes, 0),
+      bytes: this.base - align(arena.kernels.heapBase, 64), // the file's tensors, row sums, positional tables
       created: meta.created,
       bleu: meta.bleu,
     };

@@ -179,7 +179,10 @@ export function withRollback(m: Manifest): Manifest {
 
 // sha256 as lowercase hex; crypto.subtle exists in workerd, browsers and Node 20+.
 export async function sha256Hex(data: ArrayBuffer | ArrayBufferView): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', data as BufferSource);
+  return hex(await crypto.subtle.digest('SHA-256', data as BufferSource));
+}
+
+export function hex(digest: ArrayBuffer): string {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 

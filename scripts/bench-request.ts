@@ -19,6 +19,8 @@
 // pieces are as long as in the full one, so the memory peak is the same: each batch is cut to the scratch
 // budget, model/decode.ts). --speed: first the speed of one 13-word sentence, greedy and beam 4, in wall
 // and CPU ms per sentence and per decoder step (CPU time holds when other processes share the cores).
+// Loading: the weights are read in 1 MiB chunks straight into wasm memory (train/model-dir.ts openModelDir),
+// or whole first with --whole; loaded.load_peak_mib is the most wasm + JS heap + ArrayBuffers seen meanwhile.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,7 +31,7 @@ import { type Route, type RoutableModel, allPairs, findRoute } from '../model/ro
 import { type TextPlan, planTexts, translatePlans, workOf } from '../model/texts.ts';
 import { createEngine } from '../model/translator.ts';
 import { opusMtModelDir } from '../train/micro-model.ts';
-import { readModelDir } from '../train/model-dir.ts';
+import { openModelDir, readModelDir } from '../train/model-dir.ts';
 import { BUNDLED_MODELS_DIR, bundledModels } from '../train/paths.ts';
 import { settings } from '../worker/env.ts';
 
@@ -45,6 +47,7 @@ const { values: opt } = parseArgs({
     opus: { type: 'boolean', default: false }, // a random model of the OPUS-MT shape instead of the bundled ones
     texts: { type: 'string' }, // at most this many texts of each request
     speed: { type: 'boolean', default: false }, // first, ms per sentence of one 13-word sentence, greedy and beam 4
+    whole: { type: 'boolean', default: false }, // read each weights file whole before loading it (not in chunks)
   },
 });
 const maxWork = Number(opt.work);
@@ -120,13 +123,30 @@ function routesToMeasure(): Array<{ label: string; route: Route }> {
 // calls timed (every engine call is a chunk: model/texts.ts translate, or translateStream for one long piece)
 // and sampled for memory.
 let chunkMs: number[] = [];
+let peakLoad = 0;
+function* sampled(weights: Uint8Array | Iterable<Uint8Array>, sample: () => void): Generator<Uint8Array> {
+  for (const chunk of weights instanceof Uint8Array ? [weights] : weights) {
+    sample();
+    yield chunk;
+  }
+}
 function loadEngines(route: Route): Map<string, { engine: Engine; kernels: Kernels }> {
   const engines = new Map<string, { engine: Engine; kernels: Kernels }>();
   for (const { model } of route.legs) {
     if (engines.has(model)) continue;
     const kernels = loadKernels();
-    const engine = createEngine(readModelDir(models.find((m) => m.name === model)!.dir), kernels);
-    sampleMemory(); // the files' bytes are still referenced here, as in the worker right after a load
+    const dir = models.find((m) => m.name === model)!.dir;
+    // What the process holds while loading: wasm memories so far, the JS heap and ArrayBuffers (the file,
+    // when read whole), sampled at every chunk the weights are read by.
+    const sampleLoad = () => {
+      sampleMemory();
+      const m = process.memoryUsage();
+      const wasm = [...engines.values()].reduce((sum, e) => sum + e.kernels.memory.buffer.byteLength, kernels.memory.buffer.byteLength);
+      peakLoad = Math.max(peakLoad, wasm + m.heapUsed + m.arrayBuffers);
+    };
+    const files = opt.whole ? readModelDir(dir) : openModelDir(dir);
+    const engine = createEngine({ ...files, weights: sampled(files.weights, sampleLoad) }, kernels);
+    sampleLoad(); // the files' bytes are still referenced here, as in the worker right after a load
     const timed = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
       sampleMemory();
       const t0 = performance.now();
@@ -193,10 +213,12 @@ const wasmPerModel = new Map<string, number>(); // the most wasm memory each mod
 let peakJs = 0; // the most JS heap + ArrayBuffers of any route
 for (const { label, route } of routesToMeasure()) {
   resetPeaks();
+  peakLoad = 0;
   const engines = loadEngines(route);
   const legEngine = (i: number) => engines.get(route.legs[i].model)!.engine;
   const wasmMiB = () => round([...engines.values()].reduce((sum, e) => sum + e.kernels.memory.buffer.byteLength, 0) / MiB);
-  const loaded = { wasm_mib: wasmMiB(), js_heap_mib: round(peakHeap / MiB), array_buffers_mib: round(peakArrayBuffers / MiB) };
+  const loaded = { wasm_mib: wasmMiB(), js_heap_mib: round(peakHeap / MiB), array_buffers_mib: round(peakArrayBuffers / MiB), load_peak_mib: round(peakLoad / MiB) };
+  console.error(JSON.stringify({ route: label, loaded }));
   const first = route.legs[0];
   const warm: TranslateOptions = { source: first.source, target: first.target, beam: 4 };
   await translatePlans(legEngine(0), planTexts(legEngine(0), ['A dog runs in the park.'], warm), warm); // V8 tier-up

@@ -29,6 +29,20 @@ describe('real engine in workerd', () => {
     expect(done.translation).toBe(batch.translations[0]); // greedy stream = greedy batch
   });
 
+  it('refuses weights cut short or changed while they stream into the engine, with the manifest check', async () => {
+    expect(typeof (crypto as { DigestStream?: unknown }).DigestStream).toBe('function'); // the streaming path, not the fallback
+    const files = tinyModelFiles();
+    const w = files['weights.safetensors'];
+    const changed = w.slice();
+    changed[w.byteLength - 1] ^= 1; // a tensor byte: parses, loads, and must still not be served
+    for (const [name, bytes, error] of [['tinycut', w.slice(0, w.byteLength - 100), /weights.safetensors has \d+ bytes.*partial/], ['tinyflip', changed, /weights.safetensors sha256 .* does not match/]] as const) {
+      await putVersion(name, 'r1', files, { tamper: { file: 'weights.safetensors', bytes } });
+      const res = await call('/v1/translate', json({ text: 'two dogs play .', source: 'en', target: 'de', beam: 1 }), { MODEL_NAME: name }, worker);
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as Json).error.message).toMatch(error);
+    }
+  });
+
   it('reranks with the reverse direction when the model serves it, else answers 400 before any stream', async () => {
     const M = { MODEL_NAME: 'tiny2' };
     await putVersion('tiny2', 'r1', tinyModelFiles([['en', 'de'], ['de', 'en']]));

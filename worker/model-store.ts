@@ -9,7 +9,6 @@ import type { Context } from 'hono';
 import type { Engine } from '../model/engine.ts';
 import {
   CATALOG_KEY,
-  MODEL_FILES,
   type Manifest,
   type ModelFileName,
   type VersionEntry,
@@ -19,6 +18,7 @@ import {
   manifestKey,
   parseCatalogText,
   parseManifestText,
+  hex,
   sha256Hex,
 } from '../registry/manifest.ts';
 import { routableLanguages } from '../model/routing.ts';
@@ -38,22 +38,64 @@ const failure = (version: string, e: unknown) => (message(e).startsWith('version
 
 // Reads one listed file and checks its size and sha256 against the manifest entry.
 export async function fetchVerifiedFile(bucket: R2Bucket, name: string, entry: VersionEntry, f: ModelFileName): Promise<{ bytes: Uint8Array<ArrayBuffer>; etag: string }> {
-  const want = entry.files[f];
-  const obj = await bucket.get(fileKey(name, entry.version, f));
-  if (!obj) throw new Error(`version ${entry.version}: ${f} is missing from the bucket`);
+  const obj = await getFile(bucket, name, entry, f);
   const bytes = new Uint8Array(await obj.arrayBuffer());
-  if (bytes.byteLength !== want.size) {
-    throw new Error(`version ${entry.version}: ${f} has ${bytes.byteLength} bytes, the manifest says ${want.size} (partial upload?)`);
-  }
-  const got = await sha256Hex(bytes);
-  if (got !== want.sha256) throw new Error(`version ${entry.version}: ${f} sha256 ${got} does not match the manifest (corrupt upload?)`);
+  checkFile(entry, f, bytes.byteLength, await sha256Hex(bytes));
   return { bytes, etag: obj.etag };
 }
 
-async function fetchVerified(bucket: R2Bucket, name: string, entry: VersionEntry): Promise<Record<ModelFileName, Uint8Array>> {
-  const files = {} as Record<ModelFileName, Uint8Array>;
-  for (const f of MODEL_FILES) files[f] = (await fetchVerifiedFile(bucket, name, entry, f)).bytes;
-  return files;
+async function getFile(bucket: R2Bucket, name: string, entry: VersionEntry, f: ModelFileName): Promise<R2ObjectBody> {
+  const obj = await bucket.get(fileKey(name, entry.version, f));
+  if (!obj) throw new Error(`version ${entry.version}: ${f} is missing from the bucket`);
+  return obj;
+}
+
+function checkFile(entry: VersionEntry, f: ModelFileName, size: number, sha256: string): void {
+  const want = entry.files[f];
+  if (size !== want.size) throw new Error(`version ${entry.version}: ${f} has ${size} bytes, the manifest says ${want.size} (partial upload?)`);
+  if (sha256 !== want.sha256) throw new Error(`version ${entry.version}: ${f} sha256 ${sha256} does not match the manifest (corrupt upload?)`);
+}
+
+// weights.safetensors as chunks for the engine to copy into wasm memory as they arrive, so the file is never
+// whole in the JS heap (a 75 MB model and its copy in wasm would not fit a 128 MB isolate together). Each
+// chunk is hashed on the way with workerd's crypto.DigestStream; the stream throws at its end when the size
+// or the sha256 does not match, which fails the build. rest() reads what the build left unread and throws
+// unless every byte was verified: the store serves an engine only after it. Where DigestStream is missing
+// (not workerd) the file is read whole and verified first, as fetchVerifiedFile does.
+async function verifiedWeights(bucket: R2Bucket, name: string, entry: VersionEntry): Promise<{ chunks: AsyncIterable<Uint8Array>; rest: () => Promise<void> }> {
+  const f = 'weights.safetensors';
+  const Digest = (crypto as { DigestStream?: typeof DigestStream }).DigestStream;
+  if (!Digest) {
+    const { bytes } = await fetchVerifiedFile(bucket, name, entry, f);
+    return { chunks: (async function* () { yield bytes; })(), rest: async () => undefined };
+  }
+  const obj = await getFile(bucket, name, entry, f);
+  let verified = false;
+  const chunks = (async function* () {
+    const digest = new Digest('SHA-256');
+    const writer = digest.getWriter();
+    let size = 0;
+    for await (const chunk of obj.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      await writer.write(chunk);
+      yield chunk;
+    }
+    await writer.close();
+    checkFile(entry, f, size, hex(await digest.digest));
+    verified = true;
+  })();
+  const rest = async () => {
+    for await (const _ of chunks);
+    if (!verified) throw new Error(`version ${entry.version}: ${f} was not read to its end, so not verified`);
+  };
+  return { chunks, rest };
+}
+
+async function fetchVerified(bucket: R2Bucket, name: string, entry: VersionEntry): Promise<ModelFiles['files']> {
+  return {
+    'config.json': (await fetchVerifiedFile(bucket, name, entry, 'config.json')).bytes,
+    'tokenizer.json': (await fetchVerifiedFile(bucket, name, entry, 'tokenizer.json')).bytes,
+  };
 }
 
 // The directions a version's config.json lists (the engine build checks the rest of it).
@@ -147,7 +189,9 @@ export class ModelStore {
         const bytes = entry.files['weights.safetensors'].size;
         pool.makeRoom(this, bytes);
         const files = await fetchVerified(bucket, this.name, entry);
-        const engine = await this.build({ name: this.name, version, entry, files });
+        const weights = await verifiedWeights(bucket, this.name, entry);
+        const engine = await this.build({ name: this.name, version, entry, files, weights: weights.chunks });
+        await weights.rest(); // nothing is served before every byte of its weights matched the manifest
         this.served = { name: this.name, version, engine, entry };
         this.bytes = bytes;
         this.directionsOf.set(version, engine.info.directions);
