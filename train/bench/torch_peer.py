@@ -2,7 +2,7 @@
 # E encoder and D decoder layers, tied embeddings, label smoothing 0.1, Adam 0.9/0.98/1e-9) on the same
 # batch shape. It builds the model once, then answers each stdin line "N" with N timed steps (seconds, one
 # JSON list per line), so the benchmark can interleave its rounds with ours in one run.
-import json, sys, time
+import json, os, sys, time
 import torch
 import torch.nn as nn
 
@@ -48,7 +48,9 @@ def step():
     opt.step()
 
 
-print(json.dumps({"ready": True, "torch": torch.__version__}), flush=True)
+# Debian's torch calls the system BLAS: the reference one makes a step ~15x slower (a meaningless peer).
+blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+print(json.dumps({"ready": True, "torch": torch.__version__, "blas": blas}), flush=True)
 for line in sys.stdin:
     times = []
     for _ in range(int(line)):

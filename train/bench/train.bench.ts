@@ -46,6 +46,7 @@ function oursRunner(config: ModelConfig, threads: number) {
   };
 }
 
+let warnedBlas = false;
 // The peer: one python process per shape, answering "N\n" with N step times.
 async function torchRunner(config: ModelConfig, threads: number) {
   const arg = JSON.stringify({ threads, vocab: config.vocabSize, dModel: config.dModel, dFF: config.dFF, heads: config.heads, encoderLayers: config.encoderLayers, decoderLayers: config.decoderLayers, preNorm: config.preNorm, activation: config.activation === 'gelu' ? 'gelu' : 'relu', batch: B, srcLen: S, tgtLen: T });
@@ -57,6 +58,10 @@ async function torchRunner(config: ModelConfig, threads: number) {
     return JSON.parse(r.value);
   };
   const ready = await next();
+  if (!warnedBlas && !/openblas/i.test(ready.blas)) {
+    console.log(`warning: PyTorch uses ${ready.blas}, not OpenBLAS: the peer is ~15x slower than it should be (apt-get install libopenblas0-pthread)`);
+    warnedBlas = true;
+  }
   return {
     version: ready.torch as string,
     async run(n: number): Promise<number[]> {
