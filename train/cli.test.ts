@@ -29,7 +29,7 @@ describe('mt CLI', () => {
     expect(r.stderr).toMatch(/learned/);
     expect(r.code).toBe(0);
     expect(mt(['tokenizer', '--out', join(dir, 'tok-small.json'), '--langs', 'en,de', '--vocab', '300', join(dir, 'train.en'), join(dir, 'train.de')]).code).toBe(0);
-  });
+  }, 120_000); // two tokenizers learned in child processes: slow on a loaded machine
 
   const train = (out: string, steps: number, extra: string[] = []) =>
     mt(['train', '--tokenizer', join(dir, 'tok.json'), '--out', out, '--pairs', 'en-de', '--src', join(dir, 'train.en'), '--tgt', join(dir, 'train.de'),
