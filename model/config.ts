@@ -139,6 +139,11 @@ export const SHAPE_KEYS: Array<keyof ModelConfig> = [
   'embedScale', 'positions', 'logitsBias', 'tiedOutput', 'targetVocabSize',
 ];
 
+// The ModelConfig of a config.json's metadata (a ModelMeta): its SHAPE_KEYS fields that are set, nothing else.
+export function modelShape(c: ModelConfig): ModelConfig {
+  return Object.fromEntries(SHAPE_KEYS.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as unknown as ModelConfig;
+}
+
 // A field's value with the default of an absent optional one (targetVocabSize: the shared vocabulary's).
 export function shapeValue(c: ModelConfig, k: keyof ModelConfig): unknown {
   if (k === 'targetVocabSize') return targetVocab(c);

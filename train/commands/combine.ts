@@ -4,7 +4,7 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
-import { SHAPE_KEYS, shapeValue } from '../../model/config.ts';
+import { SHAPE_KEYS, modelShape, shapeValue } from '../../model/config.ts';
 import { serves } from '../../model/engine.ts';
 import type { PartSpec } from '../../model/parts.ts';
 import { parse, serialize, type Tensor } from '../../model/safetensors.ts';
@@ -50,7 +50,7 @@ export function combineModelDirs(dirs: string[], out: string, name?: string): Mo
     for (const [n, t] of parse(m.weights).tensors) tensors.set(prefix + n, t);
     for (const [d, b] of Object.entries(m.meta.bleu ?? {})) if (m.meta.directions.some(([s, t]) => `${s}-${t}` === d)) bleu[d] = b;
   }
-  const shape = Object.fromEntries(SHAPE_KEYS.filter((k) => first.meta[k] !== undefined).map((k) => [k, first.meta[k]]));
+  const shape = modelShape(first.meta);
   const meta = {
     name: name ?? first.meta.name,
     ...shape,

@@ -1,7 +1,7 @@
 // `mt train`: trains (or resumes) a model on one or more language pairs, checkpointing as it goes.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PRESETS, SHAPE_KEYS, TRAIN_DEFAULTS, type ModelConfig, type TrainConfig } from '../../model/config.ts';
+import { PRESETS, TRAIN_DEFAULTS, modelShape, type ModelConfig, type TrainConfig } from '../../model/config.ts';
 import { mulberry32, parameterCount } from '../../model/params.ts';
 import { CliError, command, loadTokenizer } from '../args.ts';
 import { loadTensors, resumeCheckpoint, saveCheckpoint, writeAtomic, type TrainState } from '../checkpoint.ts';
@@ -194,7 +194,7 @@ function readInit(dir: string): { config: ModelConfig; tensors: () => Map<string
   const model = readModelDir(dir);
   if (model.meta.parts?.length) throw new CliError(`--init ${dir}: a model combined from per-direction parts cannot be a starting point (train from one of them)`);
   if (model.meta.generation) throw new CliError(`--init ${dir}: an imported model keeps its own tokenizer and search rules, which training does not handle yet`);
-  const config = Object.fromEntries(SHAPE_KEYS.filter((k) => model.meta[k] !== undefined).map((k) => [k, model.meta[k]])) as unknown as ModelConfig;
+  const config = modelShape(model.meta);
   return {
     config,
     tensors: () => {
