@@ -16,8 +16,8 @@ import { EOS, Tokenizer } from '../../model/tokenizer.ts';
 import type { ModelMeta } from '../../model/translator.ts';
 import { decoderMergedGraph, encoderGraph } from './export.ts';
 
-// HF's activation_function names of ours (our GELU is the tanh approximation: HF's gelu_new).
-// Ours -> transformers' ACT2FN names (its 'gelu' is the exact erf form, 'gelu_new' the tanh approximation).
+// Ours -> transformers' ACT2FN names: our 'gelu' is the tanh approximation (its 'gelu_new'), our 'gelu_erf'
+// the exact form (its 'gelu'); train/import/marian.ts maps the other way.
 const ACTIVATION = { relu: 'relu', gelu: 'gelu_new', gelu_erf: 'gelu', silu: 'swish' } as const;
 
 // Why a model folder cannot be exported in this layout, or undefined when it can.
