@@ -52,7 +52,8 @@ export interface Engine {
   // translate() decodes with. Throws UnsupportedError for a beam, alpha or weight out of bounds.
   decodeOptions(options: TranslateOptions): Decode;
   // Translates independent sentences (already split), batched together. Empty strings give ''.
-  // Calls on one engine run one at a time (they share its wasm arena), in arrival order.
+  // Calls on one engine share its wasm arena: they run one at a time, in arrival order, except that one
+  // made while translateStream decodes runs at its next pause between steps when it fits the memory left.
   translate(sentences: string[], options: TranslateOptions): Promise<SentenceResult[]>;
   // Translates one sentence, calling onToken with each new piece of detokenized text as soon as it is
   // certain (greedy: every step; beam: the prefix all live beams agree on), yielding to the event loop

@@ -35,3 +35,29 @@ export function quantizeTensors(config: ModelConfig, tensors: Map<string, Tensor
   }
   return out;
 }
+
+// Every layout tensor as F32, in layout order: int8 weights are dequantized as the runtime does (q * scale).
+export function dequantizeTensors(config: ModelConfig, tensors: Map<string, Tensor>, kernels: Kernels): Map<string, Tensor> {
+  const arena = new Arena(kernels);
+  const out = new Map<string, Tensor>();
+  for (const t of paramLayout(config).tensors) {
+    const src = tensors.get(t.name);
+    if (!src) throw new Error(`weights are missing tensor ${t.name}`);
+    if (src.shape.join(',') !== t.shape.join(',')) throw new Error(`tensor ${t.name}: shape ${src.shape}, expected ${t.shape}`);
+    if (src.dtype === 'F32') {
+      out.set(t.name, { dtype: 'F32', shape: t.shape, data: new Uint8Array(asF32(src).slice().buffer) });
+      continue;
+    }
+    const sc = tensors.get(t.name + SCALE_SUFFIX);
+    if (src.dtype !== 'I8' || !sc) throw new Error(`tensor ${t.name}: ${src.dtype} without ${t.name + SCALE_SUFFIX} cannot be read`);
+    const [N, K] = t.shape;
+    const mark = arena.mark();
+    const q = arena.alloc(N * K);
+    arena.u8view(q, N * K).set(src.data);
+    const w = arena.f32(N * K);
+    kernels.k.dequantize_rows_q8(w, q, arena.putF32(asF32(sc)), N, K);
+    out.set(t.name, { dtype: 'F32', shape: t.shape, data: arena.u8view(w, N * K * 4).slice() });
+    arena.reset(mark);
+  }
+  return out;
+}

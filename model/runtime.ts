@@ -66,7 +66,7 @@ export class InferenceModel {
 
   // An upper bound on the arena bytes a batch takes at its peak (encode, then search with its decoder state
   // and one step): Bs sentences padded to S tokens, `group` hypotheses each, Tmax steps; `alignments`: the
-  // step copies out every layer's cross-attention. The engine cuts batches to fit its scratch budget with it
+  // chosen hypotheses' cross-attention is replayed afterwards. The engine cuts batches to fit its scratch budget with it
   // (model/runtime.test.ts checks it against the arena's real peak).
   batchBytes(Bs: number, S: number, group: number, Tmax: number, alignments = false): number {
     const { dModel: C, dFF: F, heads: H, decoderLayers: L } = this.config;
@@ -81,9 +81,12 @@ export class InferenceModel {
     const memory = 4 * (Bs + 2 * M * C + L * M * 2 * C); // lengths, memory (+ final norm), its keys and values
     const encode = 4 * M * C + layer(M, Bs * H * S * S);
     const state = 4 * (R + (L + 1) * R * Tmax * 2 * C); // KV caches and the reorder scratch
-    const search = 4 * R * (4 * group + 64) + (alignments ? 4 * L * R * H * S : 0); // top-k candidates, attention
+    const search = 4 * R * (4 * group + 64); // top-k candidates
+    // Alignments are replayed after the search on one row per sentence (attention), in a state and steps
+    // no larger than the search's, beside the copied-out attention (L,Bs,H,S).
+    const replay = alignments ? 4 * L * Bs * H * S : 0;
     const step = 4 * R * (2 * C + targetVocab(this.config)) + layer(R, R * H * Math.max(Tmax, S));
-    return slack + Math.max(encode, memory + q8(M), memory + state + search + step);
+    return slack + Math.max(encode, memory + q8(M), memory + state + Math.max(search, replay) + step);
   }
 
   // The memory's keys and values of each layer, as the program's values.

@@ -55,6 +55,12 @@ export function paperRules(specials: SpecialIds): SearchRules {
   return { start: specials.bos, eos: specials.eos, banned: [], renormalize: true, scorer: 'gnmt', earlyStopping: true, forcedEos: false };
 }
 
+// The most tokens a search under `rules` writes when `steps` would be allowed: HF's max_length counts the
+// start token.
+export function stepBound(steps: number, rules: SearchRules): number {
+  return Math.min(steps, (rules.maxLength ?? Infinity) - 1);
+}
+
 // GNMT length penalty lp(Y) = (5 + |Y|)^alpha / (5 + 1)^alpha, or Hugging Face's |Y|^alpha
 export function lengthPenalty(len: number, alpha: number, scorer: SearchRules['scorer'] = 'gnmt'): number {
   return scorer === 'hf' ? len ** alpha : ((5 + len) / 6) ** alpha;
@@ -86,7 +92,7 @@ export class BeamSearch {
     this.done = new Array(Bs).fill(false);
     this.active = Array.from({ length: Bs }, (_, s) => s);
     const rules = (this.rules = opts.rules);
-    this.maxSteps = opts.maxSteps.map((m) => Math.min(m, (rules.maxLength ?? Infinity) - 1));
+    this.maxSteps = opts.maxSteps.map((m) => stepBound(m, rules));
     // 2*beam candidates per hypothesis: even if up to beam of them end in </s>, beam live ones remain
     // (and banned ids are among them when they are dropped only after the softmax).
     this.K = 2 * beam + (rules.renormalize ? 0 : rules.banned.length);

@@ -36,6 +36,37 @@ describe('translator engine', () => {
     }
   });
 
+  it('a short call made while a long sentence streams runs at its next pause, with the result it has alone', async () => {
+    // eos never chosen: the long sentence decodes to its bound (63 steps), the short one to source + 50.
+    const never = createEngine(microModelFiles(1, {}, -100), loadKernels('simd'));
+    const long = 'two dogs play in the snow . a man rides a horse .';
+    const short = ['a man', 'two dogs'];
+    for (const o of [{ ...opts, beam: 1 }, { ...opts, alignments: true }]) {
+      const alone = await never.translate(short, o);
+      const longAlone = await never.translateStream(long, o, () => {});
+      let streamed = false;
+      const streaming = never.translateStream(long, o, () => {}).finally(() => (streamed = true));
+      await new Promise((r) => setTimeout(r, 0)); // the stream has made its first step and paused
+      const nested = await never.translate(short, o);
+      expect(streamed).toBe(false); // it did not wait for the stream's 60-odd steps
+      expect(nested).toEqual(alone);
+      expect(await streaming).toEqual(longAlone);
+    }
+  });
+
+  it('a reranked call made while a sentence streams waits for the stream (its reverse pass has no bound there)', async () => {
+    const never = createEngine(microModelFiles(1, {}, -100), loadKernels('simd'));
+    const o = { ...opts, beam: 1 };
+    const alone = await never.translate(['a man'], { ...o, rerank: true });
+    let streamed = false;
+    const streaming = never.translateStream('two dogs play in the snow .', o, () => {}).finally(() => (streamed = true));
+    await new Promise((r) => setTimeout(r, 0));
+    const reranked = await never.translate(['a man'], { ...o, rerank: true });
+    expect(streamed).toBe(true);
+    expect(reranked).toEqual(alone);
+    await streaming;
+  });
+
   it('returns cross-attention alignments as probability rows', async () => {
     const [r] = await engine.translate(['a man rides a horse .'], { ...opts, alignments: true });
     expect(r.sourceTokens!.length).toBeGreaterThan(2);
@@ -103,5 +134,21 @@ describe('translator engine memory', () => {
     expect(grown - loaded).toBeLessThanOrEqual(DECODE_DEFAULTS.scratchBytes + 65536);
     await engine.translate(heavy, options);
     expect(kernels.memory.buffer.byteLength).toBe(grown);
+  });
+
+  it('a heavy call nested in a stream\'s pause stays within the same budget, above the stream\'s state', async () => {
+    const kernels = loadKernels('simd');
+    const engine = createEngine(readModelDir(defaultModelDir()), kernels);
+    const loaded = kernels.memory.buffer.byteLength;
+    const options = { source: 'en', target: 'de', beam: 4, alignments: true };
+    const heavy = [0, 1, 2].map((n) => Array.from({ length: 60 }, (_, i) => `word${(i * 7 + n) % 23}`).join(' '));
+    const alone = await createEngine(readModelDir(defaultModelDir()), loadKernels('simd')).translate(heavy, options);
+    let streamed = false;
+    const streaming = engine.translateStream(heavy[0], options, () => {}).finally(() => (streamed = true));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(await engine.translate(heavy, options)).toEqual(alone);
+    expect(streamed).toBe(false);
+    await streaming;
+    expect(kernels.memory.buffer.byteLength - loaded).toBeLessThanOrEqual(DECODE_DEFAULTS.scratchBytes + 65536);
   });
 });

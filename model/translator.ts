@@ -10,7 +10,7 @@ import { InferenceModel, type DecoderState } from './runtime.ts';
 import type { SafeTensors } from './safetensors.ts';
 import { readWeights, readWeightsAsync, type WeightChunks } from './weights-reader.ts';
 import { forcedLogProbs, pickReranked } from './rerank.ts';
-import { BeamSearch, type Hypothesis } from './search.ts';
+import { BeamSearch, stepBound, type Hypothesis } from './search.ts';
 import { modelVocab, type Generation, type ModelVocab } from './vocab.ts';
 
 // config.json of a model folder: the model shape plus what the service reports about it.
@@ -107,6 +107,11 @@ class Translator implements Engine {
   private arena: Arena;
   private base: number;
   private queue: Promise<unknown> = Promise.resolve();
+  // Set while a streamed decode pauses between its steps: translate() calls made then wait here and run at
+  // the next pause, on top of the stream's arena state (a stack: each resets the arena to where it began),
+  // when their sentences fit the scratch room the stream leaves; one long sentence then holds short
+  // requests up for one decoder step, not its whole decode. `room` undefined: the stream is over, queue.
+  private lent?: Array<(room?: number) => void>;
   readonly maxSourceTokens: number;
 
   // `weights` are resident in `arena` already, from its start.
@@ -145,11 +150,53 @@ class Translator implements Engine {
   }
 
   translate(sentences: string[], options: TranslateOptions): Promise<SentenceResult[]> {
-    return this.exclusive(async () => this.translateNow(sentences, options));
+    const queued = () => this.exclusive(async () => this.translateNow(sentences, options));
+    const lent = this.lent;
+    if (!lent) return queued();
+    return new Promise((resolve, reject) =>
+      lent.push((room) => {
+        try {
+          resolve(room !== undefined && this.fits(sentences, options, room) ? this.nested(() => this.translateNow(sentences, options, room)) : queued());
+        } catch (e) {
+          reject(e);
+        }
+      }),
+    );
   }
 
-  private translateNow(sentences: string[], options: TranslateOptions): SentenceResult[] {
+  // Whether a call can run within `room` arena bytes exactly as it would alone: no reranking (its reverse
+  // pass has no bound here) and every sentence alone within room at its full output bound (a batch is cut
+  // to fit room; the output bound is never lowered for it).
+  private fits(sentences: string[], options: TranslateOptions, room: number): boolean {
     const { tag, part, reverse, d } = this.check(options);
+    return !reverse && sentences.every((s) => this.batchBytes(part, [this.sourceIds(s, tag)], d, options) <= room);
+  }
+
+  // Runs fn with the arena's current top as the base it resets to, then frees what it took.
+  private nested<T>(fn: () => T): T {
+    const base = this.base;
+    this.base = this.arena.mark();
+    try {
+      return fn();
+    } finally {
+      this.arena.reset(this.base);
+      this.base = base;
+    }
+  }
+
+  // Lets the calls that arrived during a stream's pause run (or queue, `done`: the stream is over).
+  private runLent(scratchBytes: number, done = false): void {
+    const calls = this.lent ?? [];
+    this.lent = done ? undefined : [];
+    const room = done ? undefined : scratchBytes - (this.arena.mark() - this.base);
+    for (const call of calls) call(room);
+  }
+
+  // `room`: the arena bytes above the base the call may use (its scratch budget, or less under a paused
+  // stream: the caller has checked that every sentence alone fits it).
+  private translateNow(sentences: string[], options: TranslateOptions, room?: number): SentenceResult[] {
+    const { tag, part, reverse, d } = this.check(options);
+    room ??= d.scratchBytes;
     const reranker = reverse && d.rerankWeight > 0 ? reverse : undefined; // weight 0 would keep the beam's choice
     const out: SentenceResult[] = sentences.map(() => ({ text: '' }));
     const todo = sentences.map((s, i) => ({ i, ids: this.sourceIds(s, tag), nbest: [] as Hypothesis[], bound: 0 })).filter((x) => x.ids.length > 2);
@@ -157,13 +204,13 @@ class Translator implements Engine {
     todo.sort((a, b) => a.ids.length - b.ids.length);
     // Batches of at most maxRows rows whose memory fits the scratch budget.
     const perBatch = Math.max(1, Math.floor(d.maxRows / d.beam));
-    const fits = (b: number, e: number) => e - b <= perBatch && this.batchBytes(part, todo.slice(b, e).map((x) => x.ids), d, options) <= d.scratchBytes;
+    const fits = (b: number, e: number) => e - b <= perBatch && this.batchBytes(part, todo.slice(b, e).map((x) => x.ids), d, options) <= room;
     const chunks: Array<typeof todo> = [];
     for (let b = 0, e: number; b < todo.length; b = e) {
       for (e = b + 1; e < todo.length && fits(b, e + 1); e++);
       const chunk = todo.slice(b, e);
       chunks.push(chunk);
-      const search = this.start(part, chunk.map((x) => x.ids), d, options);
+      const search = this.start(part, chunk.map((x) => x.ids), d, options, room);
       while (!search.finishedAll) search.step();
       chunk.forEach((x, j) => (x.bound = search.maxSteps[j]));
       if (reranker) search.nbest().forEach((hs, j) => (chunk[j].nbest = hs));
@@ -206,6 +253,7 @@ class Translator implements Engine {
       }
       const ids = this.sourceIds(sentence, tag);
       if (ids.length <= 2) return { text: '' };
+      this.lent = [];
       try {
         const search = this.start(part, [ids], d, options);
         let sent = '';
@@ -222,6 +270,7 @@ class Translator implements Engine {
           const text = this.tok.decode(prefix);
           if (!search.finishedAll && !text.endsWith('\uFFFD')) emit(text.replace(/\s+$/, ''));
           await new Promise((r) => setTimeout(r, 0));
+          this.runLent(d.scratchBytes);
         }
         const [best] = search.results();
         const bound = search.maxSteps[0];
@@ -231,6 +280,7 @@ class Translator implements Engine {
         return result;
       } finally {
         this.arena.reset(this.base);
+        this.runLent(d.scratchBytes, true);
       }
     });
   }
@@ -287,12 +337,12 @@ class Translator implements Engine {
     return lo;
   }
 
-  private start(part: Part, srcs: number[][], d: Decode, o: TranslateOptions): BeamSearch {
+  private start(part: Part, srcs: number[][], d: Decode, o: TranslateOptions, room = d.scratchBytes): BeamSearch {
     let maxSteps = srcs.map((s) => this.maxSteps(s, d));
     // A sentence alone over the scratch budget (a wider beam than the default, or alignments) gets a lower
     // output bound instead of more memory.
     let Tmax = Math.max(...maxSteps) + 1;
-    while (Tmax > 2 && this.batchBytes(part, srcs, d, o, Tmax) > d.scratchBytes) Tmax--;
+    while (Tmax > 2 && this.batchBytes(part, srcs, d, o, Tmax) > room) Tmax--;
     maxSteps = maxSteps.map((m) => Math.min(m, Tmax - 1));
     const st = encodeBatch(part.model, srcs, d.beam, Tmax);
     return new BeamSearch(part.model, st, { beam: d.beam, alpha: d.alpha, maxSteps, rules: this.tok.rules });
@@ -301,7 +351,7 @@ class Translator implements Engine {
   // The most tokens the decoder writes for source ids `src` (tag and </s> included), within the model's
   // positions and an imported model's max_length (model/search.ts bounds it so too).
   private maxSteps(src: number[], d: Decode): number {
-    return Math.min(src.length + d.extraSteps, this.maxLen - 1, (this.tok.rules.maxLength ?? Infinity) - 1);
+    return stepBound(Math.min(src.length + d.extraSteps, this.maxLen - 1), this.tok.rules);
   }
 
   // The encoder-decoder attention of each chosen hypothesis (of srcs[k]), its decoding replayed on one

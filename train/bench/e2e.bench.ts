@@ -18,7 +18,7 @@ import type { DecoderState, InferenceModel } from '../../model/runtime.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
 import { createEngine, parseMeta } from '../../model/translator.ts';
 import { DECODE_DEFAULTS } from '../../model/decode.ts';
-import { f32Weights } from '../commands/export.ts';
+import { dequantizeTensors } from '../../model/quant.ts';
 import { readLines, splitFile } from '../data.ts';
 import { readModelDir } from '../model-dir.ts';
 import { decoderMergedGraph, encoderGraph } from '../onnx/export.ts';
@@ -35,7 +35,7 @@ const kernels = loadKernels();
 const engine = createEngine(files, kernels);
 // The peers' buffers live in their own wasm memory: an Arena over the engine's kernels would write over it.
 const peerKernels = loadKernels();
-const weights = f32Weights(meta, parse(files.weights).tensors, peerKernels);
+const weights = dequantizeTensors(meta, parse(files.weights).tensors, peerKernels);
 const H = meta.heads;
 const D = meta.dModel / H;
 const V = meta.vocabSize;

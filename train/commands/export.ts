@@ -3,46 +3,16 @@
 // beside them; hf: the folder transformers.js loads (train/onnx/hf.ts).
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Kernels } from '../../kernels/host.ts';
-import { Arena } from '../../kernels/host.ts';
 import { loadKernels } from '../../kernels/node.ts';
-import type { ModelConfig } from '../../model/config.ts';
-import { paramLayout } from '../../model/params.ts';
 import { mapParts, partTensors } from '../../model/parts.ts';
-import { SCALE_SUFFIX } from '../../model/quant.ts';
-import { asF32, parse, serialize, type Tensor } from '../../model/safetensors.ts';
+import { dequantizeTensors } from '../../model/quant.ts';
+import { parse, serialize } from '../../model/safetensors.ts';
 import { CliError, command } from '../args.ts';
 import { UsageError, required } from '../flags.ts';
 import { writeAtomic, writeFolderAtomic } from '../checkpoint.ts';
 import { readModelDir } from '../model-dir.ts';
 import { decoderGraph, decoderMergedGraph, encoderGraph, OPSET } from '../onnx/export.ts';
 import { hfFolder, hfUnsupported } from '../onnx/hf.ts';
-
-// Every layout tensor as F32, in layout order: int8 weights are dequantized as the runtime does (q * scale).
-export function f32Weights(config: ModelConfig, tensors: Map<string, Tensor>, kernels: Kernels): Map<string, Tensor> {
-  const arena = new Arena(kernels);
-  const out = new Map<string, Tensor>();
-  for (const t of paramLayout(config).tensors) {
-    const src = tensors.get(t.name);
-    if (!src) throw new CliError(`weights are missing tensor ${t.name}`);
-    if (src.shape.join(',') !== t.shape.join(',')) throw new CliError(`tensor ${t.name}: shape ${src.shape}, expected ${t.shape}`);
-    if (src.dtype === 'F32') {
-      out.set(t.name, { dtype: 'F32', shape: t.shape, data: new Uint8Array(asF32(src).slice().buffer) });
-      continue;
-    }
-    const sc = tensors.get(t.name + SCALE_SUFFIX);
-    if (src.dtype !== 'I8' || !sc) throw new CliError(`tensor ${t.name}: ${src.dtype} without ${t.name + SCALE_SUFFIX} cannot be read`);
-    const [N, K] = t.shape;
-    const mark = arena.mark();
-    const q = arena.alloc(N * K);
-    arena.u8view(q, N * K).set(src.data);
-    const w = arena.f32(N * K);
-    kernels.k.dequantize_rows_q8(w, q, arena.putF32(asF32(sc)), N, K);
-    out.set(t.name, { dtype: 'F32', shape: t.shape, data: arena.u8view(w, N * K * 4).slice() });
-    arena.reset(mark);
-  }
-  return out;
-}
 
 export const exportCommand = command({
   name: 'export',
@@ -78,7 +48,7 @@ export const exportCommand = command({
     const model = readModelDir(dir);
     const kernels = loadKernels();
     const tensors = parse(model.weights).tensors;
-    const weights = mapParts(model.meta.parts, tensors, (t) => f32Weights(model.meta, t, kernels));
+    const weights = mapParts(model.meta.parts, tensors, (t) => dequantizeTensors(model.meta, t, kernels));
     const { quantized: _, ...config } = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     if (format === 'hf') {
       const tokenizer = JSON.parse(model.tokenizer as string) as object;

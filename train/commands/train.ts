@@ -9,7 +9,7 @@ import { encodeCorpus, loadExamples, pairsOf, readCorpus, type CorpusSpec } from
 import { makeBatches, type Example } from '../data.ts';
 import { appendMetrics, truncateMetrics, writeCurves } from '../metrics.ts';
 import { exportModel, readModelDir } from '../model-dir.ts';
-import { f32Weights } from './export.ts';
+import { dequantizeTensors } from '../../model/quant.ts';
 import { loadKernels } from '../../kernels/node.ts';
 import { parse, type Tensor } from '../../model/safetensors.ts';
 import { Progress, formatSeconds } from '../progress.ts';
@@ -199,7 +199,7 @@ function readInit(dir: string): { config: ModelConfig; tensors: () => Map<string
     config,
     tensors: () => {
       try {
-        return f32Weights(config, parse(model.weights).tensors, loadKernels());
+        return dequantizeTensors(config, parse(model.weights).tensors, loadKernels());
       } catch (e) {
         throw e instanceof CliError ? new CliError(`--init ${dir}: ${e.message}`) : new CliError(`--init ${dir}: unreadable weights (${(e as Error).message})`);
       }

@@ -11,7 +11,7 @@ import { parse, serialize } from '../../model/safetensors.ts';
 import { Tokenizer } from '../../model/tokenizer.ts';
 import { createEngine, type ModelFiles } from '../../model/translator.ts';
 import { writeFolderAtomic } from '../checkpoint.ts';
-import { f32Weights } from '../commands/export.ts';
+import { dequantizeTensors } from '../../model/quant.ts';
 import { main } from '../main.ts';
 import { readModelDir } from '../model-dir.ts';
 import { multi30kDir, REPO_ROOT } from '../paths.ts';
@@ -34,7 +34,7 @@ describe('mt export --format hf in transformers.js', () => {
   const cases = [...lines('test_2016_flickr.en', 12).map((s) => ({ s, source: 'en', target: 'de' })), ...lines('test_2016_flickr.de', 12).map((s) => ({ s, source: 'de', target: 'en' }))];
   const kernels = loadKernels();
   const bundled = readModelDir(BUNDLED);
-  const f32Files: ModelFiles = { ...bundled, weights: serialize(f32Weights(bundled.meta, parse(bundled.weights).tensors, kernels)) };
+  const f32Files: ModelFiles = { ...bundled, weights: serialize(dequantizeTensors(bundled.meta, parse(bundled.weights).tensors, kernels)) };
   let tokenizer: PreTrainedTokenizer;
   let greedy: Array<{ ids: number[]; text: string }>; // transformers.js, fp32, num_beams 1
 

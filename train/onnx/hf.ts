@@ -30,7 +30,7 @@ export function hfUnsupported(meta: ModelMeta, tokenizer: object): string | unde
 }
 
 // The folder's files by path. `tensors`: the model's weights as stored (f32 or int8); `f32`: all of them as
-// F32 (train/commands/export.ts f32Weights).
+// F32 (model/quant.ts dequantizeTensors).
 export function hfFolder(meta: ModelMeta, tokenizerJson: object, tensors: Map<string, Tensor>, f32: Map<string, Tensor>, kernels: Kernels): Map<string, Uint8Array | string> {
   const why = hfUnsupported(meta, tokenizerJson);
   if (why) throw new Error(why);
