@@ -7,7 +7,7 @@ import { type Flavor, instantiate } from '../kernels/host.ts';
 import { createEngine } from '../model/translator.ts';
 import { tinyModel } from '../test/e2e/tiny-model.ts';
 import { translateTexts } from '../model/texts.ts';
-import { Sha256, hex } from '../model/sha256.ts';
+import { hex } from '../model/sha256.ts';
 import { engineHost } from './engine-host.ts';
 import { type FromEngine, streamToPort } from './protocol.ts';
 import { fakeServer, folder, inProcessWorker, wasm } from './testing.ts';
@@ -153,7 +153,7 @@ describe('in-browser Translator', () => {
     const w = files['weights.safetensors'];
     const weights = new Response(flip(-7)(w) as Uint8Array<ArrayBuffer>).body!;
     const text = new TextDecoder();
-    await host({ type: 'init', id: 0, config: text.decode(files['config.json']), tokenizer: text.decode(files['tokenizer.json']), weights, sha256: hex(new Sha256().update(w).digest()), wasmBase: '' });
+    await host({ type: 'init', id: 0, config: text.decode(files['config.json']), tokenizer: text.decode(files['tokenizer.json']), weights, sha256: hex(await crypto.subtle.digest('SHA-256', w as Uint8Array<ArrayBuffer>)), wasmBase: '' });
     await host({ type: 'translate', id: 1, texts: ['a bike'], options: { ...params, alignments: false }, stream: false });
     expect(answers).toMatchObject([
       { type: 'error', id: 0, code: 'corrupt_download' },
