@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Flavor } from '../kernels/host.ts';
+import { hex } from '../model/sha256.ts';
 import { engineHost } from './engine-host.ts';
 import type { WorkerLike } from './translator.ts';
 import type { FromEngine, ToEngine } from './protocol.ts';
@@ -17,24 +18,32 @@ export interface FakeServer {
 }
 
 // Serves `files` (URL -> bytes) with Content-Length and X-Content-SHA256, in chunks of 4 KiB; anything else is
-// the API's JSON 404. `tamper`: URLs whose hash header is wrong; `down`: URLs whose fetch fails as offline.
-export function fakeServer(files: Record<string, Uint8Array>, opts: { tamper?: string[]; down?: string[] } = {}): FakeServer {
+// the API's JSON 404. `tamper`: URLs whose hash header is wrong; `down`: URLs whose fetch fails as offline;
+// `alter`: URLs whose body is changed after the headers were made for the file (cut short, a byte changed);
+// `breakAt`: URLs whose body fails after that many bytes, as a lost connection does.
+export function fakeServer(
+  files: Record<string, Uint8Array>,
+  opts: { tamper?: string[]; down?: string[]; alter?: Record<string, (bytes: Uint8Array) => Uint8Array>; breakAt?: Record<string, number> } = {},
+): FakeServer {
   const requests: string[] = [];
   const serve = (async (input: RequestInfo | URL) => {
     const url = String(input);
     requests.push(url);
     if (opts.down?.includes(url)) throw new TypeError('Failed to fetch');
-    const bytes = files[url] as Uint8Array<ArrayBuffer> | undefined;
-    if (!bytes) return new Response(JSON.stringify({ error: { code: 'not_found', message: `no file ${url}` } }), { status: 404 });
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-    const sha = opts.tamper?.includes(url) ? '0'.repeat(64) : [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const file = files[url] as Uint8Array<ArrayBuffer> | undefined;
+    if (!file) return new Response(JSON.stringify({ error: { code: 'not_found', message: `no file ${url}` } }), { status: 404 });
+    const sha = opts.tamper?.includes(url) ? '0'.repeat(64) : hex(await crypto.subtle.digest('SHA-256', file)); // not the hash under test
+    const bytes = opts.alter?.[url]?.(file) ?? file;
+    const end = Math.min(bytes.length, opts.breakAt?.[url] ?? Infinity);
+    let at = 0;
     const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        for (let i = 0; i < bytes.length; i += 4096) c.enqueue(bytes.slice(i, i + 4096));
-        c.close();
+      pull(c) {
+        if (at < end) c.enqueue(bytes.slice(at, (at = Math.min(at + 4096, end))));
+        else if (end < bytes.length) c.error(new TypeError('network error'));
+        else c.close();
       },
     });
-    return new Response(body, { headers: { 'Content-Length': String(bytes.length), 'X-Content-SHA256': sha } });
+    return new Response(body, { headers: { 'Content-Length': String(file.length), 'X-Content-SHA256': sha } });
   }) as typeof fetch;
   return { fetch: serve, requests };
 }
@@ -42,15 +51,26 @@ export function fakeServer(files: Record<string, Uint8Array>, opts: { tamper?: s
 // A model folder's files under `base` (ending in '/'), as fakeServer takes them.
 export const folder = (base: string, files: Record<string, Uint8Array>) => Object.fromEntries(Object.entries(files).map(([f, b]) => [base + f, b]));
 
-// Messages are cloned as postMessage would clone them.
-export function inProcessWorker(): WorkerLike {
+// Messages are cloned as postMessage would clone them, transferred objects (the weights' body) moved.
+// `weightChunks`, when given, receives the byte length of every chunk of weights the engine reads.
+export function inProcessWorker(weightChunks?: number[]): WorkerLike {
   const listeners: Array<(e: Event) => void> = [];
   const handle = engineHost(
     (m) => setTimeout(() => listeners.forEach((fn) => fn(new MessageEvent<FromEngine>('message', { data: structuredClone(m) })))),
     async (flavor) => wasm(flavor),
   );
+  const seen = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, c) {
+      weightChunks?.push(chunk.byteLength);
+      c.enqueue(chunk);
+    },
+  });
   return {
-    postMessage: (m: ToEngine) => void handle(structuredClone(m)),
+    postMessage(m: ToEngine, transfer: Transferable[] = []) {
+      const moved = structuredClone(m, { transfer });
+      if (moved.type === 'init' && weightChunks && moved.weights instanceof ReadableStream) moved.weights = moved.weights.pipeThrough(seen);
+      void handle(moved);
+    },
     addEventListener: (type, fn) => void (type === 'message' && listeners.push(fn)),
     terminate() {},
   };

@@ -1,6 +1,8 @@
 // One model in the browser: `await Translator.load(url, { onProgress })` downloads config.json,
 // tokenizer.json and weights.safetensors from a model folder URL (or the API's /v1/models/<name>/<version>/
-// route), then translates in a Web Worker (engine.worker.ts) so the page never freezes. Same results and
+// route), then translates in a Web Worker (engine.worker.ts) so the page never freezes. The weights' body
+// flows into the worker as it downloads and into wasm memory chunk by chunk, hashed on the way: the file is
+// never whole in the JS heap, and a cut or changed one fails the load with corrupt_download. Same results and
 // response shape as the edge API for the same model and options, plus every layer's and head's attention.
 // Several models, routed and pivoted as the API does: catalog.ts.
 import { ApiError } from '../client/index.ts';
@@ -8,7 +10,8 @@ import type { BatchTranslation, LocalTranslator, StreamEvent, TranslateParams, T
 import type { ModelInfo, TranslateOptions } from '../model/engine.ts';
 import type { TextResult } from '../model/texts.ts';
 import { translationBody } from '../model/response.ts';
-import { type FromEngine, type ToEngine, cleanText } from './protocol.ts';
+import { VerifiedBody } from '../model/verified-body.ts';
+import { CORRUPT_DOWNLOAD, type FromEngine, type ToEngine, cleanText, sha256Check, streamToPort, streamsTransferable } from './protocol.ts';
 
 export type { BatchTranslation, StreamEvent, TranslateParams, Translation } from '../client/types.ts';
 
@@ -74,7 +77,13 @@ export class Translator implements LocalTranslator {
   static async load(url: string | URL, opts: LoadOptions = {}): Promise<Translator> {
     const base = new URL(String(url).replace(/\/?$/, '/'), globalThis.location?.href);
     const files = await download(base, opts);
-    const worker: WorkerLike = opts.worker?.() ?? new Worker(opts.workerUrl ?? new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
+    let worker: WorkerLike;
+    try {
+      worker = opts.worker?.() ?? new Worker(opts.workerUrl ?? new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
+    } catch (e) {
+      void files.weights.cancel();
+      throw e;
+    }
     const pending = new Map<number, Pending>();
     const fail = (e: Error) => {
       for (const p of pending.values()) p.reject(e);
@@ -92,14 +101,16 @@ export class Translator implements LocalTranslator {
     worker.addEventListener('error', (e) => fail(new EngineError('worker_failed', `the engine's worker failed: ${(e as ErrorEvent).message || 'could not start'}`)));
     const wasmBase = String(opts.wasmBase ?? new URL('../kernels/build/', import.meta.url));
     const ready = new Promise<FromEngine>((resolve, reject) => pending.set(0, { resolve, reject }));
-    const init: ToEngine = { type: 'init', id: 0, ...files, wasmBase: new URL(wasmBase, globalThis.location?.href).href };
-    worker.postMessage(init, [files.weights]);
+    const weights = streamsTransferable() ? files.weights : streamToPort(files.weights);
+    const init: ToEngine = { type: 'init', id: 0, config: files.config, tokenizer: files.tokenizer, weights, sha256: files.sha256, wasmBase: new URL(wasmBase, globalThis.location?.href).href };
+    worker.postMessage(init, [weights]);
     let msg: FromEngine;
     try {
       msg = await ready;
     } catch (e) {
-      worker.terminate();
-      throw e;
+      worker.terminate(); // with it the half-built engine and its wasm memory
+      opts.signal?.throwIfAborted();
+      throw downloadError(e, files.status);
     }
     if (msg.type !== 'ready') throw new Error('unexpected engine answer');
     // Served through the API's download route, the manifest's name and version are the ones the API reports.
@@ -179,31 +190,54 @@ export class Translator implements LocalTranslator {
   }
 }
 
-// Fetches the three files at once, reporting bytes as they arrive; checks X-Content-SHA256 when the server
-// sends it (the API's download route does) and the page can hash (crypto.subtle: https or localhost).
-async function download(base: URL, opts: LoadOptions): Promise<{ config: string; tokenizer: string; weights: ArrayBuffer }> {
+// Fetches the three files at once, reporting bytes as they arrive. config.json and tokenizer.json are read
+// here and checked against X-Content-SHA256 when the server sends it (the API's download route does); the
+// weights' body is left to stream into the engine's worker, which checks it the same way as it passes.
+async function download(base: URL, opts: LoadOptions): Promise<{ config: string; tokenizer: string; weights: ReadableStream<Uint8Array>; sha256?: string; status: number }> {
   const responses = await Promise.all(FILES.map((f) => fetchOk(new URL(f, base), opts)));
   const lengths = responses.map((r) => Number(r.headers.get('content-length') ?? NaN));
   const known = lengths.every((n) => Number.isFinite(n) && n >= 0);
   let loaded = 0;
   const report = () => opts.onProgress?.({ loaded, total: known ? Math.max(loaded, lengths.reduce((a, b) => a + b, 0)) : undefined });
   report();
-  const bodies = await Promise.all(
-    responses.map(async (res, i) => {
-      const bytes = await readAll(res, (n) => {
-        loaded += n;
-        report();
-      });
-      const want = res.headers.get('x-content-sha256');
-      if (want && globalThis.crypto?.subtle) {
-        const got = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
-        if (got !== want.toLowerCase()) throw new ApiError(res.status, 'corrupt_download', `${FILES[i]}: sha256 ${got} does not match ${want}`);
-      }
-      return bytes;
+  const bodies = responses.map((res) => counted(res, (n) => {
+    loaded += n;
+    report();
+  }));
+  const sha256 = (i: number) => responses[i].headers.get('x-content-sha256') ?? undefined;
+  try {
+    const text = (i: number) => readText(bodies[i], sha256Check(FILES[i], sha256(i))).catch((e) => Promise.reject(downloadError(e, responses[i].status)));
+    const [config, tokenizer] = await Promise.all([text(0), text(1)]);
+    return { config, tokenizer, weights: bodies[2], sha256: sha256(2), status: responses[2].status };
+  } catch (e) {
+    void bodies[2].cancel();
+    throw e;
+  }
+}
+
+// A corrupt_download from a check, here or in the engine's worker, as the ApiError the API's client gives.
+const downloadError = (e: unknown, status: number) =>
+  (e as { code?: unknown }).code === CORRUPT_DOWNLOAD ? new ApiError(status, CORRUPT_DOWNLOAD, (e as Error).message) : e;
+
+// A response's body with every chunk counted as it passes (an empty stream when the response has none).
+function counted(res: Response, onChunk: (n: number) => void): ReadableStream<Uint8Array> {
+  const body = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, c) {
+        onChunk(chunk.byteLength);
+        c.enqueue(chunk);
+      },
     }),
   );
-  const text = new TextDecoder();
-  return { config: text.decode(bodies[0]), tokenizer: text.decode(bodies[1]), weights: bodies[2].buffer as ArrayBuffer };
+}
+
+// A small file's text, once its bytes passed `check`.
+async function readText(body: ReadableStream<Uint8Array>, check: (size: number, sha256: string) => void): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of new VerifiedBody(body, check).chunks()) text += decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
 }
 
 // GET with the load options' fetch, headers and signal: no answer is ApiError network_error, an error status
@@ -219,31 +253,6 @@ export async function fetchOk(url: URL, opts: Pick<LoadOptions, 'fetch' | 'heade
   }
   if (!res.ok) throw await loadError(res, url);
   return res;
-}
-
-async function readAll(res: Response, onChunk: (n: number) => void): Promise<Uint8Array<ArrayBuffer>> {
-  if (!res.body) {
-    const buf = new Uint8Array(await res.arrayBuffer());
-    onChunk(buf.length);
-    return buf;
-  }
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-    onChunk(value.length);
-  }
-  const out = new Uint8Array(size); // one exact buffer: it is transferred to the worker as is
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 async function loadError(res: Response, url: URL): Promise<ApiError> {

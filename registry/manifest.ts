@@ -6,6 +6,7 @@
 //   models/<name>/manifest.json
 //   models/<name>/<version>/{config.json, tokenizer.json, weights.safetensors}
 // A version's files are immutable once listed; `current` (with its `previous` stack) is the only thing that moves.
+import { hex } from '../model/sha256.ts';
 
 export const MODEL_FILES = ['config.json', 'tokenizer.json', 'weights.safetensors'] as const;
 export type ModelFileName = (typeof MODEL_FILES)[number];
@@ -182,9 +183,6 @@ export async function sha256Hex(data: ArrayBuffer | ArrayBufferView): Promise<st
   return hex(await crypto.subtle.digest('SHA-256', data as BufferSource));
 }
 
-export function hex(digest: ArrayBuffer): string {
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 // Describes a version from its files' bytes (CLI push, local seeding, tests).
 export async function describeVersion(

@@ -18,9 +18,10 @@ import {
   manifestKey,
   parseCatalogText,
   parseManifestText,
-  hex,
   sha256Hex,
 } from '../registry/manifest.ts';
+import { hex } from '../model/sha256.ts';
+import { type ChunkHasher, VerifiedBody } from '../model/verified-body.ts';
 import { routableLanguages } from '../model/routing.ts';
 import type { ModelFiles } from './engine-loader.ts';
 import { type AppEnv, settings } from './env.ts';
@@ -58,37 +59,28 @@ function checkFile(entry: VersionEntry, f: ModelFileName, size: number, sha256: 
 
 // weights.safetensors as chunks for the engine to copy into wasm memory as they arrive, so the file is never
 // whole in the JS heap (a 75 MB model and its copy in wasm would not fit a 128 MB isolate together). Each
-// chunk is hashed on the way with workerd's crypto.DigestStream; the stream throws at its end when the size
-// or the sha256 does not match, which fails the build. rest() reads what the build left unread and throws
-// unless every byte was verified: the store serves an engine only after it. Where DigestStream is missing
-// (not workerd) the file is read whole and verified first, as fetchVerifiedFile does.
+// chunk is hashed on the way (model/verified-body.ts) with workerd's native crypto.DigestStream, or the
+// TypeScript SHA-256 where that is missing (not workerd); the stream throws at its end when the size or the
+// sha256 does not match the manifest, which fails the build. rest() reads what the build left unread and
+// checks the same: the store serves an engine only after it.
 async function verifiedWeights(bucket: R2Bucket, name: string, entry: VersionEntry): Promise<{ chunks: AsyncIterable<Uint8Array>; rest: () => Promise<void> }> {
   const f = 'weights.safetensors';
-  const Digest = (crypto as { DigestStream?: typeof DigestStream }).DigestStream;
-  if (!Digest) {
-    const { bytes } = await fetchVerifiedFile(bucket, name, entry, f);
-    return { chunks: (async function* () { yield bytes; })(), rest: async () => undefined };
-  }
   const obj = await getFile(bucket, name, entry, f);
-  let verified = false;
-  const chunks = (async function* () {
-    const digest = new Digest('SHA-256');
-    const writer = digest.getWriter();
-    let size = 0;
-    for await (const chunk of obj.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength;
-      await writer.write(chunk);
-      yield chunk;
-    }
-    await writer.close();
-    checkFile(entry, f, size, hex(await digest.digest));
-    verified = true;
-  })();
-  const rest = async () => {
-    for await (const _ of chunks);
-    if (!verified) throw new Error(`version ${entry.version}: ${f} was not read to its end, so not verified`);
+  const Digest = (crypto as { DigestStream?: typeof DigestStream }).DigestStream;
+  const body = new VerifiedBody(obj.body as ReadableStream<Uint8Array>, (size, sha256) => checkFile(entry, f, size, sha256), Digest && digestStreamHasher(Digest));
+  return { chunks: body.chunks(), rest: () => body.verify() };
+}
+
+function digestStreamHasher(Digest: typeof DigestStream): ChunkHasher {
+  const digest = new Digest('SHA-256');
+  const writer = digest.getWriter();
+  return {
+    update: (chunk) => writer.write(chunk),
+    hex: async () => {
+      await writer.close();
+      return hex(await digest.digest);
+    },
   };
-  return { chunks, rest };
 }
 
 async function fetchVerified(bucket: R2Bucket, name: string, entry: VersionEntry): Promise<ModelFiles['files']> {

@@ -2,7 +2,9 @@
 // serving two tiny random-weight models (en<->de, en<->fr): the page, the API behind it and the in-browser
 // engine end to end. Translates through the edge API and in the browser, directly, through English and with
 // the source detected, checks both give the API's own answer (offline too, once the models are in the
-// browser) and that the attention heatmap is drawn, and saves test-artifacts/demo.png (and no-model.png).
+// browser) and that the attention heatmap is drawn, refuses weights cut or changed on the way (their body
+// streams into the engine's Web Worker, hashed as it passes), and saves test-artifacts/demo.png (and
+// no-model.png).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
@@ -166,6 +168,45 @@ describe('demo page in Chromium', () => {
     const offline = await page.textContent('#output');
     await page.context().setOffline(false);
     expect(offline).toBe((await translate({ text: 'Eine Frau liest ein Buch.', source: 'de', target: 'fr', beam: 4 })).translation);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('refuses weights cut or changed on the way into the browser (corrupt_download), then loads them whole', async () => {
+    const page = await openDemo();
+    await state(page, 'api', 'done');
+    const sentence = 'A man reads a book.';
+    const api = await translate({ text: sentence, source: 'en', target: 'de', beam: 4 });
+    // The weights' body as the browser receives it, changed after the API's headers (X-Content-SHA256) were made.
+    let alter: ((b: Buffer) => Buffer) | null = (b) => b.subarray(0, b.length - 100);
+    await page.route('**/weights.safetensors', async (route) => {
+      const res = await route.fetch();
+      const body = await res.body();
+      await route.fulfill({ response: res, body: alter ? alter(body) : body });
+    });
+    // Each attempt's message names the bytes it hashed: wait for the one of this attempt.
+    const size = tinyModel(1, ['en', 'de'])['weights.safetensors'].length;
+    const refused = async (bytes: number) => {
+      await page.waitForFunction((n) => document.getElementById('message')!.textContent!.includes(`of ${n} bytes`), bytes, { timeout: 60_000 });
+      await state(page, 'browser', 'error');
+      expect(await page.textContent('#message')).toMatch(/weights.safetensors: sha256 [0-9a-f]{64} of \d+ bytes does not match .* \(corrupt_download, HTTP 200\)/);
+    };
+    await page.fill('#input', sentence);
+    await page.click('text=In this browser');
+    await refused(size - 100);
+
+    alter = (b) => {
+      const out = Buffer.from(b);
+      out[out.length >> 1] ^= 1;
+      return out;
+    };
+    await page.fill('#input', `${sentence} `);
+    await refused(size);
+
+    alter = null; // the download intact: the model loads and answers as the API does
+    await page.fill('#input', sentence);
+    await state(page, 'browser', 'done');
+    expect(await page.textContent('#output')).toBe(api.translation);
     expect(pageErrors).toEqual([]);
     await page.close();
   });
