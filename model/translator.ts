@@ -107,11 +107,9 @@ class Translator implements Engine {
   private arena: Arena;
   private base: number;
   private queue: Promise<unknown> = Promise.resolve();
-  // Set while a streamed decode pauses between its steps: translate() calls made then wait here and run at
-  // the next pause, on top of the stream's arena state (a stack: each resets the arena to where it began),
-  // when their sentences fit the scratch room the stream leaves; one long sentence then holds short
-  // requests up for one decoder step, not its whole decode. `room` undefined: the stream is over, queue.
-  private lent?: Array<(room?: number) => void>;
+  // True while a streamed decode is paused between two steps, its arena state stable: the only time other
+  // code runs during it.
+  private paused = false;
   readonly maxSourceTokens: number;
 
   // `weights` are resident in `arena` already, from its start.
@@ -149,19 +147,20 @@ class Translator implements Engine {
     return mergeDecode(decodeConfigFor(this.meta, options.source, options.target), options);
   }
 
+  // A call made while a stream is paused runs at once, on top of the stream's state (a stack: it resets the
+  // arena to where it began), when its sentences fit the scratch room the stream leaves; so one long
+  // sentence holds short requests up for one decoder step, not its whole decode. It runs in the caller's
+  // turn, not queued for the stream to run: workerd cancels a request that waits on another's promise.
   translate(sentences: string[], options: TranslateOptions): Promise<SentenceResult[]> {
-    const queued = () => this.exclusive(async () => this.translateNow(sentences, options));
-    const lent = this.lent;
-    if (!lent) return queued();
-    return new Promise((resolve, reject) =>
-      lent.push((room) => {
-        try {
-          resolve(room !== undefined && this.fits(sentences, options, room) ? this.nested(() => this.translateNow(sentences, options, room)) : queued());
-        } catch (e) {
-          reject(e);
-        }
-      }),
-    );
+    if (this.paused) {
+      try {
+        const room = this.decodeOptions(options).scratchBytes - (this.arena.mark() - this.base);
+        if (this.fits(sentences, options, room)) return Promise.resolve(this.nested(() => this.translateNow(sentences, options, room)));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return this.exclusive(async () => this.translateNow(sentences, options));
   }
 
   // Whether a call can run within `room` arena bytes exactly as it would alone: no reranking (its reverse
@@ -182,14 +181,6 @@ class Translator implements Engine {
       this.arena.reset(this.base);
       this.base = base;
     }
-  }
-
-  // Lets the calls that arrived during a stream's pause run (or queue, `done`: the stream is over).
-  private runLent(scratchBytes: number, done = false): void {
-    const calls = this.lent ?? [];
-    this.lent = done ? undefined : [];
-    const room = done ? undefined : scratchBytes - (this.arena.mark() - this.base);
-    for (const call of calls) call(room);
   }
 
   // `room`: the arena bytes above the base the call may use (its scratch budget, or less under a paused
@@ -253,7 +244,6 @@ class Translator implements Engine {
       }
       const ids = this.sourceIds(sentence, tag);
       if (ids.length <= 2) return { text: '' };
-      this.lent = [];
       try {
         const search = this.start(part, [ids], d, options);
         let sent = '';
@@ -269,8 +259,9 @@ class Translator implements Engine {
           const prefix = commonPrefix(search.liveTokens(0)).filter((t) => t !== this.tok.rules.eos);
           const text = this.tok.decode(prefix);
           if (!search.finishedAll && !text.endsWith('\uFFFD')) emit(text.replace(/\s+$/, ''));
+          this.paused = true;
           await new Promise((r) => setTimeout(r, 0));
-          this.runLent(d.scratchBytes);
+          this.paused = false;
         }
         const [best] = search.results();
         const bound = search.maxSteps[0];
@@ -279,8 +270,8 @@ class Translator implements Engine {
         emit(result.text);
         return result;
       } finally {
+        this.paused = false;
         this.arena.reset(this.base);
-        this.runLent(d.scratchBytes, true);
       }
     });
   }
