@@ -75,6 +75,7 @@ describe('mt quantize', () => {
     const r = await mt('eval', '--model', q8, '--pairs', 'en-de', '--tsv', tsv, '--beam', '1', '--record', '--json');
     expect(r.code).toBe(0);
     const bleu = JSON.parse(r.out).results[0].bleu;
+    expect(JSON.parse(r.out).results[0].split).toBe('dev.tsv'); // the file evaluated, not --split's default
     expect(json(join(q8, 'config.json'))).toMatchObject({ quantized: 'int8', bleu: { 'de-en': 12.5, 'en-de': Math.round(bleu * 100) / 100 } });
     expect((await mt('eval', '--model', q8, '--pairs', 'en-de', '--tsv', tsv, '--record', '--limit', '1')).err).toMatch(/drop --limit/);
     expect(json(join(q8, 'config.json')).alpha).toBeUndefined(); // no --alpha: the default stays the paper's

@@ -1,6 +1,6 @@
 // `mt eval`: BLEU (sacreBLEU-style: 13a, cased, detokenized), lowercased BLEU and chrF per direction.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadKernels } from '../../kernels/node.ts';
 import { createEngine } from '../../model/translator.ts';
 import { CliError, command } from '../args.ts';
@@ -54,6 +54,8 @@ export const evalCommand = command({
     const engine = createEngine(files, loadKernels());
     const spec: CorpusSpec = { pairs: required(v, 'pairs'), data: v.data, src: v.src, tgt: v.tgt, tsv: v.tsv, columns: v.columns };
     const split = v.split;
+    // What the rows name as evaluated: the --data split, else the file read.
+    const label = v.tsv !== undefined ? basename(v.tsv) : v.src !== undefined ? basename(v.src) : split;
     const decode = decodeRequest(v);
     const { alpha: askedAlpha, rerank } = decode;
     const limit = v.limit ?? Infinity;
@@ -87,7 +89,7 @@ export const evalCommand = command({
       progress.done();
       if (v.out) writeFileSync(pairsOf(spec, languages).length > 1 ? `${v.out}.${s}-${t}` : v.out, hyps.join('\n') + '\n');
       rows.push({
-        pair: `${s}-${t}`, split, sentences: src.length, alpha, ...(rerank ? { rerankWeight } : {}),
+        pair: `${s}-${t}`, split: label, sentences: src.length, alpha, ...(rerank ? { rerankWeight } : {}),
         bleu: corpusBleu(hyps, refs).score, bleuLower: corpusBleu(hyps, refs, { lowercase: true }).score, chrf: corpusChrf(hyps, refs).score,
       });
     }
